@@ -1,0 +1,51 @@
+"""Model builders, keyed by ``ModelSpec.arch``.
+
+Each builder is ``build(state_dict | None, **arch_kwargs) -> BuiltModel`` and is
+imported only when a model of that architecture is first loaded.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from ..errors import InvalidInputError
+
+
+@dataclass(frozen=True)
+class BuiltModel:
+    """A ready ``nn.Module`` mapping RGB float32 ``(1, 3, h, w)`` in [0, 1] to ``(1, 3, h·s, w·s)``.
+
+    Attributes:
+        module: the network, in eval mode.
+        supports_half: float16 inference is safe.
+        supports_bfloat16: bfloat16 inference is safe.
+    """
+
+    module: torch.nn.Module
+    supports_half: bool = False
+    supports_bfloat16: bool = False
+
+
+BUILDERS: dict[str, str] = {
+    "spandrel": "enhancers.archs.spandrel_any:build",
+    "srcnn": "enhancers.archs.srcnn:build",
+    "resize": "enhancers.archs.resize:build",
+}
+
+
+def get_builder(arch: str) -> Callable[..., BuiltModel]:
+    """Import and return the builder for ``arch``.
+
+    Raises:
+        InvalidInputError: no such architecture key.
+    """
+    try:
+        target = BUILDERS[arch]
+    except KeyError:
+        raise InvalidInputError(f"unknown architecture {arch!r}; known: {', '.join(sorted(BUILDERS))}") from None
+    module_name, func = target.split(":")
+    return getattr(importlib.import_module(module_name), func)

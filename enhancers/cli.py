@@ -1,0 +1,125 @@
+"""Command line: ``python -m enhancers models|sr ...``.
+
+Every bad file gets one line on stderr and the exit code is 1; nothing is
+written for it. Usage errors exit with 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from .errors import EnhancerError
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".gif"}
+
+
+def iter_inputs(inputs: list[str]) -> Iterator[Path]:
+    """Files as given, and image files inside folders (sorted, not recursive)."""
+    for raw in inputs:
+        p = Path(raw)
+        if p.is_dir():
+            yield from sorted(c for c in p.iterdir() if c.is_file() and c.suffix.lower() in IMAGE_SUFFIXES)
+        else:
+            yield p
+
+
+def _models(args: argparse.Namespace) -> int:
+    from .loader import is_ready
+    from .registry import list_specs
+
+    rows = [{"id": s.id, "task": s.task, "title": s.title,
+             "source": "hub" if s.source_kind == "hub" else "bundled",
+             "scale": s.scale, "license": s.license, "ready": is_ready(s)} for s in list_specs(args.task)]
+    if args.json:
+        print(json.dumps(rows, indent=1))
+    else:
+        for r in rows:
+            print(f"{r['id']:<28} ×{r['scale']}  {r['source']:<8} {'ready' if r['ready'] else 'download'}  {r['title']}")
+    return 0
+
+
+def _tile_bar(desc: str) -> tuple[Callable[[int, int], None], Callable[[], None]]:
+    from tqdm import tqdm
+
+    bar: dict = {}
+
+    def update(done: int, total: int) -> None:
+        if "b" not in bar:
+            bar["b"] = tqdm(total=total, desc=desc, unit="tile", leave=False, file=sys.stderr)
+        bar["b"].n = done
+        bar["b"].refresh()
+
+    def close() -> None:
+        if "b" in bar:
+            bar["b"].close()
+
+    return update, close
+
+
+def _process(args: argparse.Namespace, run: Callable) -> int:
+    from . import imageio
+
+    out_dir = Path(args.output_dir)
+    failures = 0
+    files = list(iter_inputs(args.inputs))
+    if not files:
+        print("error: no input images found", file=sys.stderr)
+        return 1
+    for path in files:
+        progress, close = _tile_bar(path.name)
+        try:
+            image = imageio.open_image(path)
+            result = run(image, progress)
+            dest = imageio.save_result(out_dir / f"{path.stem}.png", result)
+            close()
+            print(f"{path} -> {dest} ({image.width}×{image.height} → {result.width}×{result.height})")
+        except (EnhancerError, MemoryError) as e:
+            close()
+            failures += 1
+            msg = str(e) if str(e).startswith(path.name) else f"{path.name}: {e}"
+            print(f"error: {msg}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def _sr(args: argparse.Namespace) -> int:
+    from . import sr
+
+    model = args.model or sr.default_model(args.scale or 2)
+
+    def run(image, progress):
+        return sr.upscale_image(image, model, args.scale, args.tile, progress, with_before=False).image
+
+    return _process(args, run)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m enhancers", description="AI image enhancer")
+    sub = ap.add_subparsers(dest="command", required=True)
+    m = sub.add_parser("models", help="list registered models")
+    m.add_argument("--json", action="store_true", help="print a JSON list")
+    m.add_argument("--task", default=None, help="only this task (e.g. sr)")
+    m.set_defaults(func=_models)
+    s = sub.add_parser("sr", help="super-resolution")
+    s.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
+    s.add_argument("--output-dir", required=True, help="writes DIR/<stem>.png")
+    s.add_argument("--model", default=None, help="model id (default: the best bundled one for the scale)")
+    s.add_argument("--scale", type=int, default=None, choices=(2, 3, 4), help="scale factor")
+    s.add_argument("--tile", type=int, default=None, help="tile edge in input pixels (default: automatic)")
+    s.set_defaults(func=_sr)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except EnhancerError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

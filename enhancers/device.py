@@ -1,0 +1,54 @@
+"""Device, dtype and thread-count choice."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import torch
+
+_threads_set = threading.Event()
+
+
+def pick_device() -> torch.device:
+    """CUDA when available (``ENHANCERS_DEVICE`` overrides, e.g. ``cpu``), else CPU."""
+    want = os.environ.get("ENHANCERS_DEVICE", "").strip()
+    if want:
+        return torch.device(want)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def pick_dtype(device: torch.device, supports_half: bool, supports_bfloat16: bool) -> torch.dtype:
+    """fp16 (or bf16) on CUDA where the model supports it; fp32 on CPU."""
+    if device.type != "cuda":
+        return torch.float32
+    if supports_half:
+        return torch.float16
+    if supports_bfloat16 and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return torch.float32
+
+
+def configure_cpu_threads() -> int:
+    """Use one intra-op thread per physical core (at most 8), once per process."""
+    if not _threads_set.is_set():
+        n = os.cpu_count() or 1
+        try:
+            import psutil
+
+            n = psutil.cpu_count(logical=False) or n
+        except ImportError:  # psutil is a runtime requirement; stay usable without it
+            pass
+        torch.set_num_threads(max(1, min(8, n)))
+        _threads_set.set()
+    return torch.get_num_threads()
+
+
+def free_memory_bytes(device: torch.device) -> int:
+    """Memory available for activations on ``device`` (bytes)."""
+    if device.type == "cuda":
+        free, _total = torch.cuda.mem_get_info(device)
+        return int(free)
+    import psutil
+
+    return int(psutil.virtual_memory().available)

@@ -1,0 +1,39 @@
+"""Typed exceptions raised by the library.
+
+Every error a user can cause (bad file, unknown model, no network) is an
+:class:`EnhancerError`, so the app can turn it into ``gr.Error`` and the CLI
+into one line on stderr with a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+
+class EnhancerError(Exception):
+    """Base class of every error this library raises on purpose."""
+
+
+class ImageReadError(EnhancerError):
+    """The file is not an image Pillow can decode (corrupt, truncated, empty, wrong type)."""
+
+
+class ImageTooLargeError(EnhancerError):
+    """The image exceeds the configured pixel limit, or is a decompression bomb."""
+
+
+class InvalidInputError(EnhancerError):
+    """A tensor or parameter does not match what a function expects."""
+
+
+class UnknownModelError(EnhancerError, KeyError):
+    """No model with this id is registered."""
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class ModelUnavailableError(EnhancerError):
+    """A model's weights cannot be obtained (Hub unreachable, offline mode, missing file)."""
+
+
+class UnsafeWeightsError(EnhancerError):
+    """A weights file holds pickled code or objects outside the allowed tensor types."""

@@ -1,0 +1,290 @@
+"""The image contract: every conversion between files, PIL, numpy and tensors.
+
+Inside the library an image is always an RGB float32 tensor of shape
+``(1, 3, H, W)`` with values in [0, 1]; an alpha channel travels separately as
+``(1, 1, H, W)``. This is the only module that touches PIL pixel data or numpy
+image arrays.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import ImageReadError, ImageTooLargeError, InvalidInputError
+
+DEFAULT_MAX_PIXELS = 40_000_000
+_ORIENTATION_TAG = 0x0112
+_RESAMPLE = {"bicubic": Image.Resampling.BICUBIC, "lanczos": Image.Resampling.LANCZOS,
+             "bilinear": Image.Resampling.BILINEAR, "nearest": Image.Resampling.NEAREST}
+
+
+def max_pixels() -> int:
+    """Pixel limit (width × height) for inputs, from ``ENHANCERS_MAX_PIXELS``."""
+    raw = os.environ.get("ENHANCERS_MAX_PIXELS", "")
+    return int(raw) if raw.strip().isdigit() else DEFAULT_MAX_PIXELS
+
+
+@dataclass(frozen=True)
+class LoadedImage:
+    """A decoded upload, split into what the models see and what is carried along.
+
+    Attributes:
+        rgb: RGB float32 ``(1, 3, H, W)`` in [0, 1], EXIF orientation applied.
+        alpha: float32 ``(1, 1, H, W)`` in [0, 1], or None for opaque images.
+        icc_profile: the source's ICC profile when it describes RGB data, else None.
+        exif: the source's EXIF block without the orientation tag, else None.
+        source_mode: Pillow mode of the file (e.g. ``"P"``, ``"CMYK"``, ``"I;16"``).
+        source_format: Pillow format name (e.g. ``"JPEG"``), or None.
+    """
+
+    rgb: torch.Tensor
+    alpha: torch.Tensor | None
+    icc_profile: bytes | None
+    exif: bytes | None
+    source_mode: str
+    source_format: str | None
+
+    @property
+    def width(self) -> int:
+        return int(self.rgb.shape[-1])
+
+    @property
+    def height(self) -> int:
+        return int(self.rgb.shape[-2])
+
+    def with_pixels(self, rgb: torch.Tensor, alpha: torch.Tensor | None) -> LoadedImage:
+        """A copy with new pixels and the same metadata."""
+        return replace(self, rgb=rgb, alpha=alpha)
+
+
+def check_size(width: int, height: int, limit: int | None = None) -> None:
+    """Raise :class:`ImageTooLargeError` when ``width × height`` exceeds the pixel limit."""
+    limit = max_pixels() if limit is None else limit
+    if width * height > limit:
+        raise ImageTooLargeError(
+            f"image is {width}×{height} = {width * height / 1e6:.1f} MP, over the limit of "
+            f"{limit / 1e6:.1f} MP (set ENHANCERS_MAX_PIXELS to change it)")
+
+
+def open_image(source: str | os.PathLike | bytes | Image.Image, limit: int | None = None) -> LoadedImage:
+    """Decode a file, bytes or PIL image into the library's contract.
+
+    Reads PNG, JPEG, WebP, TIFF (8 and 16 bit), BMP, GIF (first frame) and any
+    Pillow mode (1, L, LA, P, PA, RGB, RGBA, CMYK, I;16, I, F, YCbCr, LAB, HSV).
+
+    Raises:
+        ImageReadError: empty, truncated, corrupt, or not an image.
+        ImageTooLargeError: more pixels than ``limit`` (default :func:`max_pixels`).
+    """
+    name = "image"
+    if isinstance(source, Image.Image):
+        im = source
+    else:
+        if isinstance(source, bytes):
+            data = source
+        else:
+            name = Path(source).name
+            try:
+                data = Path(source).read_bytes()
+            except OSError as e:
+                raise ImageReadError(f"{name}: cannot read file ({e.strerror or e})") from e
+        if not data:
+            raise ImageReadError(f"{name}: file is empty (0 bytes)")
+        try:
+            with warnings.catch_warnings():
+                # Between Pillow's warning and error thresholds, check_size decides.
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                im = Image.open(io.BytesIO(data))
+        except Image.DecompressionBombError as e:
+            raise ImageTooLargeError(f"{name}: refused as a decompression bomb ({e})") from e
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+            raise ImageReadError(f"{name}: not a readable image ({type(e).__name__}: {e})") from e
+    try:
+        check_size(*im.size, limit=limit)
+    except ImageTooLargeError as e:
+        raise ImageTooLargeError(f"{name}: {e}") from None
+    source_format = im.format  # exif_transpose returns a copy without it
+    try:
+        im.seek(0)
+        im.load()
+        im = ImageOps.exif_transpose(im)
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
+        raise ImageReadError(f"{name}: image data is corrupt or truncated ({e})") from e
+    rgb, alpha = _split_channels(im)
+    return LoadedImage(rgb=rgb, alpha=alpha, icc_profile=_rgb_icc(im), exif=_exif_without_orientation(im),
+                       source_mode=im.mode, source_format=source_format)
+
+
+def _split_channels(im: Image.Image) -> tuple[torch.Tensor, torch.Tensor | None]:
+    mode = im.mode
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+        arr = np.asarray(im).astype(np.float32)
+        peak = 65535.0 if (mode.startswith("I;16") or arr.max(initial=0) > 255) else 255.0
+        if mode == "F":
+            peak = 1.0 if arr.max(initial=0) <= 1.0 else 255.0
+        gray = np.clip(arr / peak, 0.0, 1.0)
+        return _hwc_to_tensor(np.repeat(gray[..., None], 3, axis=2)), None
+    if mode == "P":
+        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+    elif mode == "PA":
+        im = im.convert("RGBA")
+    elif mode == "RGBa":
+        im = im.convert("RGBA")
+    elif mode == "La":
+        im = im.convert("LA")
+    alpha = None
+    if im.mode in ("RGBA", "LA"):
+        alpha = _hwc_to_tensor(np.asarray(im.getchannel("A"), dtype=np.float32)[..., None] / 255.0)
+        im = im.convert("RGB")
+    elif im.mode != "RGB":
+        im = im.convert("RGB")
+    return _hwc_to_tensor(np.asarray(im, dtype=np.float32) / 255.0), alpha
+
+
+def _rgb_icc(im: Image.Image) -> bytes | None:
+    icc = im.info.get("icc_profile")
+    # An ICC profile is only valid for the colour space it describes; a CMYK or
+    # gray profile must not be attached to the RGB output.
+    if icc and len(icc) >= 20 and icc[16:20] == b"RGB ":
+        return bytes(icc)
+    return None
+
+
+def _exif_without_orientation(im: Image.Image) -> bytes | None:
+    exif = im.getexif()
+    if not exif:
+        return None
+    exif.pop(_ORIENTATION_TAG, None)
+    return exif.tobytes() if len(exif) else None
+
+
+def _hwc_to_tensor(arr: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1), dtype=np.float32)).unsqueeze(0)
+
+
+def check_image_tensor(t: torch.Tensor, channels: int = 3, name: str = "image", allow_uint8: bool = False) -> None:
+    """Validate the contract: float32 ``(1, channels, H, W)``.
+
+    ``allow_uint8`` also accepts uint8 in [0, 255]: the 8-bit form a result takes
+    on its way to a file (see :func:`save_png`).
+
+    Raises:
+        InvalidInputError: wrong type, rank, batch, channel count or dtype.
+    """
+    if not isinstance(t, torch.Tensor):
+        raise InvalidInputError(f"{name}: expected a torch.Tensor, got {type(t).__name__}")
+    if t.ndim != 4 or t.shape[0] != 1:
+        raise InvalidInputError(f"{name}: expected shape (1, {channels}, H, W), got {tuple(t.shape)}")
+    if t.shape[1] != channels:
+        hint = " (RGBA?)" if t.shape[1] == 4 else " (grayscale?)" if t.shape[1] == 1 else ""
+        raise InvalidInputError(f"{name}: expected {channels} channels, got {t.shape[1]}{hint}")
+    if t.dtype != torch.float32 and not (allow_uint8 and t.dtype == torch.uint8):
+        raise InvalidInputError(f"{name}: expected dtype float32, got {t.dtype}")
+
+
+def pil_to_tensor(im: Image.Image) -> torch.Tensor:
+    """PIL image (any mode, alpha dropped) → RGB float32 ``(1, 3, H, W)`` in [0, 1]."""
+    return _split_channels(im)[0]
+
+
+def to_uint8_hwc(t: torch.Tensor) -> np.ndarray:
+    """``(1, C, H, W)`` float in [0, 1] (or uint8 in [0, 255]) → uint8 ``(H, W, C)`` numpy array.
+
+    Floats are rounded and clipped, in strips of rows so that no whole-image
+    float copy is made; the input is not modified.
+    """
+    src = t.detach()[0]
+    if src.dtype == torch.uint8:
+        return src.permute(1, 2, 0).contiguous().numpy()
+    out = np.empty((src.shape[1], src.shape[2], src.shape[0]), dtype=np.uint8)
+    for y in range(0, src.shape[1], 256):
+        rows = src[:, y:y + 256].to("cpu", torch.float32).clamp(0, 1).mul_(255).round_().to(torch.uint8)
+        out[y:y + 256] = rows.permute(1, 2, 0).numpy()
+    return out
+
+
+def tensor_to_pil(rgb: torch.Tensor, alpha: torch.Tensor | None = None) -> Image.Image:
+    """RGB ``(1, 3, H, W)`` float32 in [0, 1] or uint8 (+ optional alpha ``(1, 1, H, W)``) → PIL RGB/RGBA."""
+    check_image_tensor(rgb, allow_uint8=True)
+    im = Image.fromarray(to_uint8_hwc(rgb), "RGB")
+    if alpha is not None:
+        if alpha.shape[-2:] != rgb.shape[-2:]:
+            raise InvalidInputError(f"alpha is {tuple(alpha.shape[-2:])}, image is {tuple(rgb.shape[-2:])}")
+        im.putalpha(Image.fromarray(to_uint8_hwc(alpha)[..., 0], "L"))
+    return im
+
+
+def numpy_to_tensor(arr: np.ndarray) -> torch.Tensor:
+    """uint8 ``(H, W)``/``(H, W, 3)``/``(H, W, 4)`` or float in [0, 1] → RGB ``(1, 3, H, W)`` float32."""
+    a = np.asarray(arr)
+    if a.ndim == 2:
+        a = np.repeat(a[..., None], 3, axis=2)
+    if a.ndim != 3 or a.shape[2] not in (3, 4):
+        raise InvalidInputError(f"expected an (H, W, 3) array, got shape {a.shape}")
+    a = a[..., :3]
+    a = a.astype(np.float32) / 255.0 if a.dtype == np.uint8 else np.clip(a.astype(np.float32), 0, 1)
+    return _hwc_to_tensor(a)
+
+
+def resize(t: torch.Tensor, size: tuple[int, int], method: str = "bicubic",
+           out_dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """Resize ``(1, C, H, W)`` float32 to ``size = (width, height)`` with Pillow's filter.
+
+    Pillow's bicubic (a = −0.5, antialiased when shrinking) is the standard SR
+    degradation and baseline. Float output is clipped to [0, 1]. With
+    ``out_dtype=torch.uint8`` the image is quantised first and resized as 8-bit
+    RGB (3 bytes per output pixel instead of 12), for display and files.
+    """
+    if method not in _RESAMPLE:
+        raise InvalidInputError(f"unknown resize method {method!r}; expected one of {sorted(_RESAMPLE)}")
+    w, h = size
+    if out_dtype == torch.uint8:
+        im = Image.fromarray(to_uint8_hwc(t), "RGB").resize((w, h), _RESAMPLE[method])
+        return torch.from_numpy(np.asarray(im).copy()).permute(2, 0, 1).unsqueeze(0)
+    out = torch.empty((1, t.shape[1], h, w), dtype=torch.float32)
+    src = t.detach().to("cpu", torch.float32)
+    for c in range(t.shape[1]):
+        chan = Image.fromarray(src[0, c].numpy(), "F").resize((w, h), _RESAMPLE[method])
+        out[0, c].numpy()[...] = np.asarray(chan)
+    return out.clamp_(0, 1)
+
+
+def save_png(path: str | os.PathLike, rgb: torch.Tensor, alpha: torch.Tensor | None = None,
+             icc_profile: bytes | None = None, exif: bytes | None = None) -> Path:
+    """Write a PNG atomically (temp file + rename), keeping ICC and EXIF.
+
+    ``rgb`` is RGB ``(1, 3, H, W)``, float32 in [0, 1] or uint8 in [0, 255].
+    A failure leaves no partial file at ``path``.
+    """
+    path = Path(path)
+    im = tensor_to_pil(rgb, alpha)
+    kwargs: dict = {"format": "PNG", "compress_level": 6}
+    if icc_profile:
+        kwargs["icc_profile"] = icc_profile
+    if exif:
+        kwargs["exif"] = exif
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".png.part", dir=path.parent)
+    try:
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; results are ordinary shareable files
+        with os.fdopen(fd, "wb") as fh:
+            im.save(fh, **kwargs)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def save_result(path: str | os.PathLike, image: LoadedImage) -> Path:
+    """Save a processed :class:`LoadedImage` as PNG with its alpha, ICC and EXIF."""
+    return save_png(path, image.rgb, image.alpha, image.icc_profile, image.exif)

@@ -1,0 +1,81 @@
+"""The explicit model registry: every model the app and CLI can use, in one list.
+
+Adding a model means adding one :class:`ModelSpec` here (plus, if spandrel does
+not know the architecture, one builder in :mod:`enhancers.archs`).
+"""
+
+from __future__ import annotations
+
+from .errors import UnknownModelError
+from .specs import BundledWeights, HubWeights, ModelSpec, Tiling
+
+_SR_SPECS: tuple[ModelSpec, ...] = (
+    ModelSpec(
+        id="sr/bicubic", title="Bicubic (baseline)", task="sr", arch="resize", source=None,
+        license="n/a (algorithm)", paper="https://doi.org/10.1109/TASSP.1981.1163711", scale=2,
+        arch_kwargs=(("method", "bicubic"),), tiling=Tiling(enabled=False), any_scale=True,
+        description="Cubic convolution (Keys 1981): each output pixel is a weighted sum of the 4×4 "
+                    "nearest input pixels. No learning, no new detail; the baseline every SR model must beat."),
+    ModelSpec(
+        id="sr/lanczos", title="Lanczos (baseline)", task="sr", arch="resize", source=None,
+        license="n/a (algorithm)", paper="https://doi.org/10.1175/1520-0450(1979)018%3C1016:LFIOAT%3E2.0.CO;2",
+        scale=2, arch_kwargs=(("method", "lanczos"),), tiling=Tiling(enabled=False), any_scale=True,
+        description="Windowed-sinc interpolation over 6×6 pixels: a little sharper than bicubic, "
+                    "with faint ringing at edges. Still only interpolation."),
+    ModelSpec(
+        id="sr/srcnn-x2", title="SRCNN ×2 (bundled)", task="sr", arch="srcnn",
+        source=BundledWeights("sr-srcnn-x2.safetensors"), license="MIT (trained by this project)",
+        paper="https://arxiv.org/abs/1501.00092", scale=2, tiling=Tiling(overlap=32),
+        description="Dong et al. 2014, the first CNN for super-resolution: three convolutions "
+                    "(9×9 patch extraction, 5×5 non-linear mapping, 5×5 reconstruction) refine a bicubic "
+                    "upscale of the luminance (Y) channel; colour (CbCr) stays bicubic. ~20k parameters."),
+    ModelSpec(
+        id="sr/compact-x2", title="Compact ×2 (bundled)", task="sr", arch="spandrel",
+        source=BundledWeights("sr-compact-x2.safetensors"), license="MIT (trained by this project)",
+        paper="https://arxiv.org/abs/2107.10833", scale=2, tiling=Tiling(overlap=40),
+        description="Real-ESRGAN's SRVGGNetCompact: a plain stack of 3×3 convolutions with PReLU that runs at "
+                    "low resolution and upsamples once at the end with pixel shuffle, added to a nearest-"
+                    "neighbour upscale. Trained here with L1 loss on bicubic-downscaled photos."),
+    ModelSpec(
+        id="sr/compact-x4", title="Compact ×4 (bundled)", task="sr", arch="spandrel",
+        source=BundledWeights("sr-compact-x4.safetensors"), license="MIT (trained by this project)",
+        paper="https://arxiv.org/abs/2107.10833", scale=4, tiling=Tiling(overlap=40),
+        description="The same SRVGGNetCompact design at ×4: all convolutions run on the small input, so it "
+                    "costs 1/16 of the work per output pixel compared with running at full size."),
+    ModelSpec(
+        id="sr/realesrgan-x4plus", title="Real-ESRGAN x4plus (Hub)", task="sr", arch="spandrel",
+        source=HubWeights("nateraw/real-esrgan", "RealESRGAN_x4plus.pth",
+                          revision="42efb9c3eeed1f5c0c8a626cf5f7f4481dfbb094", size_mb=67),
+        license="BSD-3-Clause", paper="https://arxiv.org/abs/2107.10833", scale=4,
+        tiling=Tiling(overlap=24), min_size=8,
+        description="Wang et al. 2021: a 23-block RRDB network trained with a GAN loss on synthetic "
+                    "real-world degradations (blur, noise, JPEG). Invents plausible texture; ~16.7M parameters."),
+    ModelSpec(
+        id="sr/swinir-m-x4", title="SwinIR-M classical ×4 (Hub)", task="sr", arch="spandrel",
+        source=HubWeights("uwg/upscaler", "SwinIR/001_classicalSR_DF2K_s64w8_SwinIR-M_x4.pth",
+                          revision="fc9303714f93271ba0511a38d32fd8b97940d5ca", size_mb=68),
+        license="Apache-2.0 (SwinIR); repository MIT", paper="https://arxiv.org/abs/2108.10257", scale=4,
+        tiling=Tiling(tile=128, overlap=16, multiple=8), min_size=8,
+        description="Liang et al. 2021: shifted-window transformer blocks for classical (bicubic) SR, "
+                    "trained with L1 on DF2K. Highest PSNR here, and by far the slowest on CPU."),
+)
+
+REGISTRY: dict[str, ModelSpec] = {spec.id: spec for spec in (*_SR_SPECS,)}
+
+
+def get_spec(model_id: str) -> ModelSpec:
+    """Look up a model by id.
+
+    Raises:
+        UnknownModelError: the id is not registered; the message lists the valid ids.
+    """
+    try:
+        return REGISTRY[model_id]
+    except KeyError:
+        raise UnknownModelError(
+            f"unknown model {model_id!r}; valid ids: {', '.join(sorted(REGISTRY))}") from None
+
+
+def list_specs(task: str | None = None) -> list[ModelSpec]:
+    """All specs, or those of one task, in registry order."""
+    return [s for s in REGISTRY.values() if task is None or s.task == task]

@@ -1,0 +1,106 @@
+"""Frozen model specifications: what a model is, where its weights live, how to run it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+
+
+@dataclass(frozen=True)
+class BundledWeights:
+    """Weights shipped in ``weights/`` (safetensors), trained by this project."""
+
+    filename: str
+
+    @property
+    def path(self) -> Path:
+        return WEIGHTS_DIR / self.filename
+
+
+@dataclass(frozen=True)
+class HubWeights:
+    """Weights downloaded from the Hugging Face Hub on first use.
+
+    Attributes:
+        repo_id: e.g. ``"nateraw/real-esrgan"``.
+        filename: path inside the repo.
+        revision: a commit hash (pinned) or branch name.
+        repo_type: ``"model"`` or ``"space"``.
+        size_mb: download size in MB, shown to the user before the first use.
+    """
+
+    repo_id: str
+    filename: str
+    revision: str = "main"
+    repo_type: str = "model"
+    size_mb: float = 0.0
+
+
+@dataclass(frozen=True)
+class Tiling:
+    """How a model may be split into tiles.
+
+    Attributes:
+        tile: tile edge in input pixels, or None to choose from free memory.
+        overlap: overlap between tiles in input pixels (≥ the receptive-field radius
+            for exact equivalence).
+        multiple: the input size must be a multiple of this (window attention, etc.).
+        enabled: False for models that need the whole image at once.
+    """
+
+    tile: int | None = None
+    overlap: int = 16
+    multiple: int = 1
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model: identity, provenance and how to run it.
+
+    Attributes:
+        id: ``"task/name"``, e.g. ``"sr/compact-x2"``.
+        title: short human name for dropdowns.
+        task: ``"sr"``, ``"denoise"``, ...
+        arch: key in :data:`enhancers.archs.BUILDERS`.
+        source: bundled or Hub weights; None for algorithms without weights.
+        license: SPDX id or short text of the weights' license.
+        paper: URL of the paper or model card.
+        scale: output size / input size.
+        tiling: tiling policy.
+        min_size: smallest input edge in pixels the model accepts.
+        arch_kwargs: extra keyword arguments for the builder, as ``(key, value)`` pairs.
+        any_scale: the model takes the scale factor as an argument (interpolation baselines);
+            ``scale`` is then only its default.
+        description: a short classroom explanation (what it does, its cost).
+    """
+
+    id: str
+    title: str
+    task: str
+    arch: str
+    source: BundledWeights | HubWeights | None
+    license: str
+    paper: str
+    scale: int = 1
+    tiling: Tiling = field(default_factory=Tiling)
+    min_size: int = 1
+    arch_kwargs: tuple[tuple[str, object], ...] = ()
+    any_scale: bool = False
+    description: str = ""
+
+    @property
+    def source_kind(self) -> str:
+        """``"bundled"``, ``"hub"`` or ``"algorithm"``."""
+        if isinstance(self.source, HubWeights):
+            return "hub"
+        return "bundled" if isinstance(self.source, BundledWeights) else "algorithm"
+
+    @property
+    def label(self) -> str:
+        """Dropdown label: the title, plus the download size for Hub models."""
+        if isinstance(self.source, HubWeights):
+            return f"{self.title} (downloads {self.source.size_mb:.0f} MB on first use)"
+        return self.title

@@ -1,0 +1,99 @@
+"""Super-resolution: upscale a photo by an integer scale factor with a registered model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from . import imageio
+from .errors import InvalidInputError
+from .imageio import LoadedImage
+from .loader import load_model
+from .registry import get_spec, list_specs
+from .runner import run_model
+from .tiling import Progress
+
+TASK = "sr"
+SCALES = (2, 4)
+DEFAULT_MODELS = {2: "sr/compact-x2", 4: "sr/compact-x4"}
+
+
+def models_for_scale(scale: int) -> list[str]:
+    """Ids usable at ``scale``: interpolation baselines, and models whose native scale is ≥ it."""
+    return [s.id for s in list_specs(TASK) if s.any_scale or s.scale >= scale]
+
+
+def default_model(scale: int) -> str:
+    """The best bundled model for ``scale``."""
+    return DEFAULT_MODELS.get(scale, "sr/bicubic")
+
+
+def upscale(rgb: torch.Tensor, model_id: str, scale: int | None = None, tile: int | None = None,
+            progress: Progress | None = None, out_dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """Upscale an image.
+
+    Args:
+        rgb: RGB float32 ``(1, 3, H, W)`` in [0, 1].
+        model_id: a registered ``sr/...`` id.
+        scale: output scale factor; None uses the model's native scale. A model whose
+            native scale is larger is run natively and its output reduced with Lanczos.
+        tile: tile edge in input pixels (None: the model's policy or free memory).
+        progress: ``progress(done, total)`` per tile.
+        out_dtype: float32, or uint8 (×255) to keep memory low for results headed to a file.
+
+    Returns:
+        RGB ``(1, 3, H·scale, W·scale)``: float32 in [0, 1], or uint8 in [0, 255].
+
+    Raises:
+        UnknownModelError, ModelUnavailableError, InvalidInputError (scale above the
+        model's, or an image smaller than the model's ``min_size``).
+    """
+    imageio.check_image_tensor(rgb)
+    spec = get_spec(model_id)
+    if spec.task != TASK:
+        raise InvalidInputError(f"{model_id} is a {spec.task} model, not a super-resolution model")
+    h, w = rgb.shape[-2:]
+    if min(h, w) < spec.min_size:
+        raise InvalidInputError(f"{model_id} needs images of at least {spec.min_size} px per side, got {w}×{h}")
+    target = scale or spec.scale
+    if target > spec.scale and not spec.any_scale:
+        raise InvalidInputError(f"{model_id} upscales ×{spec.scale}; ×{target} was asked for. "
+                                f"Models for ×{target}: {', '.join(models_for_scale(target))}")
+    loaded = load_model(model_id)
+    if spec.any_scale:
+        return run_model(loaded, rgb, scale=target, tile=tile, progress=progress, out_dtype=out_dtype)
+    if target == spec.scale:
+        return run_model(loaded, rgb, tile=tile, progress=progress, out_dtype=out_dtype)
+    out = run_model(loaded, rgb, tile=tile, progress=progress)
+    return imageio.resize(out, (w * target, h * target), "lanczos", out_dtype=out_dtype)
+
+
+@dataclass(frozen=True)
+class SRResult:
+    """An upscaled image with its before/after pair for display.
+
+    Attributes:
+        image: the result with its alpha and metadata, full resolution. Its ``rgb`` is
+            uint8 ``(1, 3, H·s, W·s)`` in [0, 255] (the 8-bit form, headed to a file).
+        before: the input resized with bicubic to the result's size, uint8 ``(1, 3, H·s, W·s)``.
+        scale: the scale factor applied.
+    """
+
+    image: LoadedImage
+    before: torch.Tensor | None
+    scale: int
+
+
+def upscale_image(image: LoadedImage, model_id: str, scale: int | None = None, tile: int | None = None,
+                  progress: Progress | None = None, with_before: bool = True) -> SRResult:
+    """Upscale a decoded upload for saving, carrying alpha (same geometry) and metadata.
+
+    The result is produced in 8 bits, tile-row by tile-row, so a large photo costs
+    3 bytes per output pixel rather than 12.
+    """
+    out = upscale(image.rgb, model_id, scale, tile, progress, out_dtype=torch.uint8)
+    size = (out.shape[-1], out.shape[-2])
+    alpha = imageio.resize(image.alpha, size, "bicubic") if image.alpha is not None else None
+    before = imageio.resize(image.rgb, size, "bicubic", out_dtype=torch.uint8) if with_before else None
+    return SRResult(image.with_pixels(out, alpha), before, out.shape[-1] // image.width)

@@ -1,0 +1,54 @@
+"""Shared fixtures: the launched Gradio app and a held-out low-resolution photo."""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import torch
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def app_url():
+    """URL of ``app.demo`` served on 127.0.0.1 with the same launch options as ``python app.py``."""
+    import app
+
+    app.demo.launch(server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True, quiet=True,
+                    **app.LAUNCH_KWARGS)
+    try:
+        yield app.demo.local_url.rstrip("/") + "/"
+    finally:
+        app.demo.close()
+
+
+@dataclass(frozen=True)
+class HeldOutPhoto:
+    """A held-out photo as an SR benchmark pair: ``lr_path`` is the ×``scale`` bicubic-degraded ``hr``."""
+
+    lr_path: Path
+    hr: torch.Tensor
+    scale: int
+
+
+@pytest.fixture(scope="session")
+def heldout_lr(tmp_path_factory) -> HeldOutPhoto:
+    """scikit-image's coffee.png (never trained on), prepared as HR and degraded ×2 to a PNG upload."""
+    from enhancers import imageio
+    from enhancers.training.data import SKIMAGE_EVAL, degrade_bicubic, prepare_hr, skimage_dir
+
+    assert "coffee.png" in SKIMAGE_EVAL
+    hr = prepare_hr(skimage_dir() / "coffee.png", crop=192)
+    lr = degrade_bicubic(hr, 2)
+    path = imageio.save_png(tmp_path_factory.mktemp("heldout") / "coffee_lr_x2.png", lr)
+    return HeldOutPhoto(lr_path=path, hr=hr, scale=2)

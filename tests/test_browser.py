@@ -1,0 +1,98 @@
+"""The super-resolution tab driven in Debian's chromium through Playwright: upload, run, before/after slider."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from playwright.sync_api import Page, expect, sync_playwright
+
+pytestmark = [pytest.mark.browser, pytest.mark.app]
+
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+RUN_TIMEOUT_MS = 120_000
+SLIDER_IMAGES = '#sr-slider img[data-testid="imageslider-image"]'
+SLIDER_LOADED_JS = """() => {
+  const imgs = [...document.querySelectorAll('#sr-slider img[data-testid="imageslider-image"]')];
+  return imgs.length === 2 && imgs.every(i => i.complete && i.naturalWidth > 0);
+}"""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (make system-test-deps) "
+                    "or point CHROMIUM at a chromium binary", pytrace=False)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(browser, app_url):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.goto(app_url)
+    pg.wait_for_selector("#sr-input input[type=file]", state="attached", timeout=60_000)
+    yield pg
+    context.close()
+    assert not errors, f"uncaught errors in the page: {errors}"
+
+
+def _upload(page: Page, path: Path) -> None:
+    page.set_input_files("#sr-input input[type=file]", str(path))
+    expect(page.locator("#sr-input img")).to_be_visible(timeout=30_000)
+
+
+def _choose_model(page: Page, label: str) -> None:
+    page.click("#sr-model input[role=combobox]")
+    page.locator("[role=option]", has_text=label).click()
+    expect(page.locator("#sr-model input[role=combobox]")).to_have_value(re.compile(re.escape(label)))
+
+
+def _slider_sizes(page: Page) -> list[tuple[int, int]]:
+    return page.eval_on_selector_all(SLIDER_IMAGES, "imgs => imgs.map(i => [i.naturalWidth, i.naturalHeight])")
+
+
+def test_upscale_shows_before_after_slider(page, heldout_lr):
+    lr_w, lr_h = Image.open(heldout_lr.lr_path).size
+    _upload(page, heldout_lr.lr_path)
+    page.click("#sr-run")
+    page.wait_for_function(SLIDER_LOADED_JS, timeout=RUN_TIMEOUT_MS)
+
+    expect(page.locator("#sr-stats")).to_contain_text("Output", timeout=10_000)
+    stats = page.inner_text("#sr-stats")
+    assert f"{2 * lr_w}×{2 * lr_h}" in stats and "sr/compact-x2" in stats
+    assert [tuple(s) for s in _slider_sizes(page)] == [(2 * lr_w, 2 * lr_h)] * 2
+    before, after = page.eval_on_selector_all(SLIDER_IMAGES, "imgs => imgs.map(i => i.src)")
+    assert before.endswith("_before_bicubic.png") and after.endswith("_x2_compact-x2.png")
+    expect(page.locator('#sr-slider [data-testid="slider"]')).to_be_visible()
+    expect(page.locator("#sr-download")).to_contain_text(".png")
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "sr-browser.png"), full_page=True)
+
+
+def test_ctrl_enter_reruns_with_the_chosen_model(page, heldout_lr):
+    _upload(page, heldout_lr.lr_path)
+    _choose_model(page, "Bicubic")
+    page.click("#sr-run")
+    expect(page.locator("#sr-stats")).to_contain_text("sr/bicubic", timeout=RUN_TIMEOUT_MS)
+
+    _choose_model(page, "Lanczos")
+    page.keyboard.press("Control+Enter")
+    expect(page.locator("#sr-stats")).to_contain_text("sr/lanczos", timeout=RUN_TIMEOUT_MS)
+    page.wait_for_function(SLIDER_LOADED_JS, timeout=RUN_TIMEOUT_MS)
+    after = page.eval_on_selector_all(SLIDER_IMAGES, "imgs => imgs.map(i => i.src)")[1]
+    assert after.endswith("_x2_lanczos.png")
