@@ -50,25 +50,36 @@ def _gpu(fn):
     return spaces.GPU(fn)
 
 
-class PhotoInput(gr.Image):
-    """``gr.Image`` whose undecodable uploads give a clear ``gr.Error`` instead of a stack trace."""
+def photo_input(**kwargs) -> gr.Image:
+    """A filepath ``gr.Image`` whose undecodable uploads give a clear ``gr.Error``, not a stack trace.
 
-    is_template = True
+    The instance's preprocess is wrapped rather than subclassed: Gradio writes a
+    ``.pyi`` stub next to any module that defines a component subclass.
+    """
+    component = gr.Image(type="filepath", image_mode=None, **kwargs)
+    preprocess = component.preprocess
 
-    def preprocess(self, payload):
+    def checked(payload):
         try:
-            return super().preprocess(payload)
+            return preprocess(payload)
         except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
             raise gr.Error(f"This file is not a readable image ({type(e).__name__}). "
                            "Upload a PNG, JPEG, WebP, TIFF, BMP or GIF.") from e
+
+    component.preprocess = checked
+    return component
 
 
 def _output_path(stem: str, suffix: str) -> Path:
     OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
     cutoff = time.time() - OUTPUT_MAX_AGE_S
-    for old in OUTPUT_DIR.glob("*.png"):
-        if old.stat().st_mtime < cutoff:
-            old.unlink(missing_ok=True)
+    for old in OUTPUT_DIR.glob("*/*.png"):
+        try:
+            if old.stat().st_mtime < cutoff:
+                old.unlink()
+                old.parent.rmdir()
+        except OSError:
+            pass
     return Path(tempfile.mkdtemp(dir=OUTPUT_DIR)) / f"{stem}{suffix}.png"
 
 
@@ -136,8 +147,7 @@ def build_demo() -> gr.Blocks:
         with gr.Tab("Super-resolution", id="sr"):
             with gr.Row():
                 with gr.Column(scale=1):
-                    photo = PhotoInput(type="filepath", image_mode=None, label="Photo",
-                                       sources=["upload", "clipboard"], elem_id="sr-input")
+                    photo = photo_input(label="Photo", sources=["upload", "clipboard"], elem_id="sr-input")
                     scale = gr.Radio([2, 4], value=2, label="Scale factor", elem_id="sr-scale")
                     model = gr.Dropdown(_sr_choices(2), value=sr.default_model(2), label="Model",
                                         elem_id="sr-model")

@@ -98,17 +98,28 @@ def weights_path(spec: ModelSpec) -> Path | None:
 
 
 def _hub_download(spec: ModelSpec, src: HubWeights) -> Path:
-    from huggingface_hub import hf_hub_download
+    import httpx2  # huggingface_hub 2.x's HTTP client; its transport errors are not OSError
+    from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url, try_to_load_from_cache
     from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError
 
     offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
     alternatives = ", ".join(bundled_alternatives(spec.task)) or "none"
     where = f"{src.repo_id}/{src.filename}@{src.revision[:12]}"
+    endpoint = os.environ.get("HF_ENDPOINT") or None
+    cached = try_to_load_from_cache(src.repo_id, src.filename, cache_dir=_hub_cache_dir(), revision=src.revision,
+                                    repo_type=src.repo_type)
+    if isinstance(cached, str):
+        return Path(cached)
     try:
+        if not offline:
+            # One un-retried metadata request first: hf_hub_download retries a dead
+            # connection with back-off for ~25 s before it gives up.
+            get_hf_file_metadata(hf_hub_url(src.repo_id, src.filename, repo_type=src.repo_type,
+                                            revision=src.revision, endpoint=endpoint), timeout=10, endpoint=endpoint)
         return Path(hf_hub_download(repo_id=src.repo_id, filename=src.filename, revision=src.revision,
                                     repo_type=src.repo_type, local_files_only=offline,
-                                    endpoint=os.environ.get("HF_ENDPOINT") or None, cache_dir=_hub_cache_dir()))
-    except (LocalEntryNotFoundError, EntryNotFoundError, HfHubHTTPError, OSError, ValueError) as e:
+                                    endpoint=endpoint, cache_dir=_hub_cache_dir()))
+    except (LocalEntryNotFoundError, EntryNotFoundError, HfHubHTTPError, httpx2.HTTPError, OSError, ValueError) as e:
         reason = "offline mode (HF_HUB_OFFLINE) and not in the local cache" if offline else _short(e)
         raise ModelUnavailableError(
             f"model {spec.id} ({spec.title}) could not be downloaded from the Hugging Face Hub "

@@ -50,5 +50,5 @@ def heldout_lr(tmp_path_factory) -> HeldOutPhoto:
     assert "coffee.png" in SKIMAGE_EVAL
     hr = prepare_hr(skimage_dir() / "coffee.png", crop=192)
     lr = degrade_bicubic(hr, 2)
-    path = imageio.save_png(tmp_path_factory.mktemp("heldout") / "coffee_lr_x2.png", lr)
+    path = imageio.save_png(tmp_path_factory.mktemp("heldout") / "coffee_lr.png", lr)
     return HeldOutPhoto(lr_path=path, hr=hr, scale=2)

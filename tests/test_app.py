@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +13,7 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
+import app
 from enhancers import imageio, metrics, sr
 
 pytestmark = pytest.mark.app
@@ -122,3 +126,20 @@ def test_api_lists_sr_with_image_first_and_optional_rest(client):
     assert params[0]["parameter_has_default"] is False
     defaults = {p["parameter_name"]: p["parameter_default"] for p in params[1:] if p["parameter_has_default"]}
     assert defaults == {"model_id": "sr/compact-x2", "scale": 2, "tile": 0}
+
+
+def test_outputs_older_than_max_age_are_removed(client, heldout_lr):
+    app.OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
+    stale = Path(tempfile.mkdtemp(dir=app.OUTPUT_DIR)) / "stale_x2_lanczos.png"
+    fresh = Path(tempfile.mkdtemp(dir=app.OUTPUT_DIR)) / "fresh_x2_lanczos.png"
+    for p in (stale, fresh):
+        Image.new("RGB", (4, 4)).save(p)
+    old = time.time() - app.OUTPUT_MAX_AGE_S - 60
+    os.utime(stale, (old, old))
+
+    result = _sr(client, heldout_lr.lr_path, model_id="sr/lanczos")
+    assert _full_res(result).exists()
+    assert not stale.exists() and not stale.parent.exists()
+    assert fresh.exists()
+    fresh.unlink()
+    fresh.parent.rmdir()

@@ -17,8 +17,11 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 RUN_TIMEOUT_MS = 120_000
+BASELINE_TIMEOUT_MS = 30_000
 SLIDER_IMAGES = '#sr-slider img[data-testid="imageslider-image"]'
-SLIDER_LOADED_JS = """() => {
+ERROR_TOAST = '[data-testid="toast-body"].error [data-testid="toast-text"]'
+SLIDER_LOADED_OR_ERROR_JS = """() => {
+  if (document.querySelector('[data-testid="toast-body"].error')) return true;
   const imgs = [...document.querySelectorAll('#sr-slider img[data-testid="imageslider-image"]')];
   return imgs.length === 2 && imgs.every(i => i.complete && i.naturalWidth > 0);
 }"""
@@ -61,6 +64,12 @@ def _choose_model(page: Page, label: str) -> None:
     expect(page.locator("#sr-model input[role=combobox]")).to_have_value(re.compile(re.escape(label)))
 
 
+def _wait_for_slider(page: Page) -> None:
+    page.wait_for_function(SLIDER_LOADED_OR_ERROR_JS, timeout=RUN_TIMEOUT_MS)
+    toasts = page.locator(ERROR_TOAST).all_inner_texts()
+    assert not toasts, f"the app showed an error: {toasts}"
+
+
 def _slider_sizes(page: Page) -> list[tuple[int, int]]:
     return page.eval_on_selector_all(SLIDER_IMAGES, "imgs => imgs.map(i => [i.naturalWidth, i.naturalHeight])")
 
@@ -69,7 +78,9 @@ def test_upscale_shows_before_after_slider(page, heldout_lr):
     lr_w, lr_h = Image.open(heldout_lr.lr_path).size
     _upload(page, heldout_lr.lr_path)
     page.click("#sr-run")
-    page.wait_for_function(SLIDER_LOADED_JS, timeout=RUN_TIMEOUT_MS)
+    _wait_for_slider(page)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "sr-browser.png"), full_page=True)
 
     expect(page.locator("#sr-stats")).to_contain_text("Output", timeout=10_000)
     stats = page.inner_text("#sr-stats")
@@ -77,22 +88,29 @@ def test_upscale_shows_before_after_slider(page, heldout_lr):
     assert [tuple(s) for s in _slider_sizes(page)] == [(2 * lr_w, 2 * lr_h)] * 2
     before, after = page.eval_on_selector_all(SLIDER_IMAGES, "imgs => imgs.map(i => i.src)")
     assert before.endswith("_before_bicubic.png") and after.endswith("_x2_compact-x2.png")
-    expect(page.locator('#sr-slider [data-testid="slider"]')).to_be_visible()
     expect(page.locator("#sr-download")).to_contain_text(".png")
 
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "sr-browser.png"), full_page=True)
+    handle = page.locator('#sr-slider [data-testid="slider"]')
+    expect(handle).to_be_visible()
+    after_img = page.locator(SLIDER_IMAGES).nth(1)
+    clip = after_img.evaluate("i => i.style.clipPath")
+    box = handle.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] / 2 - 120, box["y"] + box["height"] / 2, steps=5)
+    page.mouse.up()
+    assert after_img.evaluate("i => i.style.clipPath") != clip
 
 
 def test_ctrl_enter_reruns_with_the_chosen_model(page, heldout_lr):
     _upload(page, heldout_lr.lr_path)
     _choose_model(page, "Bicubic")
     page.click("#sr-run")
-    expect(page.locator("#sr-stats")).to_contain_text("sr/bicubic", timeout=RUN_TIMEOUT_MS)
+    expect(page.locator("#sr-stats")).to_contain_text("sr/bicubic", timeout=BASELINE_TIMEOUT_MS)
 
     _choose_model(page, "Lanczos")
     page.keyboard.press("Control+Enter")
-    expect(page.locator("#sr-stats")).to_contain_text("sr/lanczos", timeout=RUN_TIMEOUT_MS)
-    page.wait_for_function(SLIDER_LOADED_JS, timeout=RUN_TIMEOUT_MS)
+    expect(page.locator("#sr-stats")).to_contain_text("sr/lanczos", timeout=BASELINE_TIMEOUT_MS)
+    _wait_for_slider(page)
     after = page.eval_on_selector_all(SLIDER_IMAGES, "imgs => imgs.map(i => i.src)")[1]
     assert after.endswith("_x2_lanczos.png")

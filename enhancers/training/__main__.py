@@ -24,12 +24,34 @@ def main(argv: list[str] | None = None) -> int:
     sr.add_argument("--threads", type=int, default=1)
     sr.add_argument("--eval-every", type=int, default=500)
     sr.add_argument("--seed", type=int, default=0)
+    rep = sub.add_parser("report-sr", help="held-out table of local SR models, and model cards")
+    rep.add_argument("--cards", action="store_true", help="also write weights/<name>.md for trained runs")
+    rep.add_argument("--out", default="runs/sr-report.json")
     a = ap.parse_args(argv)
+    if a.task == "report-sr":
+        return _report(a)
     cfg = SRConfig(arch=a.arch, scale=a.scale, steps=a.steps, out_name=a.out, num_feat=a.num_feat,
                    num_conv=a.num_conv, batch=a.batch, lr_patch=a.lr_patch, lr=a.lr, threads=a.threads,
                    eval_every=a.eval_every, seed=a.seed)
     summary = train(cfg)
     print(json.dumps(summary["final"]["mean"]))
+    return 0
+
+
+def _report(a: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .report import markdown_table, sr_table, write_sr_card
+
+    tables = {s: sr_table(s) for s in (2, 4)}
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.out).write_text(json.dumps(tables, indent=1))
+    for t in tables.values():
+        print(markdown_table(t), end="\n\n")
+    if a.cards:
+        for run in sorted(Path("runs").glob("sr-*/summary.json")):
+            scale = json.loads(run.read_text())["config"]["scale"]
+            print("wrote", write_sr_card(run.parent, tables[scale]))
     return 0
 
 
