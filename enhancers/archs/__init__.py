@@ -17,7 +17,12 @@ from ..errors import InvalidInputError
 
 @dataclass(frozen=True)
 class BuiltModel:
-    """A ready ``nn.Module`` mapping RGB float32 ``(1, 3, h, w)`` in [0, 1] to ``(1, 3, h·s, w·s)``.
+    """A ready ``nn.Module`` built from a spec's weights.
+
+    Image-to-image models (super-resolution) map RGB float32 ``(1, 3, h, w)`` in
+    [0, 1] to ``(1, 3, h·s, w·s)``; other tasks document their own inputs and
+    outputs on the module (e.g. the latent explorer's encoders, decoders,
+    generator and classifier on 28×28 digits, see :mod:`enhancers.archs.mnist_nets`).
 
     Attributes:
         module: the network, in eval mode.
@@ -34,6 +39,10 @@ BUILDERS: dict[str, str] = {
     "spandrel": "enhancers.archs.spandrel_any:build",
     "srcnn": "enhancers.archs.srcnn:build",
     "resize": "enhancers.archs.resize:build",
+    "vae2d": "enhancers.archs.mnist_nets:build_vae",
+    "ae2d": "enhancers.archs.mnist_nets:build_ae",
+    "dcgan": "enhancers.archs.mnist_nets:build_generator",
+    "digit-classifier": "enhancers.archs.mnist_nets:build_classifier",
 }
 
 

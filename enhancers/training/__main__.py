@@ -1,4 +1,5 @@
-"""``python -m enhancers.training sr --arch compact --scale 2 --steps 6000 --out sr-compact-x2``"""
+"""``python -m enhancers.training sr --arch compact --scale 2 --steps 6000 --out sr-compact-x2``,
+``python -m enhancers.training latent --model vae --epochs 50``"""
 
 from __future__ import annotations
 
@@ -24,17 +25,46 @@ def main(argv: list[str] | None = None) -> int:
     sr.add_argument("--threads", type=int, default=1)
     sr.add_argument("--eval-every", type=int, default=500)
     sr.add_argument("--seed", type=int, default=0)
+    sr.add_argument("--init", default=None, help="start from these weights (.safetensors)")
+    sr.add_argument("--min-patch-std", type=float, default=0.0, help="redraw LR patches flatter than this")
+    sr.add_argument("--uniform-photos", action="store_true", help="draw photos uniformly instead of by area")
+    sr.add_argument("--run-dir", default="runs", help="logs and checkpoints go to RUN_DIR/OUT")
     rep = sub.add_parser("report-sr", help="held-out table of local SR models, and model cards")
     rep.add_argument("--cards", action="store_true", help="also write weights/<name>.md for trained runs")
     rep.add_argument("--out", default="runs/sr-report.json")
+    lat = sub.add_parser("latent", help="train a latent-explorer model on MNIST (needs requirements-train.txt)")
+    lat.add_argument("--model", choices=("classifier", "vae", "ae", "dcgan", "cards"), required=True,
+                     help="train one model (classifier first), or 'cards' to evaluate and write model cards")
+    lat.add_argument("--epochs", type=int, default=30)
+    lat.add_argument("--batch", type=int, default=64)
+    lat.add_argument("--lr", type=float, default=None, help="default: 1e-3 (2e-4 for dcgan)")
+    lat.add_argument("--latent-dim", type=int, default=32, help="GAN noise size (the latent/dcgan spec expects 32)")
+    lat.add_argument("--threads", type=int, default=1)
+    lat.add_argument("--seed", type=int, default=0)
     a = ap.parse_args(argv)
     if a.task == "report-sr":
         return _report(a)
+    if a.task == "latent":
+        return _latent(a)
     cfg = SRConfig(arch=a.arch, scale=a.scale, steps=a.steps, out_name=a.out, num_feat=a.num_feat,
                    num_conv=a.num_conv, batch=a.batch, lr_patch=a.lr_patch, lr=a.lr, threads=a.threads,
-                   eval_every=a.eval_every, seed=a.seed)
+                   eval_every=a.eval_every, seed=a.seed, init=a.init, min_patch_std=a.min_patch_std,
+                   uniform_photos=a.uniform_photos, run_dir=a.run_dir)
     summary = train(cfg)
     print(json.dumps(summary["final"]["mean"]))
+    return 0
+
+
+def _latent(a: argparse.Namespace) -> int:
+    from .latent import LatentConfig, train as train_latent, write_cards
+
+    if a.model == "cards":
+        print(json.dumps(write_cards(), indent=1))
+        return 0
+    lr = a.lr if a.lr is not None else (2e-4 if a.model == "dcgan" else 1e-3)
+    cfg = LatentConfig(model=a.model, epochs=a.epochs, batch=a.batch, lr=lr, seed=a.seed, threads=a.threads,
+                       latent_dim=a.latent_dim)
+    print(json.dumps(train_latent(cfg)["final"]))
     return 0
 
 
@@ -49,7 +79,9 @@ def _report(a: argparse.Namespace) -> int:
     for t in tables.values():
         print(markdown_table(t), end="\n\n")
     if a.cards:
-        for run in sorted(Path("runs").glob("sr-*/summary.json")):
+        runs = {p.parent.name: p for p in sorted(Path("runs").glob("sr-*/summary.json"))}
+        runs.update({p.parent.name: p for p in sorted(Path("runs/ft").glob("sr-*/summary.json"))})
+        for run in runs.values():
             scale = json.loads(run.read_text())["config"]["scale"]
             print("wrote", write_sr_card(run.parent, tables[scale]))
     return 0

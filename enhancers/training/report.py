@@ -41,6 +41,21 @@ def markdown_table(table: dict) -> str:
     return "\n".join(lines)
 
 
+def _command(cfg: dict) -> str:
+    parts = [f"python -m enhancers.training sr --arch {cfg['arch']} --scale {cfg['scale']} --steps {cfg['steps']}",
+             f"--num-feat {cfg['num_feat']} --num-conv {cfg['num_conv']} --lr-patch {cfg['lr_patch']} --lr {cfg['lr']}"]
+    if cfg.get("init"):
+        parts.append(f"--init {cfg['init']}")
+    if cfg.get("uniform_photos"):
+        parts.append("--uniform-photos")
+    if cfg.get("min_patch_std"):
+        parts.append(f"--min-patch-std {cfg['min_patch_std']}")
+    if cfg.get("run_dir", "runs") != "runs":
+        parts.append(f"--run-dir {cfg['run_dir']}")
+    parts.append(f"--out {cfg['out_name']}")
+    return " ".join(parts)
+
+
 def write_sr_card(run_dir: Path, table: dict) -> Path:
     """Write ``weights/<name>.md`` from a training run's summary and a held-out table."""
     summary = json.loads((run_dir / "summary.json").read_text())
@@ -51,8 +66,13 @@ def write_sr_card(run_dir: Path, table: dict) -> Path:
     spec = get_spec(model_id)
     size_kb = (WEIGHTS_DIR / f"{name}.safetensors").stat().st_size / 1024
     mine = table["models"][model_id]["mean"]
-    curve = "\n".join(f"| {c['step']} | {c['elapsed_s']} | {c['psnr']:.2f} | {c['gain_db']:+.2f} |"
-                      for c in summary["curve"])
+    stages = [summary]
+    if cfg.get("init"):
+        stages.insert(0, json.loads((run_dir.parents[1] / name / "summary.json").read_text()))
+    curve = "\n".join(f"| {i + 1} | {c['step']} | {c['elapsed_s']} | {c['psnr']:.2f} | {c['gain_db']:+.2f} |"
+                      for i, st in enumerate(stages) for c in st["curve"])
+    commands = "\n".join(f"  {i + 1}. `{_command(st['config'])}` ({st['train_seconds'] / 60:.0f} min)"
+                         for i, st in enumerate(stages))
     per_photo = "\n".join(f"| {r['photo']} | {r['bicubic_psnr']:.2f} | {r['psnr']:.2f} | {r['psnr'] - r['bicubic_psnr']:+.2f} |"
                           for r in table["models"][model_id]["photos"])
     text = f"""# {spec.title} — `{model_id}`
@@ -62,9 +82,9 @@ def write_sr_card(run_dir: Path, table: dict) -> Path:
 - **Paper**: {spec.paper}
 - **License**: MIT (weights trained by this project)
 - **Training data**: {CORPUS_LICENSES}. Held-out photos are never trained on.
-- **Training**: `python -m enhancers.training sr --arch {cfg['arch']} --scale {cfg['scale']} --steps {cfg['steps']} --num-feat {cfg['num_feat']} --num-conv {cfg['num_conv']} --lr-patch {cfg['lr_patch']} --out {name}`;
-  L1 loss, Adam (lr {cfg['lr']}, cosine decay), batch {cfg['batch']} of {cfg['lr_patch']}² LR patches with flips and 90° rotations,
-  seed {cfg['seed']}, {cfg['threads']} CPU thread, {summary['train_seconds'] / 60:.0f} min.
+- **Training** (CPU, {cfg['threads']} thread, seed {cfg['seed']}): L1 loss, Adam with cosine decay, batch {cfg['batch']} of
+  {cfg['lr_patch']}² LR patches with flips and 90° rotations. Stages:
+{commands}
 - **Degradation**: HR = photo ↓2 Lanczos; LR = `HR.resize((W//{cfg['scale']}, H//{cfg['scale']}), BICUBIC)`.
 
 ## Held-out quality
@@ -81,8 +101,8 @@ This model: **{mine['psnr']:.2f} dB / {mine['ssim']:.4f}**, {mine['gain_db']:+.2
 
 ## Training curve (3 held-out photos, 256 px crops)
 
-| Step | Seconds | PSNR | Gain over bicubic |
-|---|---|---|---|
+| Stage | Step | Seconds | PSNR | Gain over bicubic |
+|---|---|---|---|---|
 {curve}
 
 ## Limits

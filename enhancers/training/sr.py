@@ -39,6 +39,9 @@ class SRConfig:
     threads: int = 1
     eval_every: int = 500
     run_dir: str = "runs"
+    init: str | None = None  # safetensors to start from (a second, warm-restarted cosine cycle)
+    min_patch_std: float = 0.0  # redraw (up to 10 times) LR patches flatter than this: sky and bokeh teach little
+    uniform_photos: bool = False  # draw photos uniformly, not by area (big smooth wallpapers dominate otherwise)
 
 
 def build_model(cfg: SRConfig) -> torch.nn.Module:
@@ -67,13 +70,16 @@ def _pool(paths: tuple[Path, ...], scale: int) -> list[tuple[torch.Tensor, torch
 
 
 def _batch(pool, cfg: SRConfig, rng: random.Random) -> tuple[torch.Tensor, torch.Tensor]:
-    weights = [lr.shape[1] * lr.shape[2] for _, lr in pool]
+    weights = [1.0 if cfg.uniform_photos else lr.shape[1] * lr.shape[2] for _, lr in pool]
     p, s = cfg.lr_patch, cfg.scale
     lrs, hrs = [], []
     for hr, lr in rng.choices(pool, weights=weights, k=cfg.batch):
-        y = rng.randrange(0, lr.shape[1] - p + 1)
-        x = rng.randrange(0, lr.shape[2] - p + 1)
-        a = lr[:, y:y + p, x:x + p]
+        for _ in range(10):
+            y = rng.randrange(0, lr.shape[1] - p + 1)
+            x = rng.randrange(0, lr.shape[2] - p + 1)
+            a = lr[:, y:y + p, x:x + p]
+            if a.float().std() / 255 >= cfg.min_patch_std:
+                break
         b = hr[:, y * s:(y + p) * s, x * s:(x + p) * s]
         k = rng.randrange(4)
         a, b = torch.rot90(a, k, (1, 2)), torch.rot90(b, k, (1, 2))
@@ -96,7 +102,12 @@ def train(cfg: SRConfig) -> dict:
     if not data.corpus_photos():
         raise SystemExit("no corpus photos: run scripts/fetch_photos.sh first")
     pool = _pool(split.train, cfg.scale)
-    model = build_model(cfg).to(device)
+    model = build_model(cfg)
+    if cfg.init:
+        from safetensors.torch import load_file
+
+        model.load_state_dict(load_file(cfg.init))
+    model = model.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     nparams = sum(p.numel() for p in model.parameters())
     log.write(f"config {json.dumps(asdict(cfg))} params {nparams} train_photos {len(split.train)}\n")

@@ -1,0 +1,85 @@
+"""The Latent explorer tab driven in Debian's chromium through Playwright: click the map, draw a digit."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+from test_browser import ARTIFACTS, browser  # noqa: F401  (the shared chromium fixture; fails if it is missing)
+
+pytestmark = [pytest.mark.browser, pytest.mark.app]
+
+TIMEOUT_MS = 60_000
+ERROR_TOAST = '[data-testid="toast-body"].error [data-testid="toast-text"]'
+# no output of the tab still shows a loading status (Gradio hides a finished status tracker with .hide)
+SETTLED_JS = """() => document.querySelectorAll(
+  '#latent-map [data-testid=status-tracker]:not(.hide), #latent-recon [data-testid=status-tracker]:not(.hide), '
+  + '#latent-sketch-input [data-testid=status-tracker]:not(.hide), #latent-sketch-info [data-testid=status-tracker]:not(.hide)'
+).length === 0"""
+IMG_LOADED_JS = """(sel) => {
+  const i = document.querySelector(sel);
+  return !!i && i.complete && i.naturalWidth > 0;
+}"""
+
+
+@pytest.fixture
+def page(browser, app_url):  # noqa: F811
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.goto(app_url)
+    pg.get_by_role("tab", name="Latent explorer").click()
+    pg.wait_for_function(IMG_LOADED_JS, arg="#latent-map img", timeout=TIMEOUT_MS)
+    yield pg
+    context.close()
+    assert not errors, f"uncaught errors in the page: {errors}"
+
+
+def _no_error_toast(page: Page) -> None:
+    toasts = page.locator(ERROR_TOAST).all_inner_texts()
+    assert not toasts, f"the app showed an error: {toasts}"
+
+
+def test_click_map_and_draw_a_digit(page: Page) -> None:
+    expect(page.locator("#latent-map-info")).to_contain_text("500 held-out digits", timeout=TIMEOUT_MS)
+    map_img = page.locator("#latent-map img")
+    natural = map_img.evaluate("i => [i.naturalWidth, i.naturalHeight]")
+    assert natural == [464, 482]
+    box = map_img.bounding_box()
+    scale = box["width"] / natural[0]
+    # latent (1, 1) of the VAE map: plot area at (34, 10), 420 px for [−2.68, 2.68]
+    half = 2.5 * 15 / 14
+    px, py = 34 + (1 + half) / (2 * half) * 420, 10 + (half - 1) / (2 * half) * 420
+    page.mouse.click(box["x"] + px * scale, box["y"] + py * scale)
+    expect(page.locator("#latent-decoded-info")).to_contain_text("Decoded at", timeout=TIMEOUT_MS)
+    info = page.inner_text("#latent-decoded-info")
+    assert "(1.0" in info or "(0.9" in info, info  # the click landed where we aimed, within a pixel
+    page.wait_for_function(IMG_LOADED_JS, arg="#latent-decoded img", timeout=TIMEOUT_MS)
+    assert page.locator("#latent-decoded img").evaluate("i => i.naturalWidth") == 224
+    _no_error_toast(page)
+
+    map_src = map_img.get_attribute("src")
+    canvas = page.locator("#latent-sketch canvas").first
+    canvas.scroll_into_view_if_needed()
+    cb = canvas.bounding_box()
+    cx, top, bottom = cb["x"] + cb["width"] * 0.5, cb["y"] + cb["height"] * 0.15, cb["y"] + cb["height"] * 0.85
+    # a "7": top bar, then the diagonal stroke
+    page.mouse.move(cb["x"] + cb["width"] * 0.3, top)
+    page.mouse.down()
+    page.mouse.move(cb["x"] + cb["width"] * 0.7, top, steps=12)
+    page.mouse.move(cx - cb["width"] * 0.05, bottom, steps=20)
+    page.mouse.up()
+    # the drawing is encoded live (the sketchpad's change event); the button re-runs it
+    expect(page.locator("#latent-sketch-info")).to_contain_text("encodes to", timeout=TIMEOUT_MS)
+    page.click("#latent-encode-run")
+    page.wait_for_timeout(300)
+    page.wait_for_function(SETTLED_JS, timeout=TIMEOUT_MS)
+    expect(page.locator("#latent-sketch-info")).to_contain_text("encodes to", timeout=TIMEOUT_MS)
+    page.wait_for_function(IMG_LOADED_JS, arg="#latent-recon img", timeout=TIMEOUT_MS)
+    page.wait_for_function(IMG_LOADED_JS, arg="#latent-sketch-input img", timeout=TIMEOUT_MS)
+    expect(map_img).not_to_have_attribute("src", map_src, timeout=TIMEOUT_MS)  # redrawn with the marker
+    page.wait_for_function(IMG_LOADED_JS, arg="#latent-map img", timeout=TIMEOUT_MS)
+    _no_error_toast(page)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator("#latent-map").scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "latent-browser.png"), full_page=True)
