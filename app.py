@@ -10,26 +10,19 @@ import importlib.util
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import gradio as gr
-from PIL import UnidentifiedImageError
+import torch
+from PIL import Image, UnidentifiedImageError
 
-from enhancers import imageio, sr
+from enhancers import imageio, latent, latent_plot, sr
 from enhancers.device import pick_device
-from enhancers.errors import EnhancerError
+from enhancers.errors import EnhancerError, InvalidInputError
 from enhancers.loader import is_ready
 from enhancers.registry import get_spec, list_specs
-
-# Latent explorer tab (its section is below, before build_demo).
-from collections.abc import Callable  # noqa: E402
-from typing import TypeVar  # noqa: E402
-
-import torch  # noqa: E402
-from PIL import Image  # noqa: E402
-
-from enhancers import latent, latent_plot  # noqa: E402
-from enhancers.errors import InvalidInputError  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
 EXAMPLES_DIR = ROOT / "examples"
@@ -80,17 +73,18 @@ def photo_input(**kwargs) -> gr.Image:
     return component
 
 
-def _output_path(stem: str, suffix: str) -> Path:
+def _output_path(stem: str, suffix: str, ext: str = ".png") -> Path:
+    """A fresh path ``OUTPUT_DIR/<unique>/<stem><suffix><ext>``; outputs older than an hour are removed."""
     OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
     cutoff = time.time() - OUTPUT_MAX_AGE_S
-    for old in OUTPUT_DIR.glob("*/*.png"):
+    for old in OUTPUT_DIR.glob("*/*"):
         try:
             if old.stat().st_mtime < cutoff:
                 old.unlink()
                 old.parent.rmdir()
-        except OSError:
+        except OSError:  # another request removed it first, or its folder still holds a newer file
             pass
-    return Path(tempfile.mkdtemp(dir=OUTPUT_DIR)) / f"{stem}{suffix}.png"
+    return Path(tempfile.mkdtemp(dir=OUTPUT_DIR)) / f"{stem}{suffix}{ext}"
 
 
 def _sr_choices(scale: int) -> list[tuple[str, str]]:
@@ -153,7 +147,6 @@ def _examples() -> list[list[str]]:
 T = TypeVar("T")
 LATENT_AUTOENCODERS = [("Variational autoencoder (VAE)", latent.VAE_ID), ("Plain autoencoder (AE)", latent.AE_ID)]
 LATENT_DIGIT_PX = 224
-LATENT_GIF_DIR = OUTPUT_DIR / "latent"
 # Gradio's sketchpad starts with no tool selected; pick the brush so that drawing works at once.
 LATENT_PICK_BRUSH_JS = """() => {
   const pick = (tries) => {
@@ -171,21 +164,6 @@ def _latent_call(fn: Callable[..., T], *args: object) -> T:
         return fn(*args)
     except EnhancerError as e:
         raise gr.Error(str(e)) from e
-
-
-def _latent_file(stem: str, suffix: str) -> Path:
-    LATENT_GIF_DIR.mkdir(parents=True, exist_ok=True)
-    cutoff = time.time() - OUTPUT_MAX_AGE_S
-    for old in LATENT_GIF_DIR.glob("*"):
-        try:
-            if old.stat().st_mtime < cutoff:
-                old.unlink()
-        except OSError:
-            pass
-    fd, name = tempfile.mkstemp(prefix=f"{stem}-", suffix=suffix, dir=LATENT_GIF_DIR)
-    os.close(fd)
-    os.chmod(name, 0o644)
-    return Path(name)
 
 
 def _label(digits: torch.Tensor) -> list[str]:
@@ -285,7 +263,7 @@ def _on_sketch_change(sketch: dict | None, model_id: str) -> tuple:
 def latent_sketch_as_digit(sketch: dict | None) -> str:
     """The drawn digit, preprocessed to 28×28 as MNIST, saved as a PNG for the interpolation inputs."""
     digit = _digit_from_sketch(sketch)
-    path = _latent_file("drawn", ".png")
+    path = _output_path("drawn", "")
     latent_plot.digit_image(digit, 112).save(path)
     return str(path)
 
@@ -300,7 +278,7 @@ def latent_heldout_pair(class_a: int = 3, class_b: int = 8, seed: int = 0) -> tu
         if len(idx) == 0:
             raise gr.Error(f"No held-out digit of class {c}: expected a class from 0 to 9.")
         pick = int(idx[torch.randint(len(idx), (1,), generator=g)])
-        path = _latent_file(f"heldout-{c}-{pick}", ".png")
+        path = _output_path(f"heldout-{c}-{pick}", "")
         latent_plot.digit_image(held.digits[pick:pick + 1], 112).save(path)
         paths.append(str(path))
     return paths[0], paths[1]
@@ -310,7 +288,7 @@ def _frames_out(frames: torch.Tensor, stem: str) -> tuple[list[tuple[Image.Image
     labels = _label(frames)
     gallery = [(latent_plot.digit_image(f[None], 112), f"{i + 1}: {lab}") for i, (f, lab) in
                enumerate(zip(frames, labels))]
-    gif = _latent_call(latent_plot.save_gif, frames, _latent_file(stem, ".gif"))
+    gif = _latent_call(latent_plot.save_gif, frames, _output_path(stem, "", ".gif"))
     return gallery, str(gif)
 
 

@@ -11,10 +11,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.app]
 TIMEOUT_MS = 60_000
 ERROR_TOAST = '[data-testid="toast-body"].error [data-testid="toast-text"]'
 # no output of the tab still shows a loading status (Gradio hides a finished status tracker with .hide)
-SETTLED_JS = """() => document.querySelectorAll(
-  '#latent-map [data-testid=status-tracker]:not(.hide), #latent-recon [data-testid=status-tracker]:not(.hide), '
-  + '#latent-sketch-input [data-testid=status-tracker]:not(.hide), #latent-sketch-info [data-testid=status-tracker]:not(.hide)'
-).length === 0"""
+SETTLED_JS = """() => ['#latent-map', '#latent-recon', '#latent-sketch-input', '#latent-sketch-info']
+  .every(id => !document.querySelector(id + ' [data-testid=status-tracker]:not(.hide)'))"""
 IMG_LOADED_JS = """(sel) => {
   const i = document.querySelector(sel);
   return !!i && i.complete && i.naturalWidth > 0;
