@@ -42,8 +42,10 @@ def markdown_table(table: dict) -> str:
 
 
 def _command(cfg: dict) -> str:
-    parts = [f"python -m enhancers.training sr --arch {cfg['arch']} --scale {cfg['scale']} --steps {cfg['steps']}",
-             f"--num-feat {cfg['num_feat']} --num-conv {cfg['num_conv']} --lr-patch {cfg['lr_patch']} --lr {cfg['lr']}"]
+    parts = [f"python -m enhancers.training sr --arch {cfg['arch']} --scale {cfg['scale']} --steps {cfg['steps']}"]
+    if cfg["arch"] == "compact":
+        parts.append(f"--num-feat {cfg['num_feat']} --num-conv {cfg['num_conv']}")
+    parts.append(f"--lr-patch {cfg['lr_patch']} --lr {cfg['lr']} --eval-every {cfg['eval_every']}")
     if cfg.get("init"):
         parts.append(f"--init {cfg['init']}")
     if cfg.get("uniform_photos"):
