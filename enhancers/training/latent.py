@@ -25,11 +25,11 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import save_file
 
 from ..archs.mnist_nets import (Autoencoder2D, DigitClassifier, Discriminator, Generator, kl_divergence,
                                 reparameterize)
 from ..specs import WEIGHTS_DIR
+from .checkpoints import save_weights
 
 HELDOUT_FILE = WEIGHTS_DIR / "mnist-heldout.npz"
 HELDOUT_PER_CLASS = 50
@@ -131,7 +131,7 @@ def _log(run: Path, line: str) -> None:
 
 def _save(module: torch.nn.Module, name: str) -> Path:
     path = WEIGHTS_DIR / f"{name}.safetensors"
-    save_file({k: v.detach().contiguous().clone() for k, v in module.state_dict().items()}, str(path))
+    save_weights(module, path)
     path.chmod(0o644)
     return path
 

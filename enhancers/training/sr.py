@@ -17,10 +17,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from safetensors.torch import save_file
 
 from ..specs import WEIGHTS_DIR
 from . import data
+from .checkpoints import save_weights
 from .evaluate import evaluate_sr
 
 
@@ -132,11 +132,9 @@ def train(cfg: SRConfig) -> dict:
             model.to(device).train()
             curve.append({"step": step, "elapsed_s": round(time.time() - t0), **res["mean"]})
             log.write(f"eval {json.dumps(curve[-1])}\n")
-            sd = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-            save_file(sd, str(run / f"step{step:06d}.safetensors"))
-    sd = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+            save_weights(model, run / f"step{step:06d}.safetensors")
     out = WEIGHTS_DIR / f"{cfg.out_name}.safetensors"
-    save_file(sd, str(out), metadata={"steps": str(cfg.steps), "arch": cfg.arch, "scale": str(cfg.scale)})
+    save_weights(model, out, metadata={"steps": str(cfg.steps), "arch": cfg.arch, "scale": str(cfg.scale)})
     model.eval()
     final = evaluate_sr(model.cpu(), cfg.scale, split.heldout)
     summary = {"config": asdict(cfg), "params": nparams, "train_seconds": round(time.time() - t0),
