@@ -18,7 +18,7 @@ import gradio as gr
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from enhancers import imageio, latent, latent_plot, sr
+from enhancers import dejpeg, denoise, imageio, latent, latent_plot, sr
 from enhancers.device import pick_device
 from enhancers.errors import EnhancerError, InvalidInputError
 from enhancers.loader import is_ready
@@ -36,8 +36,9 @@ SHORTCUTS_JS = """
 <script>
 document.addEventListener('keydown', (e) => {
   if ((e.ctrlKey || e.metaKey) && e.key === 'Enter') {
-    const tab = document.querySelector('[role="tabpanel"]:not([hidden]) .run-button') || document.querySelector('.run-button');
-    if (tab) { e.preventDefault(); tab.click(); }
+    // the run button of the tab on screen (hidden tabs' buttons have no layout box)
+    const button = [...document.querySelectorAll('.run-button')].find(b => b.offsetParent !== null);
+    if (button) { e.preventDefault(); button.click(); }
   }
 });
 </script>
@@ -100,7 +101,8 @@ def describe_model(model_id: str) -> str:
         status = f"downloads {spec.source.size_mb:.0f} MB on first use"
     else:
         status = "bundled weights missing from weights/"
-    return (f"**{spec.title}** — ×{spec.scale}, {status}.  \n{spec.description}  \n"
+    scale = f"×{spec.scale}, " if spec.task == "sr" else ""
+    return (f"**{spec.title}** — {scale}{status}.  \n{spec.description}  \n"
             f"[Paper / model card]({spec.paper}) · License: {spec.license}")
 
 
@@ -140,6 +142,222 @@ def run_sr(image_path: str | None, model_id: str = sr.default_model(2), scale: i
 
 def _examples() -> list[list[str]]:
     return [[str(p)] for p in sorted(EXAMPLES_DIR.glob("*.png"))]
+
+
+# --- Denoising and JPEG tabs -----------------------------------------------------------------------------------
+
+CLASSROOM_MAX_SIDE = 1024  # classroom runs three methods (NLM is slow): larger photos are reduced first
+
+
+def _task_choices(task: str) -> list[tuple[str, str]]:
+    return [(s.label, s.id) for s in list_specs(task)]
+
+
+def _open_upload(image_path: str | None) -> imageio.LoadedImage:
+    if not image_path:
+        raise gr.Error("Upload a photo first.")
+    try:
+        return imageio.open_image(image_path)
+    except EnhancerError as e:
+        raise gr.Error(str(e)) from e
+
+
+def _classroom_photo(image: imageio.LoadedImage) -> tuple[torch.Tensor, str]:
+    """The clean photo for a classroom run, reduced to CLASSROOM_MAX_SIDE with Lanczos, and a note saying so."""
+    w, h = image.width, image.height
+    if max(w, h) <= CLASSROOM_MAX_SIDE:
+        return image.rgb, ""
+    f = CLASSROOM_MAX_SIDE / max(w, h)
+    size = (max(8, round(w * f)), max(8, round(h * f)))
+    return imageio.resize(image.rgb, size, "lanczos"), f" (reduced from {w}×{h} to {size[0]}×{size[1]})"
+
+
+def _tile_progress(progress: gr.Progress) -> Callable[[int, int], None]:
+    def on_tile(done: int, total: int) -> None:
+        progress(done / total, desc=f"Tile {done}/{total}")
+
+    return on_tile
+
+
+def _png(stem: str, suffix: str, rgb: torch.Tensor) -> str:
+    return str(imageio.save_png(_output_path(stem, suffix), rgb))
+
+
+def _score(m: dict[str, float]) -> str:
+    return f"PSNR {m['psnr']:.2f} dB · SSIM {m['ssim']:.3f}"
+
+
+def run_denoise(image_path: str | None, model_id: str = denoise.DEFAULT_MODEL, sigma: float = 25,
+                blind: bool = True, classroom: bool = False, tile: int = 0,
+                progress: gr.Progress = gr.Progress(track_tqdm=True)
+                ) -> tuple[tuple[str, str], str, str, list[tuple[str, str]]]:
+    """Denoise one photo. Blind mode estimates σ (0–255) from the photo; otherwise ``sigma`` is used.
+
+    Classroom mode treats the upload as clean, adds Gaussian noise σ, and denoises it with
+    non-local means and with the model, all scored against the clean photo.
+    Returns the (before, after) PNG pair, the full-resolution PNG, a stats line and the classroom gallery.
+    """
+    image = _open_upload(image_path)
+    stem = Path(image_path).stem
+    started = time.perf_counter()
+    progress(0, desc="Loading model")
+    try:
+        if classroom:
+            clean, note = _classroom_photo(image)
+            c = denoise.compare_on_clean(clean, float(sigma), model_id, progress=_tile_progress(progress))
+            noisy, base, out = (_png(stem, f"_noisy_s{int(sigma)}", c.noisy), _png(stem, "_nlm", c.baseline),
+                                _png(stem, "_denoised", c.model))
+            m = c.metrics
+            stats = (f"**Classroom** · Gaussian noise σ = {sigma:g} added to the photo{note}, then removed. Against "
+                     f"the clean photo: noisy {_score(m['noisy'])} · non-local means {_score(m['baseline'])} · "
+                     f"**{model_id}** {_score(m['model'])} · **Time** {time.perf_counter() - started:.2f} s")
+            gallery = [(noisy, f"Noisy (σ = {sigma:g}): {_score(m['noisy'])}"),
+                       (base, f"Non-local means: {_score(m['baseline'])}"),
+                       (out, f"{get_spec(model_id).title}: {_score(m['model'])}")]
+            return (noisy, out), out, stats, gallery
+        result = denoise.denoise_image(image, model_id, None if blind else float(sigma), int(tile) or None,
+                                       _tile_progress(progress))
+    except MemoryError as e:
+        raise gr.Error(f"Out of memory: {e}. Try a smaller tile size or a smaller photo.") from e
+    except EnhancerError as e:
+        raise gr.Error(str(e)) from e
+    full = imageio.save_result(_output_path(stem, f"_denoised_{model_id.split('/')[1]}"), result.image)
+    before = _png(stem, "_before", result.before)
+    if result.sigma is None:
+        level = "blind model (judges the noise itself)"
+    elif result.sigma_estimated is not None:
+        level = f"**σ estimated** {result.sigma_estimated:.1f}" + (
+            f" (capped at {result.sigma:g})" if result.sigma < result.sigma_estimated else "")
+    else:
+        level = f"**σ** {result.sigma:g} (set by you)"
+    out = result.image
+    stats = (f"**Size** {out.width}×{out.height} · {level} · **Time** {time.perf_counter() - started:.2f} s · "
+             f"**Model** {model_id}" + (" · alpha kept" if out.alpha is not None else "")
+             + (" · EXIF kept" if out.exif else ""))
+    return (before, str(full)), str(full), stats, []
+
+
+def run_dejpeg(image_path: str | None, model_id: str = dejpeg.DEFAULT_MODEL, auto_quality: bool = True,
+               quality: float = 30, classroom: bool = False, classroom_quality: int = 10, tile: int = 0,
+               progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple[tuple[str, str], str, str]:
+    """Remove JPEG artifacts from one photo, with the predicted QF or the ``quality`` override.
+
+    Classroom mode treats the upload as the original, saves it as JPEG at ``classroom_quality``
+    and restores it; PSNR, SSIM and PSNR-B against the original are reported for both.
+    Returns the (JPEG, restored) PNG pair, the full-resolution PNG and a stats line.
+    """
+    image = _open_upload(image_path)
+    stem = Path(image_path).stem
+    started = time.perf_counter()
+    override = None if auto_quality else float(quality)
+    progress(0, desc="Loading model")
+    try:
+        if classroom:
+            clean, note = _classroom_photo(image)
+            c = dejpeg.compare_on_clean(clean, int(classroom_quality), model_id, override,
+                                        progress=_tile_progress(progress))
+            jpg, out = _png(stem, f"_jpeg_q{int(classroom_quality)}", c.jpeg), _png(stem, "_restored", c.restored)
+            j, r = c.metrics["jpeg"], c.metrics["model"]
+            stats = (f"**Classroom** · the photo{note} saved as JPEG at quality {int(classroom_quality)}, then "
+                     f"restored (QF predicted {c.quality_info.predicted:.0f}, used {c.quality_info.used:.0f}).\n\n"
+                     f"| Against the original | PSNR | SSIM | PSNR-B |\n|---|---|---|---|\n"
+                     f"| JPEG q = {int(classroom_quality)} | {j['psnr']:.2f} dB | {j['ssim']:.4f} | "
+                     f"{j['psnr_b']:.2f} dB |\n| Restored by {model_id} | **{r['psnr']:.2f} dB** | "
+                     f"**{r['ssim']:.4f}** | **{r['psnr_b']:.2f} dB** |"
+                     f"\n\n**Time** {time.perf_counter() - started:.2f} s")
+            return (jpg, out), out, stats
+        result = dejpeg.dejpeg_image(image, model_id, override, int(tile) or None, _tile_progress(progress))
+    except MemoryError as e:
+        raise gr.Error(f"Out of memory: {e}. Try a smaller tile size or a smaller photo.") from e
+    except EnhancerError as e:
+        raise gr.Error(str(e)) from e
+    full = imageio.save_result(_output_path(stem, f"_dejpeg_{model_id.split('/')[1]}"), result.image)
+    before = _png(stem, "_before", result.before)
+    q = result.quality
+    header = f" · **File header** quality {q.header}" if q.header is not None else (
+        " · not a JPEG file: the artifacts may come from an earlier save" if image.source_format != "JPEG" else "")
+    used = "predicted" if override is None else "set by you"
+    out = result.image
+    stats = (f"**Size** {out.width}×{out.height} · **QF predicted** {q.predicted:.0f}{header} · **QF used** "
+             f"{q.used:.0f} ({used}) · **Time** {time.perf_counter() - started:.2f} s · **Model** {model_id}"
+             + (" · alpha kept" if out.alpha is not None else "") + (" · EXIF kept" if out.exif else ""))
+    return (before, str(full)), str(full), stats
+
+
+DENOISE_NOTES = """**How it works.** The bundled network is told the noise level σ (0–255) as an extra input map, as in FFDNet and
+DRUNet, so one network covers weak and strong noise and σ works as a strength knob: too low leaves grain, too
+high smooths detail away. *Blind* mode first estimates σ from the photo (a robust median of its finest wavelet
+coefficients). Non-local means is the classical baseline: every pixel becomes an average of pixels whose
+neighbourhoods look alike. The classroom mode adds known noise to a clean photo so both can be scored with PSNR
+(pixel fidelity, dB) and SSIM (structural similarity, 1 = identical)."""
+
+JPEG_NOTES = """**How it works.** JPEG cuts the image into 8×8 blocks and rounds each block's frequencies; the quality factor
+(QF) sets how coarse the rounding is. At low QF the block edges show (blocking) and edges ring. The FBCNN-style
+network predicts the QF from the image and is steered by it; override it to trade artifact removal against detail.
+PSNR-B adds a penalty for visible block edges to PSNR, so it rewards deblocking."""
+
+
+def build_restore_tabs() -> None:
+    """The "Denoising" and "JPEG artifacts" tabs."""
+    model_events = {"concurrency_id": "models", "concurrency_limit": CONCURRENCY}
+    with gr.Tab("Denoising", id="denoise"):
+        with gr.Row():
+            with gr.Column(scale=1):
+                photo = photo_input(label="Noisy photo (or a clean one in classroom mode)",
+                                    sources=["upload", "clipboard"], elem_id="denoise-input")
+                model = gr.Dropdown(_task_choices("denoise"), value=denoise.DEFAULT_MODEL, label="Model",
+                                    elem_id="denoise-model")
+                blind = gr.Checkbox(True, label="Blind: estimate σ from the photo", elem_id="denoise-blind")
+                sigma = gr.Slider(0, 75, value=25, step=1, label="Noise level σ (0–255 scale)",
+                                  info="Used when blind is off, and in classroom mode. Higher smooths more.",
+                                  elem_id="denoise-sigma")
+                classroom = gr.Checkbox(False, label="Classroom: add Gaussian noise σ to this clean photo first",
+                                        elem_id="denoise-classroom")
+                with gr.Accordion("Advanced", open=False):
+                    tile = gr.Slider(0, 1024, value=0, step=32, label="Tile size (px, 0 = automatic)")
+                run = gr.Button("Denoise", variant="primary", elem_classes=["run-button"], elem_id="denoise-run")
+            with gr.Column(scale=2):
+                slider = gr.ImageSlider(type="filepath", format="png", label="Before · After",
+                                        elem_id="denoise-slider", buttons=["fullscreen"])
+                stats = gr.Markdown(elem_id="denoise-stats")
+                gallery = gr.Gallery(label="Classroom: noisy · non-local means · model", columns=3,
+                                     elem_id="denoise-gallery", format="png")
+                download = gr.File(label="Full-resolution PNG", elem_id="denoise-download")
+                card = gr.Markdown(describe_model(denoise.DEFAULT_MODEL), elem_id="denoise-card")
+        with gr.Accordion("How denoising works", open=False):
+            gr.Markdown(DENOISE_NOTES)
+        model.change(describe_model, model, card, api_name="denoise_model_card", queue=False)
+        run.click(_gpu(run_denoise), [photo, model, sigma, blind, classroom, tile],
+                  [slider, download, stats, gallery], api_name="denoise", **model_events)
+    with gr.Tab("JPEG artifacts", id="dejpeg"):
+        with gr.Row():
+            with gr.Column(scale=1):
+                jphoto = photo_input(label="JPEG photo (or a clean one in classroom mode)",
+                                     sources=["upload", "clipboard"], elem_id="dejpeg-input")
+                jmodel = gr.Dropdown(_task_choices("dejpeg"), value=dejpeg.DEFAULT_MODEL, label="Model",
+                                     elem_id="dejpeg-model")
+                auto = gr.Checkbox(True, label="Auto: use the predicted quality factor", elem_id="dejpeg-auto")
+                quality = gr.Slider(1, 100, value=30, step=1, label="Quality factor override (QF)",
+                                    info="Used when auto is off. Lower removes more artifacts and more detail.",
+                                    elem_id="dejpeg-quality")
+                jclass = gr.Checkbox(False, label="Classroom: compress this clean photo at quality q first",
+                                     elem_id="dejpeg-classroom")
+                jq = gr.Slider(1, 95, value=10, step=1, label="Classroom JPEG quality q", elem_id="dejpeg-q")
+                with gr.Accordion("Advanced", open=False):
+                    jtile = gr.Slider(0, 1024, value=0, step=32, label="Tile size (px, 0 = automatic)")
+                jrun = gr.Button("Remove artifacts", variant="primary", elem_classes=["run-button"],
+                                 elem_id="dejpeg-run")
+            with gr.Column(scale=2):
+                jslider = gr.ImageSlider(type="filepath", format="png", label="JPEG · Restored",
+                                         elem_id="dejpeg-slider", buttons=["fullscreen"])
+                jstats = gr.Markdown(elem_id="dejpeg-stats")
+                jdownload = gr.File(label="Full-resolution PNG", elem_id="dejpeg-download")
+                jcard = gr.Markdown(describe_model(dejpeg.DEFAULT_MODEL), elem_id="dejpeg-card")
+        with gr.Accordion("How JPEG artifact removal works", open=False):
+            gr.Markdown(JPEG_NOTES)
+        jmodel.change(describe_model, jmodel, jcard, api_name="dejpeg_model_card", queue=False)
+        jrun.click(_gpu(run_dejpeg), [jphoto, jmodel, auto, quality, jclass, jq, jtile],
+                   [jslider, jdownload, jstats], api_name="dejpeg", **model_events)
 
 
 # --- Latent explorer tab ----------------------------------------------------------------------------------------
@@ -528,6 +746,7 @@ def build_demo() -> gr.Blocks:
             model.change(describe_model, model, card, api_name="sr_model_card", queue=False)
             run.click(_gpu(run_sr), [photo, model, scale, tile], [slider, download, stats], api_name="sr",
                       concurrency_id="models", concurrency_limit=CONCURRENCY)
+        build_restore_tabs()
         build_latent_tab()
         with gr.Tab("Models", id="models"):
             gr.Markdown(_models_table())

@@ -1,4 +1,4 @@
-"""Command line: ``python -m enhancers models|sr ...``.
+"""Command line: ``python -m enhancers models|sr|denoise|dejpeg ...``.
 
 Every bad file gets one line on stderr and the exit code is 1; nothing is
 written for it. Usage errors exit with 2.
@@ -73,10 +73,11 @@ def _process(args: argparse.Namespace, run: Callable) -> int:
         progress, close = _tile_bar(path.name)
         try:
             image = imageio.open_image(path)
-            result = run(image, progress)
+            out = run(image, progress)
+            result, note = out if isinstance(out, tuple) else (out, "")
             dest = imageio.save_result(out_dir / f"{path.stem}.png", result)
             close()
-            print(f"{path} -> {dest} ({image.width}×{image.height} → {result.width}×{result.height})")
+            print(f"{path} -> {dest} ({image.width}×{image.height} → {result.width}×{result.height}){note}")
         except (EnhancerError, MemoryError) as e:
             close()
             failures += 1
@@ -96,6 +97,31 @@ def _sr(args: argparse.Namespace) -> int:
     return _process(args, run)
 
 
+def _denoise(args: argparse.Namespace) -> int:
+    from . import denoise
+
+    def run(image, progress):
+        res = denoise.denoise_image(image, args.model, args.sigma, args.tile, progress)
+        if res.sigma is None:
+            return res.image, f", {args.model} is blind"
+        how = "estimated" if res.sigma_estimated is not None else "given"
+        return res.image, f", σ = {res.sigma:.1f} ({how})"
+
+    return _process(args, run)
+
+
+def _dejpeg(args: argparse.Namespace) -> int:
+    from . import dejpeg
+
+    def run(image, progress):
+        res = dejpeg.dejpeg_image(image, args.model, args.quality, args.tile, progress)
+        q = res.quality
+        header = f", file header says {q.header}" if q.header is not None else ""
+        return res.image, f", QF predicted {q.predicted:.0f}{header}, used {q.used:.0f}"
+
+    return _process(args, run)
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m enhancers", description="AI image enhancer")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -110,6 +136,22 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--scale", type=int, default=None, choices=(2, 3, 4), help="scale factor")
     s.add_argument("--tile", type=int, default=None, help="tile edge in input pixels (default: automatic)")
     s.set_defaults(func=_sr)
+    d = sub.add_parser("denoise", help="remove noise (blind when --sigma is left out)")
+    d.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
+    d.add_argument("--output-dir", required=True, help="writes DIR/<stem>.png")
+    d.add_argument("--model", default="denoise/unet", help="model id (default: denoise/unet, bundled)")
+    d.add_argument("--sigma", type=float, default=None, 
+                   help="noise level σ on the 0–255 scale (default: estimate it)")
+    d.add_argument("--tile", type=int, default=None, help="tile edge in pixels (default: automatic)")
+    d.set_defaults(func=_denoise)
+    j = sub.add_parser("dejpeg", help="remove JPEG artifacts")
+    j.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
+    j.add_argument("--output-dir", required=True, help="writes DIR/<stem>.png")
+    j.add_argument("--model", default="dejpeg/fbcnn-lite", help="model id (default: dejpeg/fbcnn-lite, bundled)")
+    j.add_argument("--quality", type=float, default=None,
+                   help="JPEG quality factor 1–100 to assume (default: the model's prediction); lower smooths more")
+    j.add_argument("--tile", type=int, default=None, help="tile edge in pixels (default: automatic)")
+    j.set_defaults(func=_dejpeg)
     return ap
 
 

@@ -44,6 +44,8 @@ class LoadedImage:
         exif: the source's EXIF block without the orientation tag, else None.
         source_mode: Pillow mode of the file (e.g. ``"P"``, ``"CMYK"``, ``"I;16"``).
         source_format: Pillow format name (e.g. ``"JPEG"``), or None.
+        jpeg_quality: for JPEG files, the IJG quality factor (1–100) that best explains the
+            luminance quantisation table; None for other formats or non-standard tables.
     """
 
     rgb: torch.Tensor
@@ -52,6 +54,7 @@ class LoadedImage:
     exif: bytes | None
     source_mode: str
     source_format: str | None
+    jpeg_quality: int | None = None
 
     @property
     def width(self) -> int:
@@ -113,6 +116,7 @@ def open_image(source: str | os.PathLike | bytes | Image.Image, limit: int | Non
     except ImageTooLargeError as e:
         raise ImageTooLargeError(f"{name}: {e}") from None
     source_format = im.format  # exif_transpose returns a copy without it
+    jpeg_quality = _ijg_quality(getattr(im, "quantization", None)) if source_format == "JPEG" else None
     try:
         im.seek(0)
         im.load()
@@ -121,7 +125,7 @@ def open_image(source: str | os.PathLike | bytes | Image.Image, limit: int | Non
         raise ImageReadError(f"{name}: image data is corrupt or truncated ({e})") from e
     rgb, alpha = _split_channels(im)
     return LoadedImage(rgb=rgb, alpha=alpha, icc_profile=_rgb_icc(im), exif=_exif_without_orientation(im),
-                       source_mode=im.mode, source_format=source_format)
+                       source_mode=im.mode, source_format=source_format, jpeg_quality=jpeg_quality)
 
 
 def _split_channels(im: Image.Image) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -288,3 +292,56 @@ def save_png(path: str | os.PathLike, rgb: torch.Tensor, alpha: torch.Tensor | N
 def save_result(path: str | os.PathLike, image: LoadedImage) -> Path:
     """Save a processed :class:`LoadedImage` as PNG with its alpha, ICC and EXIF."""
     return save_png(path, image.rgb, image.alpha, image.icc_profile, image.exif)
+
+
+def jpeg_compress(rgb: torch.Tensor, quality: int, grayscale: bool = False) -> torch.Tensor:
+    """Round-trip an image through Pillow's JPEG encoder and decoder.
+
+    The JPEG protocol of the artifact-removal models: ``save(format="JPEG",
+    quality=q)`` with Pillow's default chroma subsampling (4:2:0).
+
+    Args:
+        rgb: RGB float32 ``(1, 3, H, W)`` in [0, 1], or uint8.
+        quality: JPEG quality factor, 1–100.
+        grayscale: encode the BT.601 luma as a one-channel JPEG (returned as three equal channels).
+
+    Returns:
+        The decoded JPEG, RGB float32 ``(1, 3, H, W)`` in [0, 1].
+
+    Raises:
+        InvalidInputError: ``quality`` outside 1–100, or ``rgb`` breaks the contract.
+    """
+    check_image_tensor(rgb, allow_uint8=True)
+    if not 1 <= int(quality) <= 100:
+        raise InvalidInputError(f"JPEG quality must be 1–100, got {quality}")
+    im = Image.fromarray(to_uint8_hwc(rgb), "RGB")
+    if grayscale:
+        im = im.convert("L")
+    buf = io.BytesIO()
+    im.save(buf, format="JPEG", quality=int(quality))
+    buf.seek(0)
+    with Image.open(buf) as decoded:
+        return pil_to_tensor(decoded)
+
+
+def _ijg_quality(tables: dict | None) -> int | None:
+    """The IJG quality factor whose scaled standard luminance table (ITU-T T.81 Annex K) is
+    closest to the file's table; None without a table or when none comes within 1 per entry."""
+    if not tables or 0 not in tables or len(tables[0]) != 64:
+        return None
+    table = np.sort(np.asarray(tables[0], dtype=np.float64))  # sorted: independent of zigzag order
+    best, best_err = None, np.inf
+    for q in range(1, 101):
+        scale = 5000 / q if q < 50 else 200 - 2 * q
+        ref = np.sort(np.clip(np.floor((_IJG_LUMA * scale + 50) / 100), 1, 255))
+        err = float(np.abs(ref - table).mean())
+        if err < best_err:
+            best, best_err = q, err
+    return best if best_err <= 1.0 else None
+
+
+# The standard JPEG luminance quantisation table (ITU-T T.81, Annex K), quality 50.
+_IJG_LUMA = np.array([
+    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
+    14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
+    49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99], dtype=np.float64)

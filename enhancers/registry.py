@@ -92,7 +92,60 @@ _LATENT_SPECS: tuple[ModelSpec, ...] = (
                     "points and generated samples with a class and a confidence."),
 )
 
-REGISTRY: dict[str, ModelSpec] = {spec.id: spec for spec in (*_SR_SPECS, *_LATENT_SPECS)}
+_DENOISE_SPECS: tuple[ModelSpec, ...] = (
+    ModelSpec(
+        id="denoise/unet", title="Noise-level U-Net (bundled)", task="denoise", arch="denoise-unet",
+        source=BundledWeights("denoise-unet.safetensors"), license="MIT (trained by this project)",
+        paper="https://arxiv.org/abs/1710.04026", tiling=Tiling(overlap=48, multiple=8), controls=("sigma",),
+        description="FFDNet / DRUNet design (Zhang et al. 2018, 2021): the image is split into four half-size "
+                    "sub-images, a map holding the noise level σ is added as an extra input channel, and a "
+                    "three-level U-Net predicts the noise, which is subtracted. One network covers σ = 0–75; "
+                    "raising σ asks for stronger smoothing. Trained here on CPU."),
+    ModelSpec(
+        id="denoise/nlm", title="Non-local means (baseline)", task="denoise", arch="nlm", source=None,
+        license="n/a (algorithm, scikit-image BSD-3-Clause)", paper="https://doi.org/10.1109/CVPR.2005.38",
+        tiling=Tiling(tile=512, overlap=24), controls=("sigma",),
+        description="Buades et al. 2005: every pixel is replaced by an average of pixels whose 5×5 neighbourhoods "
+                    "look alike, searched in a 13×13 window, with filter strength h = 0.8·σ. No learning."),
+    ModelSpec(
+        id="denoise/drunet-color", title="DRUNet colour (Hub)", task="denoise", arch="drunet",
+        source=HubWeights("deepinv/drunet", "drunet_color.pth",
+                          revision="7e079a6800958ae777b48e41fc1202a2ee21ecbe", size_mb=131),
+        license="BSD-3-Clause (deepinv model card); DPIR code MIT", paper="https://arxiv.org/abs/2008.13751",
+        tiling=Tiling(overlap=32, multiple=8), controls=("sigma",),
+        description="Zhang et al. 2021 (DPIR): a four-level residual U-Net with a noise-level input channel, "
+                    "trained on large datasets for σ = 0–50; the strongest Gaussian denoiser here. ~32M "
+                    "parameters."),
+    ModelSpec(
+        id="denoise/scunet-real", title="SCUNet real-noise PSNR (Hub)", task="denoise", arch="scunet",
+        source=HubWeights("deepinv/scunet", "scunet_color_real_psnr.pth",
+                          revision="cb7773c9a39df182a3cc22f20b974b314c28cbbd", size_mb=72),
+        license="Apache-2.0 (SCUNet)", paper="https://arxiv.org/abs/2203.13278",
+        tiling=Tiling(tile=256, overlap=32, multiple=64), min_size=40,
+        description="Zhang et al. 2023: Swin-Conv blocks trained on synthetic real-world noise (sensor, "
+                    "processing, JPEG). Blind: it takes no σ and judges the noise itself."),
+)
+
+_DEJPEG_SPECS: tuple[ModelSpec, ...] = (
+    ModelSpec(
+        id="dejpeg/fbcnn-lite", title="FBCNN-lite (bundled)", task="dejpeg", arch="dejpeg-unet",
+        source=BundledWeights("dejpeg-fbcnn-lite.safetensors"), license="MIT (trained by this project)",
+        paper="https://arxiv.org/abs/2109.14573", tiling=Tiling(overlap=48, multiple=8, align=8), controls=("qf",),
+        description="FBCNN's design (Jiang et al. 2021), scaled down to train on CPU: a four-level U-Net whose "
+                    "deepest features also predict the JPEG quality factor (QF). The decoder is steered by a QF "
+                    "embedding, so the predicted QF can be overridden: a lower QF removes more (and blurs more)."),
+    ModelSpec(
+        id="dejpeg/fbcnn-color", title="FBCNN colour, official (Hub)", task="dejpeg", arch="fbcnn",
+        source=HubWeights("danielsapit/JPEG_Artifacts_Removal", "fbcnn_color.pth", repo_type="space",
+                          revision="3ae9a6199436f42a35a969d50afc4a667b1fa3de", size_mb=288),
+        license="Apache-2.0 (FBCNN)", paper="https://arxiv.org/abs/2109.14573",
+        tiling=Tiling(tile=512, overlap=32, multiple=8, align=8), controls=("qf",),
+        description="The authors' FBCNN: four levels of residual blocks (64–512 channels) trained on DIV2K and "
+                    "Flickr2K at QF 10–95, with QF prediction and flexible QF control. ~72M parameters."),
+)
+
+REGISTRY: dict[str, ModelSpec] = {spec.id: spec for spec in (*_SR_SPECS, *_LATENT_SPECS, *_DENOISE_SPECS,
+                                                             *_DEJPEG_SPECS)}
 
 
 def get_spec(model_id: str) -> ModelSpec:

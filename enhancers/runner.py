@@ -20,7 +20,7 @@ def activation_bytes_per_pixel(loaded: LoadedModel, scale: int) -> int:
 @torch.inference_mode()
 def run_model(loaded: LoadedModel, image: torch.Tensor, scale: int | None = None, tile: int | None = None,
               overlap: int | None = None, progress: Progress | None = None,
-              out_dtype: torch.dtype = torch.float32) -> torch.Tensor:
+              out_dtype: torch.dtype = torch.float32, condition: dict | None = None) -> torch.Tensor:
     """Apply ``loaded`` to ``image``, tiled as its spec says.
 
     Args:
@@ -30,6 +30,8 @@ def run_model(loaded: LoadedModel, image: torch.Tensor, scale: int | None = None
         overlap: overlap in input pixels; None uses the spec's.
         progress: ``progress(done, total)`` after each tile.
         out_dtype: float32, or uint8 (×255) for results headed to a file.
+        condition: extra keyword arguments for the module, the same for every tile
+            (e.g. ``sigma`` for denoisers, ``qf`` for JPEG models).
 
     Returns:
         RGB ``(1, 3, H·s, W·s)`` on CPU: float32 in [0, 1], or uint8 in [0, 255].
@@ -45,7 +47,9 @@ def run_model(loaded: LoadedModel, image: torch.Tensor, scale: int | None = None
 
     def fn(t: torch.Tensor) -> torch.Tensor:
         t = t.to(loaded.device, loaded.dtype)
-        out = loaded.module(t, scale=s) if spec.any_scale else loaded.module(t)
+        out = loaded.module(t, scale=s) if spec.any_scale else loaded.module(t, **(condition or {}))
+        if isinstance(out, tuple):  # (image, side output) models, e.g. JPEG's (restored, predicted QF)
+            out = out[0]
         return out.float().clamp_(0, 1)
 
     h, w = image.shape[-2:]
@@ -58,4 +62,4 @@ def run_model(loaded: LoadedModel, image: torch.Tensor, scale: int | None = None
         tile = policy.tile or auto_tile(free_memory_bytes(loaded.device), activation_bytes_per_pixel(loaded, s),
                                         multiple=max(policy.multiple, 8))
     return run_tiled_with_backoff(fn, image, s, tile, policy.overlap if overlap is None else overlap,
-                                  policy.multiple, progress, out_dtype)
+                                  policy.multiple, progress, out_dtype, policy.align)

@@ -48,12 +48,14 @@ class Tiling:
             for exact equivalence).
         multiple: the input size must be a multiple of this (window attention, etc.).
         enabled: False for models that need the whole image at once.
+        align: tiles start on multiples of this (8 for JPEG models: the 8×8 block grid).
     """
 
     tile: int | None = None
     overlap: int = 16
     multiple: int = 1
     enabled: bool = True
+    align: int = 1
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,9 @@ class ModelSpec:
         any_scale: the model takes the scale factor as an argument (interpolation baselines);
             ``scale`` is then only its default.
         description: a short classroom explanation (what it does, its cost).
+        controls: keyword inputs the module takes besides the image: ``"sigma"`` (noise
+            level, 0–255) for non-blind denoisers, ``"qf"`` (JPEG quality factor) for
+            flexible JPEG models; empty for blind models.
     """
 
     id: str
@@ -90,6 +95,7 @@ class ModelSpec:
     arch_kwargs: tuple[tuple[str, object], ...] = ()
     any_scale: bool = False
     description: str = ""
+    controls: tuple[str, ...] = ()
 
     @property
     def source_kind(self) -> str:

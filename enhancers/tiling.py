@@ -24,27 +24,32 @@ MIN_TILE = 32
 AUTO_TILE_CAP_BYTES = 256 * 2**20  # activation budget per tile; keeps a 3 MP ×2 run well under 1.5 GiB
 
 
-def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
-    """Start offsets of tiles of size ``tile`` covering ``[0, length)``, each pair overlapping by ≥ ``overlap``."""
+def tile_starts(length: int, tile: int, overlap: int, align: int = 1) -> list[int]:
+    """Start offsets of tiles of size ``tile`` covering ``[0, length)``, each pair overlapping by ≥ ``overlap``.
+
+    With ``align`` > 1 every start is a multiple of ``align`` (e.g. the 8×8 JPEG block
+    grid), provided ``length`` and ``tile`` are multiples of it.
+    """
     if tile >= length:
         return [0]
-    if overlap >= tile:
+    if overlap + align - 1 >= tile:
         raise InvalidInputError(f"overlap {overlap} must be smaller than the tile {tile}")
-    n = math.ceil((length - overlap) / (tile - overlap))
+    n = math.ceil((length - overlap - align + 1) / (tile - overlap - align + 1))
     n = max(n, 2)
-    return [round(i * (length - tile) / (n - 1)) for i in range(n)]
+    return [round(i * (length - tile) / (n - 1) / align) * align for i in range(n)]
 
 
-def fit_tile(length: int, tile: int, overlap: int) -> int:
+def fit_tile(length: int, tile: int, overlap: int, align: int = 1) -> int:
     """The smallest tile edge ≤ ``tile`` that covers ``length`` with as many tiles as ``tile`` needs.
 
     Spreading the same number of tiles evenly otherwise turns the slack into
     extra overlap, which can nearly double the work on mid-sized images.
     """
-    if tile >= length or overlap >= tile:
+    if tile >= length or overlap + align - 1 >= tile:
         return min(tile, length)
-    n = len(tile_starts(length, tile, overlap))
-    return min(tile, math.ceil((length + (n - 1) * overlap) / n) + 1)
+    n = len(tile_starts(length, tile, overlap, align))
+    fitted = math.ceil((length + (n - 1) * (overlap + align - 1)) / n) + 1
+    return min(tile, -(-fitted // align) * align)
 
 
 def axis_weights(length: int, starts: list[int], tile: int, overlap: int, scale: int) -> list[torch.Tensor]:
@@ -84,7 +89,7 @@ def _pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
 
 def run_tiled(fn: TileFn, image: torch.Tensor, scale: int, tile: int, overlap: int,
               multiple: int = 1, progress: Progress | None = None,
-              out_dtype: torch.dtype = torch.float32) -> torch.Tensor:
+              out_dtype: torch.dtype = torch.float32, align: int = 1) -> torch.Tensor:
     """Apply ``fn`` to ``image`` tile by tile and stitch the results.
 
     Tiles are blended in a float32 strip one tile-row high; rows that no later
@@ -101,6 +106,8 @@ def run_tiled(fn: TileFn, image: torch.Tensor, scale: int, tile: int, overlap: i
         multiple: pad each tile (by reflection) so its sides are multiples of this.
         progress: called as ``progress(done, total)`` after each tile.
         out_dtype: float32 (values in [0, 1] as ``fn`` gives them) or uint8 (×255, rounded, clipped).
+        align: tile starts on multiples of this (8 keeps JPEG blocks where the model expects
+            them); the image is padded by replication at the bottom and right to a multiple of it.
 
     Returns:
         ``(1, C_out, H·scale, W·scale)`` of ``out_dtype`` on CPU.
@@ -114,10 +121,16 @@ def run_tiled(fn: TileFn, image: torch.Tensor, scale: int, tile: int, overlap: i
         raise InvalidInputError(f"tile must be ≥ 1 and overlap ≥ 0, got tile={tile}, overlap={overlap}")
     if out_dtype not in (torch.float32, torch.uint8):
         raise InvalidInputError(f"out_dtype must be float32 or uint8, got {out_dtype}")
+    if align > 1 and (image.shape[-2] % align or image.shape[-1] % align):
+        h, w = image.shape[-2:]
+        padded = torch.nn.functional.pad(image, (0, (-w) % align, 0, (-h) % align), mode="replicate")
+        out = run_tiled(fn, padded, scale, tile, overlap, multiple, progress, out_dtype, align)
+        return out[:, :, :h * scale, :w * scale].contiguous()
     _, _, h, w = image.shape
-    overlap = min(overlap, max(0, tile // 2 - 1))
-    th, tw = fit_tile(h, tile, overlap), fit_tile(w, tile, overlap)
-    ys, xs = tile_starts(h, th, overlap), tile_starts(w, tw, overlap)
+    tile = max(align, tile - tile % align)
+    overlap = min(overlap, max(0, tile // 2 - align))
+    th, tw = fit_tile(h, tile, overlap, align), fit_tile(w, tile, overlap, align)
+    ys, xs = tile_starts(h, th, overlap, align), tile_starts(w, tw, overlap, align)
     wy, wx = axis_weights(h, ys, th, overlap, scale), axis_weights(w, xs, tw, overlap, scale)
     out: torch.Tensor | None = None
     pending: torch.Tensor | None = None  # float32 strip of output rows still open to blending
@@ -183,7 +196,7 @@ def is_oom(err: BaseException) -> bool:
 
 def run_tiled_with_backoff(fn: TileFn, image: torch.Tensor, scale: int, tile: int, overlap: int,
                            multiple: int = 1, progress: Progress | None = None,
-                           out_dtype: torch.dtype = torch.float32) -> torch.Tensor:
+                           out_dtype: torch.dtype = torch.float32, align: int = 1) -> torch.Tensor:
     """:func:`run_tiled`, halving the tile and starting over on out-of-memory.
 
     Raises:
@@ -191,7 +204,7 @@ def run_tiled_with_backoff(fn: TileFn, image: torch.Tensor, scale: int, tile: in
     """
     while True:
         try:
-            return run_tiled(fn, image, scale, tile, overlap, multiple, progress, out_dtype)
+            return run_tiled(fn, image, scale, tile, overlap, multiple, progress, out_dtype, align)
         except (RuntimeError, torch.OutOfMemoryError) as e:
             if not is_oom(e):
                 raise

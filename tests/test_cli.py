@@ -86,3 +86,59 @@ def test_sr_missing_input_exits_nonzero(tmp_path):
     res = _cli("sr", str(tmp_path / "nothing-here.png"), "--output-dir", str(tmp_path))
     assert res.returncode == 1
     assert "nothing-here.png" in res.stderr and "Traceback" not in res.stderr
+
+
+@pytest.fixture
+def noisy_and_jpeg(tmp_path: Path) -> Path:
+    """A held-out photo (coffee) with Gaussian noise σ = 25 as PNG, and saved as a q = 10 JPEG."""
+    import torch
+
+    from enhancers import imageio
+    from enhancers.degrade import add_gaussian_noise
+    from enhancers.training.data import prepare_hr, skimage_dir
+
+    src = tmp_path / "restore-in"
+    src.mkdir()
+    clean = prepare_hr(skimage_dir() / "coffee.png", crop=128, multiple=8)
+    imageio.save_png(src / "noisy.png", add_gaussian_noise(clean, 25))
+    imageio.tensor_to_pil(clean).save(src / "blocky.jpg", format="JPEG", quality=10)
+    torch.save(clean, src / "clean.pt")
+    return src
+
+
+def test_denoise_blind_and_with_sigma(noisy_and_jpeg: Path, tmp_path: Path) -> None:
+    res = _cli("denoise", str(noisy_and_jpeg / "noisy.png"), "--output-dir", str(tmp_path / "blind"))
+    assert res.returncode == 0, res.stderr
+    assert "(estimated)" in res.stdout
+    res = _cli("denoise", str(noisy_and_jpeg / "noisy.png"), "--output-dir", str(tmp_path / "set"), "--sigma", "25")
+    assert res.returncode == 0 and "σ = 25.0 (given)" in res.stdout, res.stdout + res.stderr
+    import torch
+
+    from enhancers import imageio
+    from enhancers.metrics import psnr_rgb
+
+    clean = torch.load(noisy_and_jpeg / "clean.pt")
+    noisy = imageio.open_image(noisy_and_jpeg / "noisy.png").rgb
+    for sub in ("blind", "set"):
+        out = imageio.open_image(tmp_path / sub / "noisy.png").rgb
+        assert psnr_rgb(out, clean) > psnr_rgb(noisy, clean) + 5
+
+
+def test_dejpeg_reports_predicted_and_header_quality(noisy_and_jpeg: Path, tmp_path: Path) -> None:
+    res = _cli("dejpeg", str(noisy_and_jpeg / "blocky.jpg"), "--output-dir", str(tmp_path))
+    assert res.returncode == 0, res.stderr
+    assert "QF predicted" in res.stdout and "file header says 10" in res.stdout
+    assert (tmp_path / "blocky.png").is_file()
+
+
+@pytest.mark.parametrize(("command", "args", "needle"), [
+    ("denoise", ("--sigma", "200"), "σ must be between 0 and 75"),
+    ("dejpeg", ("--quality", "0"), "quality factor must be 1–100"),
+    ("denoise", ("--model", "dejpeg/fbcnn-lite"), "not a denoising model"),
+])
+def test_restore_usage_errors_are_one_line(noisy_and_jpeg: Path, tmp_path: Path, command: str, args: tuple,
+                                           needle: str) -> None:
+    res = _cli(command, str(noisy_and_jpeg / "noisy.png"), "--output-dir", str(tmp_path / "o"), *args)
+    assert res.returncode == 1
+    assert needle in res.stderr and "Traceback" not in res.stderr
+    assert not (tmp_path / "o" / "noisy.png").exists()

@@ -58,9 +58,10 @@ def _algo_spec(model_id: str, method: str = "bicubic") -> ModelSpec:
 class FakeHub:
     """A Hub-like ``/resolve`` endpoint on 127.0.0.1, optionally redirecting LFS files to a second ("CDN") origin."""
 
-    def __init__(self, root: Path, lfs_redirect: bool) -> None:
+    def __init__(self, root: Path, lfs_redirect: bool, repo: str = REPO, commit: str = COMMIT) -> None:
         self.root = root
         self.lfs_redirect = lfs_redirect
+        self.repo, self.commit = repo, commit
         self.requests: Counter[tuple[str, str, str]] = Counter()
         self._lock = threading.Lock()
         self.hub = self._start("hub")
@@ -104,21 +105,21 @@ class FakeHub:
                 return self._send(req, 404, b"", {}, body)
             return self._send(req, 200, data, {"ETag": f'"{hashlib.sha256(data).hexdigest()}"'}, body)
 
-        prefix = f"/{REPO}/resolve/"
+        prefix = f"/{self.repo}/resolve/"
         if not req.path.startswith(prefix):
             return self._send(req, 404, b"", {"X-Error-Code": "RepoNotFound"}, body)
         revision, _, filename = req.path[len(prefix):].partition("/")
-        if revision not in (COMMIT, "main"):
+        if revision not in (self.commit, "main"):
             return self._send(req, 404, b"", {"X-Error-Code": "RevisionNotFound"}, body)
         path = self.root / filename
         if not path.is_file():
-            return self._send(req, 404, b"", {"X-Error-Code": "EntryNotFound", "X-Repo-Commit": COMMIT}, body)
+            return self._send(req, 404, b"", {"X-Error-Code": "EntryNotFound", "X-Repo-Commit": self.commit}, body)
         data = path.read_bytes()
         sha = hashlib.sha256(data).hexdigest()
         if self.lfs_redirect:
-            return self._send(req, 302, b"", {"Location": f"{self.cdn_url}/cdn/{sha}", "X-Repo-Commit": COMMIT,
+            return self._send(req, 302, b"", {"Location": f"{self.cdn_url}/cdn/{sha}", "X-Repo-Commit": self.commit,
                                               "X-Linked-Etag": f'"{sha}"', "X-Linked-Size": str(len(data))}, body)
-        return self._send(req, 200, data, {"X-Repo-Commit": COMMIT, "ETag": f'"{sha}"'}, body)
+        return self._send(req, 200, data, {"X-Repo-Commit": self.commit, "ETag": f'"{sha}"'}, body)
 
     def _blob(self, sha: str) -> bytes | None:
         for p in self.root.iterdir():
@@ -549,3 +550,55 @@ def test_concurrent_requests_for_different_ids_load_in_parallel(algo_trio: list[
     assert time.monotonic() - start < 0.85
     assert sorted(cache.cached_ids()) == sorted(algo_trio)
     assert cache.loads == 3
+
+
+# --- Restoration models from the Hub (spandrel architectures behind uniform adapters) ----------------------------
+
+
+def _tiny_restoration_weights(model_id: str) -> dict[str, torch.Tensor]:
+    """Random weights with the Hub checkpoint's key names, small enough for a test."""
+    torch.manual_seed(0)
+    if model_id == "denoise/drunet-color":
+        from spandrel.architectures.DRUNet import DRUNet
+
+        net = DRUNet(in_nc=4, out_nc=3, nc=[8, 16, 32, 64], nb=2)
+    elif model_id == "denoise/scunet-real":
+        from spandrel.architectures.SCUNet import SCUNet
+
+        net = SCUNet(in_nc=3, config=[1] * 7, dim=64)  # 32-channel attention heads need dim 64
+    else:
+        from spandrel.architectures.FBCNN import FBCNN
+
+        net = FBCNN(nc=[8, 16, 32, 512], nb=2)  # FBCNN's QF branch fixes the last width at 512
+    return {k: v.detach().clone() for k, v in net.state_dict().items()}
+
+
+@pytest.mark.parametrize("model_id", ["denoise/drunet-color", "denoise/scunet-real", "dejpeg/fbcnn-color"])
+def test_restoration_hub_models_download_and_run(model_id: str, tmp_path: Path, hf_home: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from enhancers import dejpeg, denoise
+    from enhancers.registry import get_spec
+
+    spec = get_spec(model_id)
+    served = tmp_path / "served"
+    served.mkdir()
+    torch.save(_tiny_restoration_weights(model_id), served / spec.source.filename)
+    repo = f"spaces/{spec.source.repo_id}" if spec.source.repo_type == "space" else spec.source.repo_id
+    hub = FakeHub(served, lfs_redirect=False, repo=repo, commit=spec.source.revision)
+    monkeypatch.setenv("HF_ENDPOINT", hub.url)
+    loader.model_cache().clear()
+    try:
+        x = torch.rand(1, 3, 72, 80)
+        if spec.task == "denoise":
+            out, used = denoise.denoise(x, model_id, 25)
+            assert used == (25 if "sigma" in spec.controls else None)
+        else:
+            out, info = dejpeg.dejpeg(x, model_id, 30)
+            assert info.used == 30 and 0 <= info.predicted <= 100
+        assert out.shape == x.shape and torch.isfinite(out).all()
+        assert hub.count() > 0
+        path = loader.weights_path(spec)
+        assert path is not None and _is_under(path, hf_home)
+    finally:
+        loader.model_cache().clear()
+        hub.close()

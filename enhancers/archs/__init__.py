@@ -43,6 +43,12 @@ BUILDERS: dict[str, str] = {
     "ae2d": "enhancers.archs.mnist_nets:build_ae",
     "dcgan": "enhancers.archs.mnist_nets:build_generator",
     "digit-classifier": "enhancers.archs.mnist_nets:build_classifier",
+    "denoise-unet": "enhancers.archs.restore_unet:build_denoiser",
+    "dejpeg-unet": "enhancers.archs.restore_unet:build_dejpeg",
+    "nlm": "enhancers.archs.nlm:build",
+    "drunet": "enhancers.archs.restore_adapters:build_drunet",
+    "scunet": "enhancers.archs.restore_adapters:build_scunet",
+    "fbcnn": "enhancers.archs.restore_adapters:build_fbcnn",
 }
 
 

@@ -41,7 +41,39 @@ def main(argv: list[str] | None = None) -> int:
     lat.add_argument("--latent-dim", type=int, default=32, help="GAN noise size (the latent/dcgan spec expects 32)")
     lat.add_argument("--threads", type=int, default=1)
     lat.add_argument("--seed", type=int, default=0)
+    rs = sub.add_parser("restore", help="train the bundled denoiser or JPEG artifact remover")
+    rs.add_argument("--task", dest="restore_task", choices=("denoise", "dejpeg"), required=True)
+    rs.add_argument("--minutes", type=float, required=True, help="wall-clock training budget")
+    rs.add_argument("--out", required=True, help="weights/<OUT>.safetensors")
+    rs.add_argument("--batch", type=int, default=8)
+    rs.add_argument("--patch", type=int, default=96)
+    rs.add_argument("--lr", type=float, default=1e-3)
+    rs.add_argument("--threads", type=int, default=1)
+    rs.add_argument("--seed", type=int, default=0)
+    rs.add_argument("--run-dir", default="runs", help="logs and checkpoints go to RUN_DIR/OUT")
+    rs.add_argument("--init", default=None, help="continue from these weights (.safetensors)")
+    rs.add_argument("--low-sigma-fraction", type=float, default=0.0, help="share of σ drawn from 0–40 (denoise)")
+    rr = sub.add_parser("report-restore", help="held-out tables of the denoiser and JPEG model, and model cards")
+    rr.add_argument("--cards", action="store_true", help="also write weights/denoise-unet.md and dejpeg-fbcnn-lite.md")
+    rr.add_argument("--cbm3d-only", action="store_true", 
+                    help="only fill the CBM3D cache (slow: ~20 s per photo and σ)")
+    sub.add_parser("calibrate-sigma", help="fit the blind σ estimator's calibration table on the training photos")
+    sub.add_parser("calibrate-qf", help="fit the JPEG model's QF calibration on the training photos (in its weights)")
     a = ap.parse_args(argv)
+    if a.task == "calibrate-qf":
+        from .restore import fit_qf_calibration
+
+        print(json.dumps(fit_qf_calibration()))
+        return 0
+    if a.task == "calibrate-sigma":
+        from .restore import fit_sigma_calibration
+
+        print(json.dumps(fit_sigma_calibration()))
+        return 0
+    if a.task == "report-restore":
+        return _report_restore(a)
+    if a.task == "restore":
+        return _restore(a)
     if a.task == "report-sr":
         return _report(a)
     if a.task == "latent":
@@ -52,6 +84,31 @@ def main(argv: list[str] | None = None) -> int:
                    uniform_photos=a.uniform_photos, run_dir=a.run_dir)
     summary = train(cfg)
     print(json.dumps(summary["final"]["mean"]))
+    return 0
+
+
+def _restore(a: argparse.Namespace) -> int:
+    from .restore import RestoreConfig, train as train_restore
+
+    cfg = RestoreConfig(task=a.restore_task, minutes=a.minutes, out_name=a.out, batch=a.batch, patch=a.patch, lr=a.lr,
+                        seed=a.seed, threads=a.threads, run_dir=a.run_dir, init=a.init,
+                        low_sigma_fraction=a.low_sigma_fraction)
+    print(json.dumps(train_restore(cfg)["final_quick"]))
+    return 0
+
+
+def _report_restore(a: argparse.Namespace) -> int:
+    from .report_restore import denoise_table, dejpeg_table, fill_cbm3d_cache, write_cards
+
+    if a.cbm3d_only:
+        print(json.dumps(fill_cbm3d_cache(), indent=1))
+        return 0
+    dn, dj = denoise_table(), dejpeg_table()
+    print(json.dumps({"denoise": dn["mean"], "dejpeg": dj["mean"], "qf_mean_abs_error": dj["qf_mean_abs_error"],
+                      "qf_within_10": dj["qf_within_10"]}, indent=1))
+    if a.cards:
+        for p in write_cards(dn, dj):
+            print("wrote", p)
     return 0
 
 
