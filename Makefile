@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test venv dev-deps system-test-deps photos train-sr train-latent bench clean
+.PHONY: run test venv dev-deps system-test-deps photos train-sr train-latent train-color bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,8 +60,19 @@ train-latent: venv
 	$(BIN)/python -m enhancers.training latent --model dcgan --epochs 60
 	$(BIN)/python -m enhancers.training latent --model cards
 
+# Colorization U-Net (about an hour on 1 CPU thread): the shipped model, then three 10-minute comparison runs
+# (ImageNet vs scratch encoder, L1 with vs without the colourfulness term), then its model card.
+train-color: venv photos
+	bash scripts/fetch_color_photos.sh
+	$(BIN)/python -m enhancers.training color --minutes 28 --cf-weight 0.5 --out color-unet
+	$(BIN)/python -m enhancers.training color --minutes 10 --cf-weight 0.5 --out color-cmp-imagenet-cf --weights-dir runs/cmp
+	$(BIN)/python -m enhancers.training color --minutes 10 --cf-weight 0 --out color-cmp-imagenet-l1 --weights-dir runs/cmp
+	$(BIN)/python -m enhancers.training color --minutes 10 --cf-weight 0.5 --encoder scratch --out color-cmp-scratch-cf --weights-dir runs/cmp
+	$(BIN)/python -m enhancers.training color-card
+
 bench: venv
 	$(BIN)/python benchmarks/sr_speed.py
+	$(BIN)/python benchmarks/color_speed.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts

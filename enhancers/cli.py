@@ -1,4 +1,4 @@
-"""Command line: ``python -m enhancers models|sr ...``.
+"""Command line: ``python -m enhancers models|sr|colorize ...``.
 
 Every bad file gets one line on stderr and the exit code is 1; nothing is
 written for it. Usage errors exit with 2.
@@ -96,6 +96,15 @@ def _sr(args: argparse.Namespace) -> int:
     return _process(args, run)
 
 
+def _colorize(args: argparse.Namespace) -> int:
+    from . import colorize
+
+    def run(image, progress):
+        return colorize.colorize_image(image, args.model, args.saturation, args.work_size, progress).image
+
+    return _process(args, run)
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m enhancers", description="AI image enhancer")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -110,6 +119,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--scale", type=int, default=None, choices=(2, 3, 4), help="scale factor")
     s.add_argument("--tile", type=int, default=None, help="tile edge in input pixels (default: automatic)")
     s.set_defaults(func=_sr)
+    c = sub.add_parser("colorize", help="colorize black-and-white photos (colour photos are made gray first)")
+    c.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
+    c.add_argument("--output-dir", required=True, help="writes DIR/<stem>.png")
+    c.add_argument("--model", default="color/unet", help="model id (default: color/unet, bundled)")
+    c.add_argument("--saturation", type=float, default=1.0, help="chroma multiplier, 0 to 2 (default 1)")
+    c.add_argument("--work-size", type=int, default=256, help="short side in px the model sees (default 256)")
+    c.set_defaults(func=_colorize)
     return ap
 
 

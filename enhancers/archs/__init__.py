@@ -43,6 +43,8 @@ BUILDERS: dict[str, str] = {
     "ae2d": "enhancers.archs.mnist_nets:build_ae",
     "dcgan": "enhancers.archs.mnist_nets:build_generator",
     "digit-classifier": "enhancers.archs.mnist_nets:build_classifier",
+    "color-unet": "enhancers.archs.color_unet:build",
+    "ddcolor": "enhancers.archs.ddcolor:build",
 }
 
 
