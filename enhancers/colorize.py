@@ -163,8 +163,7 @@ def colorize_image(image: LoadedImage, model_id: str = DEFAULT_MODEL, saturation
                    short_side: int = WORK_SIZE, progress: Progress | None = None) -> ColorizeResult:
     """Colorize a decoded upload for saving, carrying alpha and metadata (same geometry)."""
     out = colorize(image.rgb, model_id, saturation, short_side, progress, out_dtype=torch.uint8)
-    gray = gray_to_rgb(ntsc_gray(image.rgb))
-    gray8 = gray.mul_(255).round_().to(torch.uint8)
+    gray8 = gray_to_rgb(ntsc_gray(image.rgb).mul_(255).round_().to(torch.uint8))
     return ColorizeResult(image.with_pixels(out, image.alpha), gray8, not is_grayscale(image.rgb))
 
 

@@ -86,12 +86,26 @@ def lab_to_rgb_in_gamut(lightness: torch.Tensor, ab: torch.Tensor, steps: int = 
     import kornia.color as kc
 
     eps = 1.0 / 512  # under half an 8-bit step: rounding absorbs it
-    rgb = kc.lab_to_rgb(torch.cat([lightness, ab], dim=1), clip=False)
-    for step in range(steps + 1):
-        outside = ((rgb < -eps) | (rgb > 1 + eps)).any(dim=1, keepdim=True)
-        if not bool(outside.any()):
-            break
-        # the last resort is neutral gray, which sRGB holds at every L*
-        ab = torch.where(outside, ab * shrink if step < steps else torch.zeros_like(ab), ab)
-        rgb = kc.lab_to_rgb(torch.cat([lightness, ab], dim=1), clip=False)
-    return rgb.clamp_(0, 1)
+
+    def outside(x: torch.Tensor) -> torch.Tensor:
+        return ((x < -eps) | (x > 1 + eps)).any(dim=1, keepdim=True)
+
+    rgb_hwc = kc.lab_to_rgb(torch.cat([lightness, ab], dim=1), clip=False).permute(0, 2, 3, 1).contiguous()
+    flat_rgb = rgb_hwc.view(-1, 3)  # a view: writes below land in ``rgb_hwc``
+    idx = outside(flat_rgb[:, :, None])[:, 0, 0].nonzero().squeeze(1)
+    if idx.numel():
+        # only the out-of-gamut pixels are converted again, as a (1, C, K, 1) column
+        sub_l = lightness.permute(0, 2, 3, 1).reshape(-1, 1)[idx].T.reshape(1, 1, -1, 1)
+        sub_ab = ab.permute(0, 2, 3, 1).reshape(-1, 2)[idx].T.reshape(1, 2, -1, 1)
+        factor = torch.ones_like(sub_l)
+        still = torch.ones_like(sub_l, dtype=torch.bool)
+        for step in range(steps + 1):
+            # shrink the chroma of the pixels still outside; the last resort is neutral gray,
+            # which sRGB holds at every L*
+            factor = torch.where(still, factor * shrink if step < steps else torch.zeros_like(factor), factor)
+            sub = kc.lab_to_rgb(torch.cat([sub_l, sub_ab * factor], dim=1), clip=False)
+            still = outside(sub)
+            if not bool(still.any()):
+                break
+        flat_rgb[idx] = sub.reshape(3, -1).T
+    return rgb_hwc.permute(0, 3, 1, 2).contiguous().clamp_(0, 1)

@@ -56,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     col.add_argument("--seed", type=int, default=0)
     col.add_argument("--weights-dir", default=None, help="default: weights/")
     col.add_argument("--run-dir", default="runs")
+    col.add_argument("--init", default=None, help="start from these weights (.safetensors)")
     sub.add_parser("color-card", help="write weights/color-unet.md and weights/color-metrics.json from runs/")
     a = ap.parse_args(argv)
     if a.task == "color-card":
@@ -96,7 +97,7 @@ def _color(a: argparse.Namespace) -> int:
 
     cfg = ColorConfig(out_name=a.out, minutes=a.minutes, encoder=a.encoder, cf_weight=a.cf_weight, batch=a.batch,
                       crop=a.crop, lr=a.lr, encoder_lr=a.encoder_lr, seed=a.seed, threads=a.threads,
-                      eval_minutes=a.eval_minutes, run_dir=a.run_dir)
+                      eval_minutes=a.eval_minutes, run_dir=a.run_dir, init=a.init)
     if a.weights_dir:
         cfg.weights_dir = a.weights_dir
     print(json.dumps(train_color(cfg)["final"]["mean"]))

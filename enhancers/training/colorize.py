@@ -59,6 +59,7 @@ class ColorConfig:
     eval_minutes: float = 5.0
     run_dir: str = "runs"
     weights_dir: str = str(WEIGHTS_DIR)
+    init: str | None = None  # safetensors to start from (a second, warm-restarted cosine cycle)
 
 
 def extra_photos() -> list[Path]:
@@ -177,7 +178,11 @@ def train(cfg: ColorConfig) -> dict:
     split = data.split()
     pool = _pool(photos)
     model = ColorUNet()
-    if cfg.encoder == "imagenet":
+    if cfg.init:
+        from safetensors.torch import load_file
+
+        model.load_state_dict(load_file(cfg.init))
+    elif cfg.encoder == "imagenet":
         from ..pretrained import mobilenet_v2_imagenet
 
         model.load_imagenet_encoder(mobilenet_v2_imagenet())
@@ -245,6 +250,8 @@ def _command(cfg: dict) -> str:
     parts = [f"python -m enhancers.training color --minutes {cfg['minutes']:g} --cf-weight {cfg['cf_weight']:g}"]
     if cfg["encoder"] != "imagenet":
         parts.append(f"--encoder {cfg['encoder']}")
+    if cfg.get("init"):
+        parts.append(f"--init {cfg['init']}")
     if Path(cfg["weights_dir"]).resolve() != WEIGHTS_DIR.resolve():
         parts.append(f"--weights-dir {cfg['weights_dir']}")
     parts.append(f"--out {cfg['out_name']}")
@@ -277,6 +284,15 @@ def write_card(run_dir: str | Path = "runs", name: str = "color-unet") -> dict:
     (WEIGHTS_DIR / "color-metrics.json").write_text(json.dumps(metrics, indent=1))
     cfg = main["config"]
     m = main["final"]["mean"]
+    stages = [main]
+    while stages[0]["config"].get("init"):
+        init = Path(stages[0]["config"]["init"])
+        found = [p for p in (init.parent / "summary.json", run_dir / init.stem / "summary.json") if p.is_file()]
+        stages.insert(0, json.loads(found[0].read_text()))
+    stage_lines = "\n".join(
+        f"  {i + 1}. `{_command(st['config'])}` ({st['train_seconds'] / 60:.0f} min, {st['steps']} steps, "
+        f"λ = {st['config']['cf_weight']:g}, lr {st['config']['lr']:g}; held out: RGB PSNR {st['final']['mean']['rgb_psnr']:.2f} dB, "
+        f"colourfulness ratio {st['final']['mean']['cf_ratio']:.2f})" for i, st in enumerate(stages))
     size_mb = (WEIGHTS_DIR / f"{name}.safetensors").stat().st_size / 2**20
     per_photo = "\n".join(
         f"| {r['photo']} | {r['l_psnr']:.2f} | {r['cf_out']:.1f} / {r['cf_orig']:.1f} | {r['rgb_psnr']:.2f} "
@@ -307,12 +323,12 @@ def write_card(run_dir: str | Path = "runs", name: str = "color-unet") -> dict:
   `lomiri-wallpapers-20.04` (CC-BY-SA-3.0: Kleiber by Lukas Baubkus, Infinite Sea by Aury88;
   `scripts/fetch_color_photos.sh`). Gray photos (colourfulness < {COLOUR_THRESHOLD:g}) are skipped. Held-out photos
   are never trained on.
-- **Training** (CPU, {cfg['threads']} thread, seed {cfg['seed']}, {main['train_seconds'] / 60:.0f} min,
-  {main['steps']} steps):
-  `{_command(cfg)}`. Adam, lr {cfg['lr']:g} with cosine decay over the time budget, batch {cfg['batch']} of
-  {cfg['crop']}² random crops from the photos resized to short sides {', '.join(map(str, POOL_SHORT_SIDES))}, with
-  horizontal flips. Loss: L1 on a*b* + {L_WEIGHT:g} × L1 on L* + {cfg['cf_weight']:g} × |colourfulness(prediction) −
-  colourfulness(target)| (Hasler & Süsstrunk 2003, per image, on the 0–1 scale).
+- **Training** (CPU, {cfg['threads']} thread, seed {cfg['seed']}, shared with other jobs), in stages:
+{stage_lines}
+  Adam with cosine decay over each stage's time budget, batch {cfg['batch']} of {cfg['crop']}² random crops from the
+  photos resized to short sides {', '.join(map(str, POOL_SHORT_SIDES))}, with horizontal flips. Loss: L1 on a*b* +
+  {L_WEIGHT:g} × L1 on L* + λ × |colourfulness(prediction) − colourfulness(target)| (Hasler & Süsstrunk 2003, per
+  image, on the 0–1 scale), λ as given per stage.
 
 ## Held-out quality
 
