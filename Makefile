@@ -60,14 +60,15 @@ train-latent: venv
 	$(BIN)/python -m enhancers.training latent --model dcgan --epochs 60
 	$(BIN)/python -m enhancers.training latent --model cards
 
-# Colorization U-Net (about an hour on 1 CPU thread): the shipped model, then three 10-minute comparison runs
-# (ImageNet vs scratch encoder, L1 with vs without the colourfulness term), then its model card.
+# Colorization U-Net on 1 CPU thread (about 80 minutes): four comparison runs (ImageNet vs scratch encoder, L1 with
+# and without the colourfulness term), then the shipped model, warm-started from the plain-L1 run; then its card.
 train-color: venv photos
 	bash scripts/fetch_color_photos.sh
-	$(BIN)/python -m enhancers.training color --minutes 28 --cf-weight 0.5 --out color-unet
 	$(BIN)/python -m enhancers.training color --minutes 10 --cf-weight 0.5 --out color-cmp-imagenet-cf --weights-dir runs/cmp
 	$(BIN)/python -m enhancers.training color --minutes 10 --cf-weight 0 --out color-cmp-imagenet-l1 --weights-dir runs/cmp
 	$(BIN)/python -m enhancers.training color --minutes 10 --cf-weight 0.5 --encoder scratch --out color-cmp-scratch-cf --weights-dir runs/cmp
+	$(BIN)/python -m enhancers.training color --minutes 28 --cf-weight 0.5 --out color-unet-cf05 --weights-dir runs/cmp
+	$(BIN)/python -m enhancers.training color --minutes 20 --cf-weight 0 --lr 3e-4 --init runs/cmp/color-cmp-imagenet-l1.safetensors --out color-unet
 	$(BIN)/python -m enhancers.training color-card
 
 bench: venv
