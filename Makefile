@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test venv dev-deps system-test-deps photos train-sr train-latent train-restore bench clean
+.PHONY: run test venv dev-deps system-test-deps photos train-sr train-latent train-restore train-color bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -75,9 +75,21 @@ train-restore: venv photos
 	$(BIN)/python -m enhancers.training calibrate-qf
 	$(BIN)/python -m enhancers.training report-restore --cards
 
+# Colorization U-Net on 1 CPU thread (about 80 minutes): four comparison runs (ImageNet vs scratch encoder, L1 with
+# and without the colourfulness term), then the shipped model, warm-started from the plain-L1 run; then its card.
+train-color: venv photos
+	bash scripts/fetch_color_photos.sh
+	$(BIN)/python -m enhancers.training color --minutes 10 --cf-weight 0.5 --out color-cmp-imagenet-cf --weights-dir runs/cmp
+	$(BIN)/python -m enhancers.training color --minutes 10 --cf-weight 0 --out color-cmp-imagenet-l1 --weights-dir runs/cmp
+	$(BIN)/python -m enhancers.training color --minutes 10 --cf-weight 0.5 --encoder scratch --out color-cmp-scratch-cf --weights-dir runs/cmp
+	$(BIN)/python -m enhancers.training color --minutes 28 --cf-weight 0.5 --out color-unet-cf05 --weights-dir runs/cmp
+	$(BIN)/python -m enhancers.training color --minutes 20 --cf-weight 0 --lr 3e-4 --init runs/cmp/color-cmp-imagenet-l1.safetensors --out color-unet
+	$(BIN)/python -m enhancers.training color-card
+
 bench: venv
 	$(BIN)/python benchmarks/sr_speed.py
 	$(BIN)/python benchmarks/restore_speed.py
+	$(BIN)/python benchmarks/color_speed.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts

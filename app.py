@@ -18,7 +18,7 @@ import gradio as gr
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from enhancers import dejpeg, denoise, imageio, latent, latent_plot, sr
+from enhancers import color_metrics, colorize, dejpeg, denoise, imageio, latent, latent_plot, sr
 from enhancers.device import pick_device
 from enhancers.errors import EnhancerError, InvalidInputError
 from enhancers.loader import is_ready
@@ -715,6 +715,145 @@ def build_latent_tab() -> None:
                          api_name="latent_sample", **model_events)
 
 
+# --- Colorization tab -------------------------------------------------------------------------------------------
+
+COLOR_HOW_IT_WORKS = """### How it works
+
+**What the U-Net does.** The photo is reduced to its gray (NTSC: Y = 0.299·R + 0.587·G + 0.114·B, in [0, 1]).
+The encoder (MobileNetV2, started from ImageNet weights) shrinks it step by step to a 1/32-size map of *what* is
+in the picture (sky, leaves, skin); the decoder grows it back, and at each size a **skip connection** hands it
+the encoder's sharper map of the same size, so colours land on the right edges. The output is L\\*a\\*b\\*
+scaled to [−1, 1].
+
+**Why L\\*a\\*b\\*.** L\\* is lightness, which the gray photo already gives; a\\* (green ↔ red) and b\\*
+(blue ↔ yellow) hold all the colour. So the network only has to guess two smooth channels, and the result
+keeps your photo's own L\\* at full resolution: the colours are predicted at 256 px on the short side, upsampled,
+and laid over every original detail. The classroom view below shows the three channels of the result.
+
+**Why the bounded output.** The last layer passes through f(x) = 2/(1+e^−x) − 1, which maps any number into
+(−1, 1): the prediction can never leave the valid L\\*a\\*b\\* range (a\\*, b\\* ∈ [−110, 110] covers sRGB),
+and its gradient stays smooth near the edges instead of being cut by a clip.
+
+**Why colours can look dull.** A gray car can be red or blue; a loss that averages over such possibilities
+(plain L1) predicts the average, a brownish "sepia". Our U-Net adds a colourfulness term to its loss to counter
+this; DDColor uses learned colour queries. The saturation slider scales a\\* and b\\* after the fact.
+"""
+DDCOLOR_CAVEAT = ("**License caveat (DDColor):** the DDColor weights on the Hub are Apache-2.0, but the architecture "
+                  "code comes from `spandrel_extra_arches`, whose architectures are for private and non-commercial "
+                  "open-source use. Check the licenses before any commercial use.")
+COLOR_STATS_MAX_PIXELS = 4_000_000
+
+
+def _color_choices() -> list[tuple[str, str]]:
+    return [(get_spec(i).label, i) for i in colorize.model_ids()]
+
+
+def describe_color_model(model_id: str = colorize.DEFAULT_MODEL) -> str:
+    """Classroom card for a colorization model: what it does, its status, paper and license."""
+    spec = get_spec(model_id)
+    if is_ready(spec):
+        status = "ready offline" if spec.source_kind != "hub" else "downloaded, ready"
+    elif spec.source_kind == "hub":
+        status = f"downloads {spec.source.size_mb:.0f} MB on first use"
+    else:
+        status = "bundled weights missing from weights/"
+    def md(t: str) -> str:  # L*a*b* would otherwise turn into emphasis
+        return t.replace("*", "\\*")
+
+    text = (f"**{md(spec.title)}** — {status}.  \n{md(spec.description)}  \n"
+            f"[Paper / model card]({spec.paper}) · License: {spec.license}")
+    return text + ("\n\n" + DDCOLOR_CAVEAT if spec.arch == "ddcolor" else "")
+
+
+def run_colorize(image_path: str | None, model_id: str = colorize.DEFAULT_MODEL, saturation: float = 1.0,
+                 work_size: int = colorize.WORK_SIZE, progress: gr.Progress = gr.Progress(track_tqdm=True)
+                 ) -> tuple[tuple[str, str], str, str, Image.Image, Image.Image, Image.Image]:
+    """Colorize one photo. Returns the (gray, colorized) PNG pair, the full-resolution PNG, a stats line,
+    and the result's L*, a* and b* channels as pictures (at most 512 px)."""
+    if not image_path:
+        raise gr.Error("Upload a photo first.")
+    started = time.perf_counter()
+    try:
+        image = imageio.open_image(image_path)
+        progress(0, desc="Loading model")
+
+        def on_step(done: int, total: int) -> None:
+            progress(done / total, desc=("Predicting colours", "Applying them to full resolution", "Done")[done])
+
+        result = colorize.colorize_image(image, model_id, float(saturation), int(work_size), on_step)
+        views = colorize.channel_views(result.image.rgb)
+    except MemoryError as e:
+        raise gr.Error(f"Out of memory: {e}. Try a smaller photo.") from e
+    except EnhancerError as e:
+        raise gr.Error(str(e)) from e
+    stem = Path(image_path).stem
+    name = model_id.split("/")[1]
+    full = imageio.save_result(_output_path(stem, f"_color_{name}"), result.image)
+    before = imageio.save_png(_output_path(stem, "_gray"), result.gray, image.alpha)
+    elapsed = time.perf_counter() - started
+    stats = (f"**Input** {image.width}×{image.height} · **Time** {elapsed:.2f} s · **Model** {model_id} · "
+             f"**Saturation** {float(saturation):.2f}"
+             + (" · alpha kept" if image.alpha is not None else "") + (" · EXIF kept" if image.exif else ""))
+    if result.was_colour:
+        stats += "  \nYour photo had colour: it was converted to gray (NTSC) first, as an old photo would be."
+        if image.width * image.height <= COLOR_STATS_MAX_PIXELS:
+            out = result.image.rgb.float() / 255
+            gray = result.gray.float() / 255
+            cf_out, cf_orig = (float(color_metrics.colourfulness(t)[0]) for t in (out, image.rgb))
+            stats += (f" Against your original: RGB PSNR **{color_metrics.rgb_psnr(out, image.rgb):.2f} dB** "
+                      f"(the gray image: {color_metrics.rgb_psnr(gray, image.rgb):.2f} dB), colourfulness "
+                      f"**{cf_out / max(cf_orig, 1e-6):.0%}** of the original's.")
+    return ((str(before), str(full)), str(full), stats,
+            *(imageio.tensor_to_pil(v) for v in views))
+
+
+def build_colorize_tab() -> None:
+    """The "Colorization" tab: upload, model, saturation, before/after slider, L*a*b* channels, notes."""
+    with gr.Tab("Colorization", id="color"):
+        gr.Markdown("Bring a black-and-white photo back in colour. Colour photos are converted to gray first "
+                    "(NTSC), so you can compare the result with the original. The bundled U-Net works offline; "
+                    "DDColor downloads from the Hugging Face Hub on first use.")
+        with gr.Row():
+            with gr.Column(scale=1):
+                photo = photo_input(label="Black-and-white photo", sources=["upload", "clipboard"],
+                                    elem_id="color-input")
+                model = gr.Dropdown(_color_choices(), value=colorize.DEFAULT_MODEL, label="Model",
+                                    elem_id="color-model")
+                saturation = gr.Slider(0, colorize.MAX_SATURATION, value=1.0, step=0.05, label="Saturation",
+                                       info="Multiplies a\\* and b\\*: 0 gives the gray photo back, 1 the prediction.",
+                                       elem_id="color-saturation")
+                with gr.Accordion("Advanced", open=False):
+                    work = gr.Slider(128, 1024, value=colorize.WORK_SIZE, step=32,
+                                     label="Working size (short side the model sees, px)",
+                                     info="The colours are predicted at this size and laid over the "
+                                          "full-resolution lightness.", elem_id="color-work-size")
+                run = gr.Button("Colorize", variant="primary", elem_classes=["run-button"], elem_id="color-run")
+            with gr.Column(scale=2):
+                slider = gr.ImageSlider(type="filepath", format="png", label="Before (gray) · After",
+                                        elem_id="color-slider", buttons=["fullscreen"])
+                stats = gr.Markdown(elem_id="color-stats")
+                download = gr.File(label="Full-resolution PNG", elem_id="color-download")
+                card = gr.Markdown(describe_color_model(), elem_id="color-card")
+        gr.Markdown("### Classroom view: the result's L\\*, a\\* and b\\* channels\nL\\* is your photo's own "
+                    "lightness; a\\* and b\\* are the predicted colour, shown at a fixed lightness "
+                    "(gray means 0).")
+        with gr.Row():
+            l_img = gr.Image(label="L* (lightness)", type="pil", format="png", interactive=False,
+                             elem_id="color-l")
+            a_img = gr.Image(label="a* (green ↔ red)", type="pil", format="png", interactive=False,
+                             elem_id="color-a")
+            b_img = gr.Image(label="b* (blue ↔ yellow)", type="pil", format="png", interactive=False,
+                             elem_id="color-b")
+        gr.Markdown(COLOR_HOW_IT_WORKS + "\n" + DDCOLOR_CAVEAT, elem_id="color-notes")
+        examples = _examples()
+        if examples:
+            gr.Examples(examples, inputs=[photo], label="Example photos (scikit-image, public domain / CC0)")
+        model.change(describe_color_model, model, card, api_name="colorize_model_card", queue=False)
+        run.click(_gpu(run_colorize), [photo, model, saturation, work],
+                  [slider, download, stats, l_img, a_img, b_img], api_name="colorize",
+                  concurrency_id="models", concurrency_limit=CONCURRENCY)
+
+
 def build_demo() -> gr.Blocks:
     """Build the Blocks app (nothing heavy runs here: models load on first use)."""
     with gr.Blocks(title="AI Image Enhancer", delete_cache=(1800, 3600)) as demo:
@@ -748,6 +887,7 @@ def build_demo() -> gr.Blocks:
                       concurrency_id="models", concurrency_limit=CONCURRENCY)
         build_restore_tabs()
         build_latent_tab()
+        build_colorize_tab()
         with gr.Tab("Models", id="models"):
             gr.Markdown(_models_table())
     return demo

@@ -1,4 +1,4 @@
-"""Command line: ``python -m enhancers models|sr|denoise|dejpeg ...``.
+"""Command line: ``python -m enhancers models|sr|denoise|dejpeg|colorize ...``.
 
 Every bad file gets one line on stderr and the exit code is 1; nothing is
 written for it. Usage errors exit with 2.
@@ -122,6 +122,15 @@ def _dejpeg(args: argparse.Namespace) -> int:
     return _process(args, run)
 
 
+def _colorize(args: argparse.Namespace) -> int:
+    from . import colorize
+
+    def run(image, progress):
+        return colorize.colorize_image(image, args.model, args.saturation, args.work_size, progress).image
+
+    return _process(args, run)
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m enhancers", description="AI image enhancer")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -152,6 +161,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="JPEG quality factor 1–100 to assume (default: the model's prediction); lower smooths more")
     j.add_argument("--tile", type=int, default=None, help="tile edge in pixels (default: automatic)")
     j.set_defaults(func=_dejpeg)
+    c = sub.add_parser("colorize", help="colorize black-and-white photos (colour photos are made gray first)")
+    c.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
+    c.add_argument("--output-dir", required=True, help="writes DIR/<stem>.png")
+    c.add_argument("--model", default="color/unet", help="model id (default: color/unet, bundled)")
+    c.add_argument("--saturation", type=float, default=1.0, help="chroma multiplier, 0 to 2 (default 1)")
+    c.add_argument("--work-size", type=int, default=256, help="short side in px the model sees (default 256)")
+    c.set_defaults(func=_colorize)
     return ap
 
 

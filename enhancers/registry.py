@@ -131,9 +131,10 @@ _DEJPEG_SPECS: tuple[ModelSpec, ...] = (
         id="dejpeg/fbcnn-lite", title="FBCNN-lite (bundled)", task="dejpeg", arch="dejpeg-unet",
         source=BundledWeights("dejpeg-fbcnn-lite.safetensors"), license="MIT (trained by this project)",
         paper="https://arxiv.org/abs/2109.14573", tiling=Tiling(overlap=48, multiple=8, align=8), controls=("qf",),
-        description="FBCNN's design (Jiang et al. 2021), scaled down to train on CPU: a four-level U-Net whose "
-                    "deepest features also predict the JPEG quality factor (QF). The decoder is steered by a QF "
-                    "embedding, so the predicted QF can be overridden: a lower QF removes more (and blurs more)."),
+        description="FBCNN's design (Jiang et al. 2021), scaled down to train on CPU: a three-level U-Net on the "
+                    "pixel-unshuffled image whose pooled features also predict the JPEG quality factor (QF). The "
+                    "decoder is steered by a QF embedding, so the predicted QF can be overridden: a lower QF "
+                    "removes more (and blurs more)."),
     ModelSpec(
         id="dejpeg/fbcnn-color", title="FBCNN colour, official (Hub)", task="dejpeg", arch="fbcnn",
         source=HubWeights("danielsapit/JPEG_Artifacts_Removal", "fbcnn_color.pth", repo_type="space",
@@ -144,8 +145,39 @@ _DEJPEG_SPECS: tuple[ModelSpec, ...] = (
                     "Flickr2K at QF 10–95, with QF prediction and flexible QF control. ~72M parameters."),
 )
 
+_DDCOLOR_LICENSE = ("Apache-2.0 (weights); the architecture code in spandrel_extra_arches is for private and "
+                    "non-commercial open-source use: check before commercial use")
+_COLOR_SPECS: tuple[ModelSpec, ...] = (
+    ModelSpec(
+        id="color/unet", title="U-Net in L*a*b* (bundled)", task="color", arch="color-unet",
+        source=BundledWeights("color-unet.safetensors"), license="MIT (trained by this project)",
+        paper="https://arxiv.org/abs/1505.04597", tiling=Tiling(enabled=False),
+        description="The course's U-Net: a MobileNetV2 encoder (started from ImageNet weights) reads the NTSC gray "
+                    "image, a decoder with skip connections predicts L*a*b* scaled to [−1, 1] through "
+                    "f(x) = 2/(1+e^−x) − 1. Predicts at 256 px on the short side; the colours (a*, b*) are "
+                    "upsampled onto your photo's own full-resolution lightness (L*). 2.6M parameters, trained "
+                    "here on ~27 photos."),
+    ModelSpec(
+        id="color/ddcolor-tiny", title="DDColor tiny (Hub)", task="color", arch="ddcolor",
+        source=HubWeights("piddnad/DDColor-models", "ddcolor_paper_tiny.pth",
+                          revision="67ebf9ad8f36035b343b051335459a1a67e6e98b", size_mb=220),
+        license=_DDCOLOR_LICENSE, paper="https://arxiv.org/abs/2212.11613", tiling=Tiling(enabled=False),
+        arch_kwargs=(("input_size", 512),),
+        description="Kang et al. 2023 (ICCV): a ConvNeXt-T encoder and two decoders, a pixel decoder and a "
+                    "query-based colour decoder whose learned colour queries attend to image features; trained "
+                    "on ImageNet. Sees the gray image at 512×512 and predicts a*, b*."),
+    ModelSpec(
+        id="color/ddcolor", title="DDColor large, ModelScope (Hub)", task="color", arch="ddcolor",
+        source=HubWeights("piddnad/DDColor-models", "ddcolor_modelscope.pth",
+                          revision="67ebf9ad8f36035b343b051335459a1a67e6e98b", size_mb=912),
+        license=_DDCOLOR_LICENSE, paper="https://arxiv.org/abs/2212.11613", tiling=Tiling(enabled=False),
+        arch_kwargs=(("input_size", 512),),
+        description="DDColor-L (ConvNeXt-L encoder), the authors' default model, trained on ImageNet with "
+                    "BigColor's data cleaning. Best colours of the three; slow on CPU (several seconds)."),
+)
+
 REGISTRY: dict[str, ModelSpec] = {spec.id: spec for spec in (*_SR_SPECS, *_LATENT_SPECS, *_DENOISE_SPECS,
-                                                             *_DEJPEG_SPECS)}
+                                                             *_DEJPEG_SPECS, *_COLOR_SPECS)}
 
 
 def get_spec(model_id: str) -> ModelSpec:

@@ -49,6 +49,8 @@ BUILDERS: dict[str, str] = {
     "drunet": "enhancers.archs.restore_adapters:build_drunet",
     "scunet": "enhancers.archs.restore_adapters:build_scunet",
     "fbcnn": "enhancers.archs.restore_adapters:build_fbcnn",
+    "color-unet": "enhancers.archs.color_unet:build",
+    "ddcolor": "enhancers.archs.ddcolor:build",
 }
 
 

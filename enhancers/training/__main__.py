@@ -1,5 +1,6 @@
 """``python -m enhancers.training sr --arch compact --scale 2 --steps 6000 --out sr-compact-x2``,
-``python -m enhancers.training latent --model vae --epochs 50``"""
+``python -m enhancers.training latent --model vae --epochs 50``,
+``python -m enhancers.training color --minutes 30 --cf-weight 0.5 --out color-unet``"""
 
 from __future__ import annotations
 
@@ -59,6 +60,22 @@ def main(argv: list[str] | None = None) -> int:
                     help="only fill the CBM3D cache (slow: ~20 s per photo and σ)")
     sub.add_parser("calibrate-sigma", help="fit the blind σ estimator's calibration table on the training photos")
     sub.add_parser("calibrate-qf", help="fit the JPEG model's QF calibration on the training photos (in its weights)")
+    col = sub.add_parser("color", help="train the colorization U-Net for a fixed wall-clock time")
+    col.add_argument("--out", required=True, help="weights go to WEIGHTS_DIR/<OUT>.safetensors, logs to runs/<OUT>")
+    col.add_argument("--minutes", type=float, required=True, help="training time budget (the cosine decay spans it)")
+    col.add_argument("--encoder", choices=("imagenet", "scratch"), default="imagenet")
+    col.add_argument("--cf-weight", type=float, default=0.0, help="weight of the colourfulness term (0: plain L1)")
+    col.add_argument("--batch", type=int, default=12)
+    col.add_argument("--crop", type=int, default=128)
+    col.add_argument("--lr", type=float, default=5e-4)
+    col.add_argument("--encoder-lr", type=float, default=None, help="default: --lr")
+    col.add_argument("--eval-minutes", type=float, default=5.0)
+    col.add_argument("--threads", type=int, default=1)
+    col.add_argument("--seed", type=int, default=0)
+    col.add_argument("--weights-dir", default=None, help="default: weights/")
+    col.add_argument("--run-dir", default="runs")
+    col.add_argument("--init", default=None, help="start from these weights (.safetensors)")
+    sub.add_parser("color-card", help="write weights/color-unet.md and weights/color-metrics.json from runs/")
     a = ap.parse_args(argv)
     if a.task == "calibrate-qf":
         from .restore import fit_qf_calibration
@@ -74,6 +91,13 @@ def main(argv: list[str] | None = None) -> int:
         return _report_restore(a)
     if a.task == "restore":
         return _restore(a)
+    if a.task == "color-card":
+        from .colorize import write_card
+
+        print(json.dumps(write_card()["color-unet"]["mean"], indent=1))
+        return 0
+    if a.task == "color":
+        return _color(a)
     if a.task == "report-sr":
         return _report(a)
     if a.task == "latent":
@@ -122,6 +146,18 @@ def _latent(a: argparse.Namespace) -> int:
     cfg = LatentConfig(model=a.model, epochs=a.epochs, batch=a.batch, lr=lr, seed=a.seed, threads=a.threads,
                        latent_dim=a.latent_dim)
     print(json.dumps(train_latent(cfg)["final"]))
+    return 0
+
+
+def _color(a: argparse.Namespace) -> int:
+    from .colorize import ColorConfig, train as train_color
+
+    cfg = ColorConfig(out_name=a.out, minutes=a.minutes, encoder=a.encoder, cf_weight=a.cf_weight, batch=a.batch,
+                      crop=a.crop, lr=a.lr, encoder_lr=a.encoder_lr, seed=a.seed, threads=a.threads,
+                      eval_minutes=a.eval_minutes, run_dir=a.run_dir, init=a.init)
+    if a.weights_dir:
+        cfg.weights_dir = a.weights_dir
+    print(json.dumps(train_color(cfg)["final"]["mean"]))
     return 0
 
 

@@ -1,0 +1,101 @@
+"""The course's colorization U-Net: NTSC gray in, L*a*b* scaled to [−1, 1] out.
+
+Encoder: torchvision's MobileNetV2 feature stages (Sandler et al. 2018,
+https://arxiv.org/abs/1801.04381) up to the 320-channel block, at strides 2, 4, 8,
+16 and 32; for training it may start from the ImageNet checkpoint
+(:func:`enhancers.pretrained.mobilenet_v2_imagenet`). Decoder: four ×2 bilinear
+upsamplings, each concatenated with the encoder features of the same stride (the
+U-Net skip connections of Ronneberger et al. 2015, https://arxiv.org/abs/1505.04597)
+and refined by 3×3 convolutions (two at strides 16 and 8, one above), then a last ×2 step that also sees the gray
+input. A 1×1 convolution gives three channels, bounded by f(x) = 2/(1+e^−x) − 1.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..lab import bounded_sigmoid
+from ..pretrained import IMAGENET_MEAN, IMAGENET_STD
+from . import BuiltModel
+
+# MobileNetV2 ``features`` slices ending at strides 2, 4, 8, 16, 32, and their channels.
+ENCODER_STAGES = ((0, 2), (2, 4), (4, 7), (7, 14), (14, 18))
+ENCODER_CHANNELS = (16, 24, 32, 96, 320)
+DECODER_CHANNELS = (128, 64, 32, 24, 16)
+# Two 3×3 convolutions per block at strides 16 and 8, one at the costly high resolutions.
+DECODER_CONVS = (2, 2, 1, 1, 1)
+STRIDE = 32
+
+
+def _conv_block(cin: int, cout: int, convs: int) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i in range(convs):
+        layers += [nn.Conv2d(cin if i == 0 else cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout),
+                   nn.ReLU(inplace=True)]
+    return nn.Sequential(*layers)
+
+
+class ColorUNet(nn.Module):
+    """U-Net colorizer with the course's parametrisation.
+
+    ``forward``: gray float32 ``(N, 1, H, W)`` in [0, 1] (NTSC luma, see
+    :func:`enhancers.lab.ntsc_gray`) → L*a*b* scaled to [−1, 1], float32
+    ``(N, 3, H, W)`` (``L*/50 − 1``, ``a*/110``, ``b*/110``), any H, W ≥ 1: the input
+    is padded by reflection to a multiple of 32 and the output cropped back.
+
+    The gray channel is replicated to three and normalised with the ImageNet mean
+    and std, so that the encoder's first convolution keeps its ImageNet shape.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        from torchvision.models import mobilenet_v2
+
+        features = mobilenet_v2().features
+        self.encoder = nn.ModuleList(nn.Sequential(*features[a:b]) for a, b in ENCODER_STAGES)
+        skips = (*ENCODER_CHANNELS[:-1][::-1], 1)  # 96, 32, 24, 16, then the gray input
+        blocks, cin = [], ENCODER_CHANNELS[-1]
+        for skip, cout, convs in zip(skips, DECODER_CHANNELS, DECODER_CONVS):
+            blocks.append(_conv_block(cin + skip, cout, convs))
+            cin = cout
+        self.decoder = nn.ModuleList(blocks)
+        self.head = nn.Conv2d(cin, 3, 1)
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+
+    def load_imagenet_encoder(self, mobilenet: nn.Module) -> None:
+        """Copy a torchvision ``mobilenet_v2()``'s ImageNet weights into the encoder (every key must match)."""
+        src = mobilenet.features
+        for stage, (a, b) in zip(self.encoder, ENCODER_STAGES):
+            stage.load_state_dict(nn.Sequential(*src[a:b]).state_dict())
+
+    def logits(self, gray: torch.Tensor) -> torch.Tensor:
+        """The last layer before bounding, ``(N, 3, H, W)`` (H, W multiples of 32)."""
+        x = (gray.expand(-1, 3, -1, -1) - self.mean) / self.std
+        feats = []
+        for stage in self.encoder:
+            x = stage(x)
+            feats.append(x)
+        x = feats[-1]
+        for block, skip in zip(self.decoder, (*feats[-2::-1], gray)):
+            x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+            x = block(torch.cat([x, skip], dim=1))
+        return self.head(x)
+
+    def forward(self, gray: torch.Tensor) -> torch.Tensor:
+        h, w = gray.shape[-2:]
+        ph, pw = (-h) % STRIDE, (-w) % STRIDE
+        if ph or pw:
+            mode = "reflect" if ph < h and pw < w else "replicate"
+            gray = F.pad(gray, (0, pw, 0, ph), mode=mode)
+        return bounded_sigmoid(self.logits(gray))[..., :h, :w]
+
+
+def build(state_dict: dict[str, torch.Tensor] | None = None) -> BuiltModel:
+    """Build :class:`ColorUNet` and load ``state_dict`` (strict) when given."""
+    model = ColorUNet()
+    if state_dict is not None:
+        model.load_state_dict(state_dict)
+    return BuiltModel(model.eval(), supports_half=False, supports_bfloat16=True)

@@ -1,0 +1,286 @@
+"""Colorization: the course's parametrisation, architectures with random weights, the pipeline, the bundled U-Net
+on held-out photos, and the CLI."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from safetensors.torch import save_file
+from skimage.color import rgb2lab
+
+from enhancers import cli, colorize, imageio
+from enhancers.archs.color_unet import ColorUNet
+from enhancers.color_metrics import ab_error, colourfulness, lightness_psnr, rgb_psnr
+from enhancers.errors import InvalidInputError, ModelUnavailableError, UnknownModelError
+from enhancers.lab import (AB_SCALE, bounded_sigmoid, gray_to_rgb, lab_scaled_to_lab, lab_scaled_to_rgb,
+                           lab_to_rgb_in_gamut, ntsc_gray, rgb_to_lab_scaled)
+from enhancers.loader import build_model
+from enhancers.registry import get_spec, list_specs
+from enhancers.specs import BundledWeights, ModelSpec, Tiling
+from enhancers.training import data
+
+# --- the parametrisation ----------------------------------------------------------------------------------------
+
+
+def test_bounded_sigmoid_is_the_course_formula_and_stays_in_range():
+    x = torch.linspace(-30, 30, 601, dtype=torch.float64)
+    expected = 2 / (1 + torch.exp(-x)) - 1
+    assert torch.allclose(bounded_sigmoid(x), expected, atol=1e-12)
+    assert bounded_sigmoid(torch.tensor(0.0)) == 0
+    extreme = bounded_sigmoid(torch.tensor([-1e4, -100.0, 100.0, 1e4]))
+    assert torch.isfinite(extreme).all() and extreme.abs().max() <= 1
+    assert torch.all(torch.diff(bounded_sigmoid(x)) >= 0)  # monotonic
+
+
+def test_ntsc_gray_weights_range_and_shape():
+    primaries = torch.tensor([[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0], [1.0, 1.0, 1.0], [0, 0, 0]]).T
+    gray = ntsc_gray(primaries.view(1, 3, 1, 5))
+    assert gray.shape == (1, 1, 1, 5)
+    assert torch.allclose(gray.flatten(), torch.tensor([0.299, 0.587, 0.114, 1.0, 0.0]), atol=1e-6)
+    batch = ntsc_gray(torch.rand(4, 3, 9, 7))
+    assert batch.shape == (4, 1, 9, 7) and batch.min() >= 0 and batch.max() <= 1
+    with pytest.raises(InvalidInputError, match=r"\(N, 3, H, W\)"):
+        ntsc_gray(torch.rand(1, 4, 8, 8))
+
+
+def test_lab_scaling_matches_scikit_image_and_round_trips():
+    torch.manual_seed(0)
+    rgb = torch.rand(1, 3, 16, 16)
+    scaled = rgb_to_lab_scaled(rgb)
+    assert scaled.shape == (1, 3, 16, 16) and scaled.min() >= -1 and scaled.max() <= 1
+    ref = rgb2lab(rgb[0].permute(1, 2, 0).double().numpy())  # L in [0, 100], a, b in Lab units
+    lab = lab_scaled_to_lab(scaled)[0].permute(1, 2, 0).double().numpy()
+    assert np.abs(lab - ref).max() < 0.05
+    assert torch.allclose(lab_scaled_to_rgb(scaled), rgb, atol=2e-4)
+    # white → L* = 100 → +1, black → −1; the sRGB primaries stay inside ±1 (a*, b* / 110)
+    corners = torch.tensor([[1.0, 0, 1, 0, 0], [1.0, 0, 0, 1, 0], [1.0, 0, 0, 0, 1]]).view(1, 3, 1, 5)
+    s = rgb_to_lab_scaled(corners)[0, :, 0]
+    assert s[0, 0] == pytest.approx(1, abs=1e-4) and s[0, 1] == pytest.approx(-1, abs=1e-4)
+    assert s[1:, :2].abs().max() < 1e-3
+    assert s[1:].abs().max() < 1 and s[1:].abs().max() > 0.9  # sRGB blue's b* ≈ −108
+    assert AB_SCALE == 110
+
+
+def test_unet_input_one_channel_output_three_channels_in_range_any_size():
+    torch.manual_seed(0)
+    net = ColorUNet().eval()
+    for h, w in ((64, 64), (37, 50), (5, 3)):
+        gray = torch.rand(2, 1, h, w)
+        with torch.no_grad():
+            out = net(gray)
+        assert out.shape == (2, 3, h, w) and out.dtype == torch.float32
+        assert torch.isfinite(out).all() and out.abs().max() < 1
+    assert net.encoder[0][0][0].in_channels == 3  # the gray channel is replicated for the ImageNet encoder
+    gray = torch.rand(1, 1, 64, 64)
+    with torch.no_grad():
+        assert torch.allclose(net(gray), bounded_sigmoid(net.logits(gray)))
+        net.head.weight.mul_(1e4)  # huge logits: the bound still holds
+        assert net(gray).abs().max() <= 1
+
+
+def test_unet_random_weight_roundtrip_through_the_registry_builder(tmp_path, monkeypatch):
+    torch.manual_seed(1)
+    net = ColorUNet()
+    net.train()(torch.rand(4, 1, 64, 64))  # move the batch-norm statistics away from their defaults
+    net.eval()
+    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(tmp_path / "tiny.safetensors"))
+    monkeypatch.setattr("enhancers.specs.WEIGHTS_DIR", tmp_path)
+    spec = ModelSpec(id="color/tiny", title="tiny", task="color", arch="color-unet",
+                     source=BundledWeights("tiny.safetensors"), license="MIT", paper="https://example.org",
+                     tiling=Tiling(enabled=False))
+    loaded = build_model(spec, torch.device("cpu"))
+    gray = torch.rand(1, 1, 45, 33)
+    with torch.no_grad():
+        assert torch.equal(loaded.module(gray), net(gray))
+
+
+@pytest.fixture(scope="module")
+def tiny_ddcolor_state() -> dict[str, torch.Tensor]:
+    """A random-weight DDColor (ConvNeXt-T encoder, the smallest spandrel detects) with 2 output channels."""
+    from spandrel_extra_arches.architectures.DDColor import DDColor
+
+    torch.manual_seed(0)
+    net = DDColor(encoder_name="convnext-t", input_size=(64, 64), num_output_channels=2, last_norm="Spectral",
+                  num_queries=8, num_scales=3, dec_layers=1)
+    return {k: v.detach().clone() for k, v in net.state_dict().items()}
+
+
+def test_ddcolor_is_detected_and_wrapped_in_the_colorization_contract(tiny_ddcolor_state):
+    from enhancers.archs.ddcolor import DDColorLab, build
+
+    built = build(dict(tiny_ddcolor_state), input_size=64)
+    assert isinstance(built.module, DDColorLab)
+    gray = torch.rand(1, 1, 40, 56)
+    with torch.no_grad():
+        out = built.module(gray)
+    assert out.shape == (1, 3, 40, 56) and torch.isfinite(out).all() and out.abs().max() <= 1
+    # L* is the gray image's own; a*, b* come from the network
+    lab_l = (rgb_to_lab_scaled(gray_to_rgb(gray))[:, :1])
+    assert torch.allclose(out[:, :1], lab_l, atol=1e-5)
+    with torch.no_grad():
+        ab = colorize.predict_ab(built.module, gray, short_side=32)
+    assert ab.shape == (1, 2, 32, 45)
+
+
+def test_ddcolor_builder_refuses_other_weights():
+    from enhancers.archs.ddcolor import build
+    from enhancers.errors import UnsafeWeightsError
+
+    with pytest.raises(UnsafeWeightsError, match="does not recognise"):
+        build({"conv.weight": torch.zeros(3, 3, 3, 3)})
+
+
+def test_ddcolor_offline_error_names_the_bundled_alternative(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ModelUnavailableError, match=r"color/ddcolor-tiny.*color/unet"):
+        colorize.colorize(torch.rand(1, 3, 32, 32), "color/ddcolor-tiny")
+
+
+def test_color_specs_are_registered():
+    specs = list_specs("color")
+    assert [s.id for s in specs][0] == colorize.DEFAULT_MODEL == "color/unet"
+    unet = get_spec("color/unet")
+    assert unet.source_kind == "bundled" and unet.source.path.is_file()
+    assert unet.source.path.stat().st_size <= 15 * 2**20
+    hub = [s for s in specs if s.source_kind == "hub"]
+    assert {s.source.repo_id for s in hub} == {"piddnad/DDColor-models"}
+    assert all(len(s.source.revision) == 40 and "non-commercial" in s.license for s in hub)
+
+
+# --- pure helpers of the pipeline -------------------------------------------------------------------------------
+
+
+def test_colourfulness_matches_hasler_susstrunk_by_hand():
+    assert float(colourfulness(torch.full((1, 3, 8, 8), 0.4))[0]) == pytest.approx(0, abs=0.01)
+    half = torch.zeros(1, 3, 2, 2)
+    half[0, 0, 0] = 1.0  # top row pure red
+    half[0, 2, 1] = 1.0  # bottom row pure blue
+    # rg: 255 and 0; yb: 127.5 and −255
+    expected = math.hypot(127.5, 191.25) + 0.3 * math.hypot(127.5, -63.75)
+    assert float(colourfulness(half)[0]) == pytest.approx(expected, rel=1e-4)
+
+
+def test_in_gamut_conversion_keeps_lightness_under_extreme_chroma():
+    lightness = torch.linspace(2, 98, 64).view(1, 1, 8, 8)
+    ab = torch.full((1, 2, 8, 8), 100.0)
+    ab[:, 1, ::2] = -100.0
+    rgb = lab_to_rgb_in_gamut(lightness, ab)
+    assert rgb.min() >= 0 and rgb.max() <= 1
+    back = torch.from_numpy(rgb2lab(rgb[0].permute(1, 2, 0).double().numpy())[..., 0]).float()
+    assert (back - lightness[0, 0]).abs().max() < 0.5
+
+
+def test_combine_keeps_the_gray_lightness_and_saturation_zero_is_gray():
+    torch.manual_seed(0)
+    gray = torch.rand(1, 1, 40, 60)
+    gray8 = gray_to_rgb(gray).mul(255).round().div(255)
+    ab = torch.randn(1, 2, 10, 15) * 40
+    out = colorize.combine(ntsc_gray(gray8), ab)
+    assert out.shape == (1, 3, 40, 60) and out.dtype == torch.float32
+    assert lightness_psnr(out, gray8) >= 38
+    assert (colorize.combine(ntsc_gray(gray8), ab, saturation=0.0) - gray8).abs().max() <= 1 / 255
+    as_u8 = colorize.combine(ntsc_gray(gray8), ab, out_dtype=torch.uint8)
+    assert as_u8.dtype == torch.uint8 and (as_u8.float() / 255 - out).abs().max() <= 0.5 / 255 + 1e-6
+    with pytest.raises(InvalidInputError, match="saturation"):
+        colorize.combine(gray, ab, saturation=3.0)
+
+
+def test_work_size_and_gray_detection():
+    assert colorize.work_size(1000, 1500) == (256, 384)
+    assert colorize.work_size(100, 4000) == (26, 1024)  # panoramas: the long side is capped
+    gray = gray_to_rgb(torch.rand(1, 1, 8, 8))
+    assert colorize.is_grayscale(gray)
+    assert not colorize.is_grayscale(torch.rand(1, 3, 8, 8))
+
+
+def test_channel_views_of_a_gray_image_are_neutral():
+    gray = gray_to_rgb(torch.rand(1, 1, 30, 700))
+    lightness, a_view, b_view = colorize.channel_views(gray, max_side=350)
+    assert lightness.shape == a_view.shape == b_view.shape == (1, 3, 15, 350)
+    for view in (a_view, b_view):
+        assert (view.amax(dim=1) - view.amin(dim=1)).max() < 0.02  # no colour where a* = b* = 0
+
+
+def test_colorize_validates_inputs():
+    x = torch.rand(1, 3, 16, 16)
+    with pytest.raises(UnknownModelError, match="color/unet"):
+        colorize.colorize(x, "color/nope")
+    with pytest.raises(InvalidInputError, match="not a colorization model"):
+        colorize.colorize(x, "sr/bicubic")
+    with pytest.raises(InvalidInputError, match="expected 3 channels, got 1"):
+        colorize.colorize(torch.rand(1, 1, 16, 16))
+    with pytest.raises(InvalidInputError, match="saturation"):
+        colorize.colorize(x, saturation=-1)
+    with pytest.raises(InvalidInputError, match="working size"):
+        colorize.colorize(x, short_side=8)
+
+
+# --- the bundled U-Net on held-out photos -----------------------------------------------------------------------
+
+HELDOUT_COLOUR = ("astronaut.png", "coffee.png", "chelsea.png")
+
+
+@pytest.fixture(scope="module")
+def heldout_results():
+    rows = []
+    for name in HELDOUT_COLOUR:
+        assert name in data.SKIMAGE_EVAL
+        hr = data.prepare_hr(data.skimage_dir() / name, crop=256)
+        gray = gray_to_rgb(ntsc_gray(hr)).mul(255).round().div(255)
+        rows.append((hr, gray, colorize.colorize(gray, "color/unet")))
+    return rows
+
+
+def test_bundled_unet_keeps_lightness_and_detail_on_heldout_photos(heldout_results):
+    for hr, gray, out in heldout_results:
+        assert out.shape == hr.shape
+        assert lightness_psnr(out, gray) >= 38
+
+
+def test_bundled_unet_is_colourful_not_sepia_and_beats_gray(heldout_results):
+    cf_out = sum(float(colourfulness(out)[0]) for _, _, out in heldout_results)
+    cf_orig = sum(float(colourfulness(hr)[0]) for hr, _, _ in heldout_results)
+    assert cf_out / cf_orig >= 0.5, f"colourfulness ratio {cf_out / cf_orig:.2f}"
+    psnr_out = sum(rgb_psnr(out, hr) for hr, _, out in heldout_results) / len(heldout_results)
+    psnr_gray = sum(rgb_psnr(gray, hr) for hr, gray, _ in heldout_results) / len(heldout_results)
+    assert psnr_out >= psnr_gray, f"RGB PSNR {psnr_out:.2f} dB vs gray {psnr_gray:.2f} dB"
+    assert sum(ab_error(out, hr) for hr, _, out in heldout_results) < sum(ab_error(g, hr) for hr, g, _ in
+                                                                          heldout_results)
+
+
+def test_colorize_image_keeps_alpha_size_and_exif():
+    rgb = torch.rand(1, 3, 30, 44)
+    alpha = torch.zeros(1, 1, 30, 44)
+    alpha[..., :, 22:] = 1.0
+    img = imageio.LoadedImage(rgb=rgb, alpha=alpha, icc_profile=None, exif=b"Exif\x00\x00fake", source_mode="RGBA",
+                              source_format="PNG")
+    res = colorize.colorize_image(img, "color/unet", saturation=1.5)
+    assert res.image.rgb.shape == (1, 3, 30, 44) and res.image.rgb.dtype == torch.uint8
+    assert torch.equal(res.image.alpha, alpha) and res.image.exif == img.exif
+    assert res.was_colour and res.gray.dtype == torch.uint8
+    assert torch.equal(res.gray[:, 0], res.gray[:, 2])
+
+
+# --- command line -----------------------------------------------------------------------------------------------
+
+
+def test_cli_colorize_writes_full_resolution_png(tmp_path, capsys):
+    hr = data.prepare_hr(data.skimage_dir() / "chelsea.png", crop=160)
+    src = imageio.save_png(tmp_path / "in" / "cat.png", gray_to_rgb(ntsc_gray(hr)))
+    (tmp_path / "in" / "broken.png").write_bytes(b"not an image")
+    code = cli.main(["colorize", str(tmp_path / "in"), "--output-dir", str(tmp_path / "out"), "--saturation", "1.2"])
+    assert code == 1  # one bad file
+    err = capsys.readouterr().err
+    assert "broken.png" in err and "Traceback" not in err
+    assert not (tmp_path / "out" / "broken.png").exists()
+    with Image.open(tmp_path / "out" / "cat.png") as out, Image.open(src) as inp:
+        assert out.size == inp.size and out.mode == "RGB"
+        assert not colorize.is_grayscale(imageio.pil_to_tensor(out))
+    assert cli.main(["colorize", str(src), "--output-dir", str(tmp_path / "o2"), "--model", "color/nope"]) == 1
+    assert "valid ids" in capsys.readouterr().err
