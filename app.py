@@ -259,7 +259,8 @@ def run_dejpeg(image_path: str | None, model_id: str = dejpeg.DEFAULT_MODEL, aut
             jpg, out = _png(stem, f"_jpeg_q{int(classroom_quality)}", c.jpeg), _png(stem, "_restored", c.restored)
             j, r = c.metrics["jpeg"], c.metrics["model"]
             stats = (f"**Classroom** · the photo{note} saved as JPEG at quality {int(classroom_quality)}, then "
-                     f"restored (QF predicted {c.quality_info.predicted:.0f}, used {c.quality_info.used:.0f}).\n\n"
+                     f"restored (QF predicted by the network {c.quality_info.predicted:.0f}, used "
+                     f"{c.quality_info.used:.0f}).\n\n"
                      f"| Against the original | PSNR | SSIM | PSNR-B |\n|---|---|---|---|\n"
                      f"| JPEG q = {int(classroom_quality)} | {j['psnr']:.2f} dB | {j['ssim']:.4f} | "
                      f"{j['psnr_b']:.2f} dB |\n| Restored by {model_id} | **{r['psnr']:.2f} dB** | "
@@ -276,10 +277,16 @@ def run_dejpeg(image_path: str | None, model_id: str = dejpeg.DEFAULT_MODEL, aut
     q = result.quality
     header = f" · **File header** quality {q.header}" if q.header is not None else (
         " · not a JPEG file: the artifacts may come from an earlier save" if image.source_format != "JPEG" else "")
-    used = "predicted" if override is None else "set by you"
+    if override is not None:
+        used = "set by you"
+    else:
+        used = "found in the DCT coefficients" if q.estimated is not None else "the network's prediction"
+    found = f" · **QF in the pixels' DCT grid** {q.estimated}" if q.estimated is not None else (
+        " · no JPEG quantisation grid found in the pixels")
     out = result.image
-    stats = (f"**Size** {out.width}×{out.height} · **QF predicted** {q.predicted:.0f}{header} · **QF used** "
-             f"{q.used:.0f} ({used}) · **Time** {time.perf_counter() - started:.2f} s · **Model** {model_id}"
+    stats = (f"**Size** {out.width}×{out.height} · **QF predicted** {q.predicted:.0f} (network){found}{header} · "
+             f"**QF used** {q.used:.0f} ({used}) · **Time** {time.perf_counter() - started:.2f} s · "
+             f"**Model** {model_id}"
              + (" · alpha kept" if out.alpha is not None else "") + (" · EXIF kept" if out.exif else ""))
     return (before, str(full)), str(full), stats
 

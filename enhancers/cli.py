@@ -117,7 +117,8 @@ def _dejpeg(args: argparse.Namespace) -> int:
         res = dejpeg.dejpeg_image(image, args.model, args.quality, args.tile, progress)
         q = res.quality
         header = f", file header says {q.header}" if q.header is not None else ""
-        return res.image, f", QF predicted {q.predicted:.0f}{header}, used {q.used:.0f}"
+        found = f", DCT grid says {q.estimated}" if q.estimated is not None else ""
+        return res.image, f", QF predicted {q.predicted:.0f}{found}{header}, used {q.used:.0f}"
 
     return _process(args, run)
 

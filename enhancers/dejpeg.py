@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from . import imageio
@@ -24,6 +25,9 @@ from .tiling import Progress
 TASK = "dejpeg"
 DEFAULT_MODEL = "dejpeg/fbcnn-lite"
 QF_CROP = 512  # QF is predicted on a centre crop this size (8-aligned): JPEG quantisation is global
+DCT_MIN_STEP = 3  # quantisation steps below this cannot be told from rounding noise in decoded pixels
+DCT_MIN_COUNT = 30  # coefficients needed at a frequency to judge its step
+DCT_FIT_SHARE = 0.8  # share of judged frequencies that must sit on multiples of the candidate's steps
 
 
 def model_ids() -> list[str]:
@@ -42,17 +46,67 @@ def predict_quality(loaded: LoadedModel, rgb: torch.Tensor) -> float:
     return float(qf.float().mean().clamp(0, 100))
 
 
+def estimate_quality_dct(rgb: torch.Tensor) -> int | None:
+    """Estimate the IJG quality factor of a decoded JPEG from its pixels alone (no file header).
+
+    A JPEG stores each 8×8 block's DCT coefficients as multiples of a quantisation step,
+    so in the decoded image's luma (BT.601, level-shifted, orthonormal 8×8 DCT on the
+    block grid from the top-left corner) they still cluster on those multiples. Scanning
+    qualities from coarse to fine, the estimate is the first whose scaled standard
+    luminance table (ITU-T T.81 Annex K) fits: at ≥ 80% of the frequencies with steps
+    ≥ 3 and ≥ 30 non-zero coefficients, the mean distance to the nearest multiple is at
+    most 1/8 of the step (random values average 1/4).
+
+    Returns None when no quality fits: not a JPEG, resized or re-noised since, cropped
+    off the grid, saved with non-standard tables, or quality above about 95.
+
+    Args:
+        rgb: RGB float32 ``(1, 3, H, W)`` in [0, 1], in the JPEG's own geometry.
+    """
+    import scipy.fft
+
+    imageio.check_image_tensor(rgb)
+    arr = imageio.to_uint8_hwc(rgb).astype(np.float64)
+    luma = arr @ np.array([0.299, 0.587, 0.114]) - 128
+    h, w = luma.shape[0] // 8 * 8, luma.shape[1] // 8 * 8
+    if h == 0 or w == 0:
+        return None
+    blocks = luma[:h, :w].reshape(h // 8, 8, w // 8, 8).transpose(0, 2, 1, 3)
+    coef = scipy.fft.dctn(blocks, axes=(2, 3), norm="ortho").reshape(-1, 64)[:, 1:]  # AC only
+    for quality in range(1, 101):
+        steps = imageio.ijg_luma_table(quality)[1:]
+        judged = fitting = 0
+        for k in np.flatnonzero(steps >= DCT_MIN_STEP):
+            c = coef[:, k]
+            c = c[np.abs(c) > steps[k] / 2]
+            if c.size < DCT_MIN_COUNT:
+                continue
+            judged += 1
+            fitting += np.abs(c - steps[k] * np.round(c / steps[k])).mean() <= steps[k] / 8
+        if judged >= 3 and fitting >= DCT_FIT_SHARE * judged:
+            return quality
+    return None
+
+
 def _is_gray(rgb: torch.Tensor) -> bool:
     return bool(torch.equal(rgb[:, 0], rgb[:, 1]) and torch.equal(rgb[:, 1], rgb[:, 2]))
 
 
 @dataclass(frozen=True)
 class QualityInfo:
-    """Quality factors behind a restoration: ``predicted`` by the model, ``used`` (the override
-    or the prediction), and ``header`` (read from the file's quantisation table, when it was a JPEG)."""
+    """Quality factors behind a restoration.
+
+    Attributes:
+        predicted: the network's own QF prediction (FBCNN's QF branch), 0–100.
+        used: the QF the decoder was given: the override, else ``estimated``, else ``predicted``.
+        estimated: the QF found in the pixels' DCT coefficients (:func:`estimate_quality_dct`),
+            None when the image shows no standard quantisation grid.
+        header: read from the file's quantisation table, when the upload was a JPEG file.
+    """
 
     predicted: float
     used: float
+    estimated: int | None = None
     header: int | None = None
 
 
@@ -66,7 +120,8 @@ def dejpeg(rgb: torch.Tensor, model_id: str = DEFAULT_MODEL, quality: float | No
             geometry (not resized or cropped off the 8×8 grid). A grayscale JPEG (three
             equal channels) stays grayscale.
         model_id: a registered ``dejpeg/...`` id.
-        quality: QF override, 1–100; None uses the model's prediction.
+        quality: QF override, 1–100; None uses the QF estimated from the DCT coefficients,
+            or the network's prediction when the pixels show no quantisation grid.
         tile: tile edge in pixels (None: the model's policy or free memory). Tiles start on the 8×8 grid.
         progress: ``progress(done, total)`` per tile.
         out_dtype: float32, or uint8 (×255) for results headed to a file.
@@ -89,7 +144,11 @@ def dejpeg(rgb: torch.Tensor, model_id: str = DEFAULT_MODEL, quality: float | No
         raise InvalidInputError(f"{model_id} needs images of at least {spec.min_size} px per side, got {w}×{h}")
     loaded = load_model(model_id)
     predicted = predict_quality(loaded, rgb)
-    used = float(quality) if quality is not None else predicted
+    estimated = estimate_quality_dct(rgb)
+    if quality is not None:
+        used = float(quality)
+    else:
+        used = float(estimated) if estimated is not None else predicted
     gray = _is_gray(rgb)
     out = run_model(loaded, rgb, tile=tile, progress=progress, out_dtype=torch.float32 if gray else out_dtype,
                     condition={"qf": used})
@@ -97,7 +156,7 @@ def dejpeg(rgb: torch.Tensor, model_id: str = DEFAULT_MODEL, quality: float | No
         out = out.mean(dim=1, keepdim=True).expand(-1, 3, -1, -1).contiguous()
         if out_dtype == torch.uint8:
             out = out.mul_(255).round_().to(torch.uint8)
-    return out, QualityInfo(round(predicted, 1), round(used, 1))
+    return out, QualityInfo(round(predicted, 1), round(used, 1), estimated)
 
 
 @dataclass(frozen=True)
@@ -114,7 +173,7 @@ def dejpeg_image(image: LoadedImage, model_id: str = DEFAULT_MODEL, quality: flo
                  tile: int | None = None, progress: Progress | None = None) -> DejpegResult:
     """Restore a decoded upload for saving (see :func:`dejpeg`); a JPEG file's header quality is reported too."""
     out, info = dejpeg(image.rgb, model_id, quality, tile, progress, out_dtype=torch.uint8)
-    info = QualityInfo(info.predicted, info.used, image.jpeg_quality)
+    info = QualityInfo(info.predicted, info.used, info.estimated, image.jpeg_quality)
     before = image.rgb.mul(255).round_().to(torch.uint8)
     return DejpegResult(image.with_pixels(out, image.alpha), before, info)
 

@@ -324,6 +324,12 @@ def jpeg_compress(rgb: torch.Tensor, quality: int, grayscale: bool = False) -> t
         return pil_to_tensor(decoded)
 
 
+def ijg_luma_table(quality: int) -> np.ndarray:
+    """The IJG (libjpeg, Pillow) luminance quantisation table for a quality factor 1–100, 64 steps in row order."""
+    scale = 5000 / quality if quality < 50 else 200 - 2 * quality
+    return np.clip(np.floor((IJG_LUMA * scale + 50) / 100), 1, 255)
+
+
 def _ijg_quality(tables: dict | None) -> int | None:
     """The IJG quality factor whose scaled standard luminance table (ITU-T T.81 Annex K) is
     closest to the file's table; None without a table or when none comes within 1 per entry."""
@@ -332,8 +338,7 @@ def _ijg_quality(tables: dict | None) -> int | None:
     table = np.sort(np.asarray(tables[0], dtype=np.float64))  # sorted: independent of zigzag order
     best, best_err = None, np.inf
     for q in range(1, 101):
-        scale = 5000 / q if q < 50 else 200 - 2 * q
-        ref = np.sort(np.clip(np.floor((_IJG_LUMA * scale + 50) / 100), 1, 255))
+        ref = np.sort(ijg_luma_table(q))
         err = float(np.abs(ref - table).mean())
         if err < best_err:
             best, best_err = q, err
@@ -341,7 +346,7 @@ def _ijg_quality(tables: dict | None) -> int | None:
 
 
 # The standard JPEG luminance quantisation table (ITU-T T.81, Annex K), quality 50.
-_IJG_LUMA = np.array([
+IJG_LUMA = np.array([
     16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
     14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
     49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99], dtype=np.float64)

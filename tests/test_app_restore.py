@@ -59,9 +59,11 @@ def test_dejpeg_auto_reports_qf_and_restores(client, photos):
     pair, full, stats = client.predict(handle_file(str(photos["jpeg"])), api_name="/dejpeg")
     out = imageio.open_image(full).rgb
     jpg = imageio.open_image(photos["jpeg"]).rgb
-    assert psnr_rgb(out, photos["clean"]) > psnr_rgb(jpg, photos["clean"]) + 0.8
-    assert psnr_b(out, photos["clean"]) > psnr_b(jpg, photos["clean"]) + 0.8
-    assert "**QF predicted**" in stats and "**File header** quality 10" in stats and "(predicted)" in stats
+    # held-out means over 11 photos: +1.1 dB PSNR, +2.7 dB PSNR-B (weights/dejpeg-fbcnn-lite.md)
+    assert psnr_rgb(out, photos["clean"]) > psnr_rgb(jpg, photos["clean"]) + 0.5
+    assert psnr_b(out, photos["clean"]) > psnr_b(jpg, photos["clean"]) + 1.0
+    assert "**QF predicted**" in stats and "**File header** quality 10" in stats
+    assert "**QF in the pixels' DCT grid** 10" in stats and "**QF used** 10 (found in the DCT coefficients)" in stats
 
 
 def test_dejpeg_override_and_classroom_table(client, photos):

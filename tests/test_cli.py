@@ -127,7 +127,7 @@ def test_denoise_blind_and_with_sigma(noisy_and_jpeg: Path, tmp_path: Path) -> N
 def test_dejpeg_reports_predicted_and_header_quality(noisy_and_jpeg: Path, tmp_path: Path) -> None:
     res = _cli("dejpeg", str(noisy_and_jpeg / "blocky.jpg"), "--output-dir", str(tmp_path))
     assert res.returncode == 0, res.stderr
-    assert "QF predicted" in res.stdout and "file header says 10" in res.stdout
+    assert "QF predicted" in res.stdout and "DCT grid says 10" in res.stdout and "file header says 10" in res.stdout
     assert (tmp_path / "blocky.png").is_file()
 
 
