@@ -241,7 +241,7 @@ photos taken in low light, `denoise/scunet-real` (Hub) is the better choice. σ 
 ## Held-out quality
 Photos never trained on: {held}. Each ↓2 Lanczos, centre crop 512. PSNR (dB) / SSIM / PSNR-B (dB), RGB, means:
 
-| JPEG | JPEG as saved | **Restored (predicted QF)** | Gain |
+| JPEG | JPEG as saved | **Restored (automatic QF)** | Gain |
 |---|---|---|---|
 {jrows}
 
