@@ -43,6 +43,10 @@ BUILDERS: dict[str, str] = {
     "ae2d": "enhancers.archs.mnist_nets:build_ae",
     "dcgan": "enhancers.archs.mnist_nets:build_generator",
     "digit-classifier": "enhancers.archs.mnist_nets:build_classifier",
+    "johnson": "enhancers.archs.johnson:build",
+    "style-hybrid": "enhancers.archs.style_features:build_hybrid",
+    "style-random-vgg19": "enhancers.archs.style_features:build_random_vgg19",
+    "style-vgg19": "enhancers.archs.style_features:build_vgg19",
 }
 
 
