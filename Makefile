@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test venv dev-deps system-test-deps photos train-sr train-latent bench clean
+.PHONY: run test venv dev-deps system-test-deps photos train-sr train-latent train-style bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,14 @@ train-latent: venv
 	$(BIN)/python -m enhancers.training latent --model ae --epochs 40
 	$(BIN)/python -m enhancers.training latent --model dcgan --epochs 60
 	$(BIN)/python -m enhancers.training latent --model cards
+
+# Fast style networks (time-capped, run one after another on CPU), then the held-out report
+# (Gatys hybrid vs random VGG19, fast vs Gatys) and their model cards.
+train-style: venv photos
+	$(BIN)/python -m enhancers.training style --style rhythm --minutes 10.5
+	$(BIN)/python -m enhancers.training style --style truchet --minutes 10.5
+	$(BIN)/python -m enhancers.training style --style elephants --minutes 10.5
+	$(BIN)/python -m enhancers.training report-style --steps 100 --photos 2
 
 bench: venv
 	$(BIN)/python benchmarks/sr_speed.py

@@ -29,7 +29,7 @@ from .registry import get_spec, list_specs
 TASK = "style"
 FEATURE_TASK = "gatys"
 DEFAULT_FEATURES = "gatys/hybrid"
-DEFAULT_FAST = "style/elephants"
+DEFAULT_FAST = "style/rhythm"
 OPTIMIZERS = ("lbfgs", "adam")
 INITS = ("content", "noise")
 MAX_STEPS = 2000
