@@ -101,7 +101,10 @@ _JOHNSON = "https://arxiv.org/abs/1603.08155"
 # whose full hash could not be confirmed, so it is not registered.
 _MAZE = ("maze/FastStyleTransfer", "e51197a619714beb1308b79b5a4fee2c732f734b")
 # (name, title, what it imitates, license of the style image): weights/style-<name>.safetensors.
-_BUNDLED_STYLES: tuple[tuple[str, str, str, str], ...] = ()
+_BUNDLED_STYLES: tuple[tuple[str, str, str, str], ...] = (
+    ("rhythm", "Rhythm", "the ribbon artwork “rhythm” (ukui-wallpapers)", "CC-BY-SA-3.0"),
+    ("truchet", "Truchet", "the GNOME “truchet” tiles (gnome-backgrounds)", "GPL-2+"),
+)
 _STYLE_SPECS: tuple[ModelSpec, ...] = (
     ModelSpec(
         id="gatys/hybrid", title="MobileNetV2 (ImageNet) + random VGG19, offline", task="gatys",
