@@ -104,6 +104,7 @@ _MAZE = ("maze/FastStyleTransfer", "e51197a619714beb1308b79b5a4fee2c732f734b")
 _BUNDLED_STYLES: tuple[tuple[str, str, str, str], ...] = (
     ("rhythm", "Rhythm", "the ribbon artwork “rhythm” (ukui-wallpapers)", "CC-BY-SA-3.0"),
     ("truchet", "Truchet", "the GNOME “truchet” tiles (gnome-backgrounds)", "GPL-2+"),
+    ("elephants", "Elephants", "the painting “Elephants” (mate-backgrounds)", "GPL-2+"),
 )
 _STYLE_SPECS: tuple[ModelSpec, ...] = (
     ModelSpec(

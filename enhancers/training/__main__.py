@@ -53,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     sty.add_argument("--style-weight", type=float, default=10.0)
     sty.add_argument("--tv-weight", type=float, default=1.0)
     sty.add_argument("--threads", type=int, default=1)
+    sty.add_argument("--init", default=None, help="continue from these weights (.safetensors)")
     rst = sub.add_parser("report-style", help="held-out Gatys and fast-style losses, and style model cards")
     rst.add_argument("--steps", type=int, default=100)
     rst.add_argument("--photos", type=int, default=3, help="held-out photos to use")
@@ -66,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
 
         summary = train_style(StyleTrainConfig(
             style=a.style, minutes=a.minutes, crop=a.crop, batch=a.batch, width=a.width, res_blocks=a.res_blocks,
-            lr=a.lr, style_weight=a.style_weight, tv_weight=a.tv_weight, threads=a.threads))
+            lr=a.lr, style_weight=a.style_weight, tv_weight=a.tv_weight, threads=a.threads,
+            init=a.init))
         print(json.dumps({k: summary[k] for k in ("steps", "seconds", "final_ema", "bytes")}))
         return 0
     if a.task == "report-style":

@@ -52,6 +52,7 @@ class StyleTrainConfig:
                                      "vgg.relu3_1")
     seed: int = 0
     threads: int = 1
+    init: str | None = None  # continue from these weights (.safetensors) instead of the identity
     log_every: int = 10
     run_dir: str = "runs"
 
@@ -98,11 +99,15 @@ def train(cfg: StyleTrainConfig) -> dict:
         last = net.DeconvBlock[-1].conv_layer
         last.weight.zero_()
         last.bias.zero_()
+    if cfg.init:
+        from safetensors.torch import load_file
+
+        net.load_state_dict(load_file(cfg.init))
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     pool = _photo_pool(cfg.photo_short_side)
     budget = cfg.minutes * 60
     started = time.perf_counter()
-    log = (run / "log.jsonl").open("w")
+    log = (run / "log.jsonl").open("a" if cfg.init else "w")
     step, ema = 0, None
     while (elapsed := time.perf_counter() - started) < budget:
         frac = elapsed / budget
@@ -137,5 +142,7 @@ def train(cfg: StyleTrainConfig) -> dict:
     summary = {"config": asdict(cfg), "steps": step, "seconds": round(time.perf_counter() - started, 1),
                "final_ema": ema, "params": sum(p.numel() for p in net.parameters()),
                "weights": str(out), "bytes": out.stat().st_size}
+    if cfg.init and (run / "summary.json").is_file():  # a continued run: keep the earlier runs' record
+        summary["previous"] = json.loads((run / "summary.json").read_text())
     (run / "summary.json").write_text(json.dumps(summary, indent=1))
     return summary

@@ -176,6 +176,11 @@ def write_card(model_id: str, report: dict) -> Path:
                     f"Width {cfg['width']}, {cfg['res_blocks']} residual blocks, {summary['params']:,} parameters, "
                     f"{summary['bytes'] / 1e6:.1f} MB.\n\nCommand: `python -m enhancers.training style --style "
                     f"{name} --minutes {cfg['minutes']:g}`")
+        if "previous" in summary:
+            prev = summary["previous"]
+            training += (f"\n\nThis run continued (`--init`) from an earlier {prev['steps']}-step, "
+                         f"{prev['seconds'] / 60:.1f}-minute run with the same settings, so the network saw "
+                         f"{prev['steps'] + summary['steps']} steps in all.")
     else:
         training = "Training summary not found (runs/ is not committed)."
     layers = ", ".join(summary["config"]["style_layers"]) if summary else "the training layers"
@@ -202,7 +207,7 @@ whole-image statistics, so tiles would show seams).
 
 ## Held-out evaluation
 
-Photos never trained on: {', '.join(report['photos'])}, {report['size']} px on the longer side. Losses
+Photos never trained on: {', '.join(per_photo) or 'none'}, {report['size']} px on the longer side. Losses
 through the hybrid network (lower is better); colour distance = distance between L*a*b* mean/std
 vectors of the image and the style image (lower = closer colours); SSIM of the luminance to the
 photo (higher = structure kept).
@@ -211,8 +216,10 @@ photo (higher = structure kept).
 |---|---|---|---|---|
 {chr(10).join(rows)}
 
-Limitations: trained for minutes rather than hours, on ~30 photos, so its texture is weaker than
-the Gatys result's; it transfers the palette and coarse texture.
+Limitations: trained for minutes of a heavily shared CPU (about a hundred steps, where Johnson et
+al. use 40,000), on ~30 photos: it moves the palette part of the way and adds a fine pattern, with
+some checkerboard artefacts from the transposed convolutions; the Gatys result is far closer to
+the style. Retrain longer with `--init weights/style-<name>.safetensors --minutes N`.
 """
     path = WEIGHTS_DIR / f"style-{name}.md"
     path.write_text(text)
