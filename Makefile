@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test venv dev-deps system-test-deps photos train-sr train-latent train-restore train-color bench clean
+.PHONY: run test venv dev-deps system-test-deps photos train-sr train-latent train-restore train-color train-style bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -85,6 +85,14 @@ train-color: venv photos
 	$(BIN)/python -m enhancers.training color --minutes 28 --cf-weight 0.5 --out color-unet-cf05 --weights-dir runs/cmp
 	$(BIN)/python -m enhancers.training color --minutes 20 --cf-weight 0 --lr 3e-4 --init runs/cmp/color-cmp-imagenet-l1.safetensors --out color-unet
 	$(BIN)/python -m enhancers.training color-card
+
+# Fast style networks (time-capped, run one after another on CPU), then the held-out report
+# (Gatys hybrid vs random VGG19, fast vs Gatys) and their model cards.
+train-style: venv photos
+	$(BIN)/python -m enhancers.training style --style rhythm --minutes 10.5
+	$(BIN)/python -m enhancers.training style --style truchet --minutes 10.5
+	$(BIN)/python -m enhancers.training style --style elephants --minutes 10.5
+	$(BIN)/python -m enhancers.training report-style --steps 100 --photos 2
 
 bench: venv
 	$(BIN)/python benchmarks/sr_speed.py

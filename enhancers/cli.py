@@ -1,4 +1,4 @@
-"""Command line: ``python -m enhancers models|sr|denoise|dejpeg|colorize ...``.
+"""Command line: ``python -m enhancers models|sr|denoise|dejpeg|colorize|style ...``.
 
 Every bad file gets one line on stderr and the exit code is 1; nothing is
 written for it. Usage errors exit with 2.
@@ -132,6 +132,39 @@ def _colorize(args: argparse.Namespace) -> int:
     return _process(args, run)
 
 
+def _style(args: argparse.Namespace) -> int:
+    from . import imageio, style
+
+    if (args.style is None) == (args.model is None):
+        print("error: give either --style STYLE_IMAGE (Gatys optimisation) or --model ID (fast style)",
+              file=sys.stderr)
+        return 2
+    if args.model is not None:
+        def run(image, progress):
+            out = style.fast_stylize(image.rgb, args.model, args.strength)
+            progress(1, 1)
+            return image.with_pixels(out, image.alpha)
+
+        return _process(args, run)
+    style_img = imageio.open_image(args.style).rgb
+    cfg = style.GatysConfig(steps=args.steps, size=args.size, optimizer=args.optimizer, init=args.init,
+                            content_weight=args.content_weight, style_weight=args.style_weight,
+                            tv_weight=args.tv_weight, preserve_colors=args.preserve_colors, every=args.steps,
+                            features=args.features)
+    cfg.validate()
+
+    def run_gatys(image, progress):
+        final = None
+        for final in style.gatys(image.rgb, style_img, cfg):
+            progress(final.step, cfg.steps)
+        out = final.image
+        alpha = (imageio.resize(image.alpha, (out.shape[-1], out.shape[-2]), "bicubic")
+                 if image.alpha is not None else None)
+        return image.with_pixels(out, alpha)
+
+    return _process(args, run_gatys)
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m enhancers", description="AI image enhancer")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -169,6 +202,25 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--saturation", type=float, default=1.0, help="chroma multiplier, 0 to 2 (default 1)")
     c.add_argument("--work-size", type=int, default=256, help="short side in px the model sees (default 256)")
     c.set_defaults(func=_colorize)
+    st = sub.add_parser("style", help="neural style transfer (Gatys optimisation or a fast style network)",
+                        description="Gatys: --style STYLE_IMAGE; fast feed-forward: --model ID "
+                                    "(see `models --task style`). Writes DIR/<content stem>.png.")
+    st.add_argument("inputs", nargs="+", metavar="CONTENT", help="content images or folders")
+    st.add_argument("--output-dir", required=True, help="writes DIR/<stem>.png")
+    st.add_argument("--style", default=None, metavar="STYLE_IMAGE", help="style image for the Gatys optimisation")
+    st.add_argument("--model", default=None, help="fast style network id, e.g. style/elephants")
+    st.add_argument("--steps", type=int, default=100, help="Gatys optimiser steps")
+    st.add_argument("--size", type=int, default=256, help="Gatys working size: longer side in px")
+    st.add_argument("--features", default="gatys/hybrid", help="feature network id (gatys/hybrid, "
+                    "gatys/random-vgg19, gatys/vgg19 from the Hub)")
+    st.add_argument("--optimizer", default="lbfgs", choices=("lbfgs", "adam"))
+    st.add_argument("--init", default="content", choices=("content", "noise"))
+    st.add_argument("--content-weight", type=float, default=1.0)
+    st.add_argument("--style-weight", type=float, default=10.0)
+    st.add_argument("--tv-weight", type=float, default=1.0)
+    st.add_argument("--preserve-colors", action="store_true", help="transfer luminance only")
+    st.add_argument("--strength", type=float, default=1.0, help="fast style: blend with the photo (0–1)")
+    st.set_defaults(func=_style)
     return ap
 
 

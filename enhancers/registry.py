@@ -176,8 +176,66 @@ _COLOR_SPECS: tuple[ModelSpec, ...] = (
                     "BigColor's data cleaning. Best colours of the three; slow on CPU (several seconds)."),
 )
 
-REGISTRY: dict[str, ModelSpec] = {spec.id: spec for spec in (*_SR_SPECS, *_LATENT_SPECS, *_DENOISE_SPECS,
-                                                             *_DEJPEG_SPECS, *_COLOR_SPECS)}
+# Neural style transfer. "gatys/*" are feature networks for the optimisation (no output of
+# their own); "style/*" are feed-forward style networks. InstanceNorm normalises with the
+# statistics of the whole image, so the fast networks run untiled (tiles would show seams).
+_GATYS = "https://arxiv.org/abs/1508.06576"
+_JOHNSON = "https://arxiv.org/abs/1603.08155"
+# Pinned at the commit that added Starry_Night_512.pth; Mosaic_512.pth came in a later commit
+# whose full hash could not be confirmed, so it is not registered.
+_MAZE = ("maze/FastStyleTransfer", "e51197a619714beb1308b79b5a4fee2c732f734b")
+# (name, title, what it imitates, license of the style image): weights/style-<name>.safetensors.
+_BUNDLED_STYLES: tuple[tuple[str, str, str, str], ...] = (
+    ("rhythm", "Rhythm", "the ribbon artwork “rhythm” (ukui-wallpapers)", "CC-BY-SA-3.0"),
+    ("truchet", "Truchet", "the GNOME “truchet” tiles (gnome-backgrounds)", "GPL-2+"),
+    ("elephants", "Elephants", "the painting “Elephants” (mate-backgrounds)", "GPL-2+"),
+)
+_STYLE_SPECS: tuple[ModelSpec, ...] = (
+    ModelSpec(
+        id="gatys/hybrid", title="MobileNetV2 (ImageNet) + random VGG19, offline", task="gatys",
+        arch="style-hybrid", source=None,
+        license="BSD-3-Clause (torchvision MobileNetV2 ImageNet weights)", paper=_GATYS,
+        tiling=Tiling(enabled=False), min_size=32,
+        description="Gram matrices at MobileNetV2 blocks 1, 3, 6, 10 and 13 (Sandler et al. 2018, ImageNet "
+                    "weights) capture texture and structure; a VGG19 with fixed-seed random weights adds Gram "
+                    "matrices at relu1_1–relu3_1 that carry colour. Content is matched at MobileNetV2 block 6."),
+    ModelSpec(
+        id="gatys/random-vgg19", title="Random-weight VGG19 (baseline)", task="gatys",
+        arch="style-random-vgg19", source=None, license="n/a (random weights, seed fixed)", paper=_GATYS,
+        tiling=Tiling(enabled=False), min_size=32,
+        description="The VGG19 layout with random weights: its Gram matrices still match colour and fine "
+                    "texture statistics, but without learnt filters it mostly recolours."),
+    ModelSpec(
+        id="gatys/vgg19", title="VGG19 ImageNet (Hub, the paper's network)", task="gatys", arch="style-vgg19",
+        source=HubWeights("timm/vgg19.tv_in1k", "model.safetensors",
+                          revision="128d4708565b3a414bcbb9bbad440b2fe37b9f18", size_mb=575),
+        license="BSD-3-Clause", paper="https://huggingface.co/timm/vgg19.tv_in1k",
+        tiling=Tiling(enabled=False), min_size=32,
+        description="Simonyan & Zisserman 2014, torchvision's ImageNet weights via timm. Gatys et al. take Gram "
+                    "matrices at relu1_1–relu5_1 and content at relu4_2."),
+    *(ModelSpec(
+        id=f"style/{name}", title=f"{title} (bundled)", task="style", arch="johnson",
+        source=BundledWeights(f"style-{name}.safetensors"), license=f"MIT (trained by this project); style image {lic}",
+        paper=_JOHNSON, tiling=Tiling(enabled=False), min_size=16,
+        arch_kwargs=(("value_range", 1.0), ("residual", True)),
+        description=f"A small Johnson et al. 2016 network trained here on the photo corpus to paint in the style "
+                    f"of {what}, with a perceptual loss through MobileNetV2 + random VGG19. One pass, no "
+                    f"optimisation.")
+      for name, title, what, lic in _BUNDLED_STYLES),
+    *(ModelSpec(
+        id=f"style/maze-{name}", title=f"{title} (Hub)", task="style", arch="johnson",
+        source=HubWeights(_MAZE[0], filename, revision=_MAZE[1], size_mb=6.7), license="MIT",
+        paper="https://huggingface.co/maze/FastStyleTransfer", tiling=Tiling(enabled=False), min_size=16,
+        description=f"Johnson et al. 2016 network (32/64/128 channels, 5 residual blocks) trained on COCO with "
+                    f"VGG perceptual losses for the style of {title}; published by maze on the Hub.")
+      for name, title, filename in (
+          ("starry-night", "Starry Night", "Starry_Night_512.pth"),
+          ("scream", "The Scream", "Scream_512.pth"), ("rain-princess", "Rain Princess", "Rain_Princess_512.pth"),
+          ("rain-princess-256", "Rain Princess (256 px training)", "Rain_Princess.pth"))),
+)
+
+REGISTRY: dict[str, ModelSpec] = {spec.id: spec for spec in (
+    *_SR_SPECS, *_LATENT_SPECS, *_DENOISE_SPECS, *_DEJPEG_SPECS, *_COLOR_SPECS, *_STYLE_SPECS)}
 
 
 def get_spec(model_id: str) -> ModelSpec:

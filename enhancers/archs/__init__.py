@@ -51,6 +51,10 @@ BUILDERS: dict[str, str] = {
     "fbcnn": "enhancers.archs.restore_adapters:build_fbcnn",
     "color-unet": "enhancers.archs.color_unet:build",
     "ddcolor": "enhancers.archs.ddcolor:build",
+    "johnson": "enhancers.archs.johnson:build",
+    "style-hybrid": "enhancers.archs.style_features:build_hybrid",
+    "style-random-vgg19": "enhancers.archs.style_features:build_random_vgg19",
+    "style-vgg19": "enhancers.archs.style_features:build_vgg19",
 }
 
 

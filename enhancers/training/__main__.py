@@ -1,6 +1,7 @@
 """``python -m enhancers.training sr --arch compact --scale 2 --steps 6000 --out sr-compact-x2``,
 ``python -m enhancers.training latent --model vae --epochs 50``,
-``python -m enhancers.training color --minutes 30 --cf-weight 0.5 --out color-unet``"""
+``python -m enhancers.training color --minutes 30 --cf-weight 0.5 --out color-unet``,
+``python -m enhancers.training style --style elephants --minutes 13``"""
 
 from __future__ import annotations
 
@@ -76,6 +77,25 @@ def main(argv: list[str] | None = None) -> int:
     col.add_argument("--run-dir", default="runs")
     col.add_argument("--init", default=None, help="start from these weights (.safetensors)")
     sub.add_parser("color-card", help="write weights/color-unet.md and weights/color-metrics.json from runs/")
+    sty = sub.add_parser("style", help="train a fast style network (time-capped)")
+    sty.add_argument("--style", required=True, help="examples/styles/<STYLE>.jpg")
+    sty.add_argument("--minutes", type=float, default=13.0, help="wall-time budget")
+    sty.add_argument("--crop", type=int, default=96)
+    sty.add_argument("--batch", type=int, default=2)
+    sty.add_argument("--width", type=int, default=16)
+    sty.add_argument("--res-blocks", type=int, default=3)
+    sty.add_argument("--lr", type=float, default=4e-3)
+    sty.add_argument("--style-weight", type=float, default=10.0)
+    sty.add_argument("--tv-weight", type=float, default=1.0)
+    sty.add_argument("--threads", type=int, default=1)
+    sty.add_argument("--init", default=None, help="continue from these weights (.safetensors)")
+    rst = sub.add_parser("report-style", help="held-out Gatys and fast-style losses, and style model cards")
+    rst.add_argument("--steps", type=int, default=100)
+    rst.add_argument("--photos", type=int, default=3, help="held-out photos to use")
+    rst.add_argument("--size", type=int, default=256, help="working size (longer side, px)")
+    rst.add_argument("--part", choices=("gatys", "fast", "all"), default="all")
+    rst.add_argument("--fast-photos", type=int, default=None, help="photos for the fast-vs-Gatys part")
+    rst.add_argument("--out", default="weights/style-report.json")
     a = ap.parse_args(argv)
     if a.task == "calibrate-qf":
         from .restore import fit_qf_calibration
@@ -98,6 +118,19 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if a.task == "color":
         return _color(a)
+    if a.task == "style":
+        from .style import StyleTrainConfig, train as train_style
+
+        summary = train_style(StyleTrainConfig(
+            style=a.style, minutes=a.minutes, crop=a.crop, batch=a.batch, width=a.width, res_blocks=a.res_blocks,
+            lr=a.lr, style_weight=a.style_weight, tv_weight=a.tv_weight, threads=a.threads,
+            init=a.init))
+        print(json.dumps({k: summary[k] for k in ("steps", "seconds", "final_ema", "bytes")}))
+        return 0
+    if a.task == "report-style":
+        from .style_report import main as style_report
+
+        return style_report(a.steps, a.photos, a.out, a.size, a.part, a.fast_photos)
     if a.task == "report-sr":
         return _report(a)
     if a.task == "latent":
