@@ -92,12 +92,18 @@ train-style: venv photos
 	$(BIN)/python -m enhancers.training style --style rhythm --minutes 10.5
 	$(BIN)/python -m enhancers.training style --style truchet --minutes 10.5
 	$(BIN)/python -m enhancers.training style --style elephants --minutes 10.5
-	$(BIN)/python -m enhancers.training report-style --steps 100 --photos 2
+	# continued on a quiet machine (how the shipped weights were made)
+	$(BIN)/python -m enhancers.training style --style rhythm --minutes 15 --init weights/style-rhythm.safetensors
+	$(BIN)/python -m enhancers.training style --style truchet --minutes 15 --init weights/style-truchet.safetensors
+	$(BIN)/python -m enhancers.training style --style elephants --minutes 9 --threads 2 \
+		--init weights/style-elephants.safetensors
+	$(BIN)/python -m enhancers.training report-style --steps 40 --size 128 --photos 2 --fast-photos 1
 
 bench: venv
 	$(BIN)/python benchmarks/sr_speed.py
 	$(BIN)/python benchmarks/restore_speed.py
 	$(BIN)/python benchmarks/color_speed.py
+	$(BIN)/python benchmarks/style_speed.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts

@@ -176,11 +176,15 @@ def write_card(model_id: str, report: dict) -> Path:
                     f"Width {cfg['width']}, {cfg['res_blocks']} residual blocks, {summary['params']:,} parameters, "
                     f"{summary['bytes'] / 1e6:.1f} MB.\n\nCommand: `python -m enhancers.training style --style "
                     f"{name} --minutes {cfg['minutes']:g}`")
-        if "previous" in summary:
-            prev = summary["previous"]
-            training += (f"\n\nThis run continued (`--init`) from an earlier {prev['steps']}-step, "
-                         f"{prev['seconds'] / 60:.1f}-minute run with the same settings, so the network saw "
-                         f"{prev['steps'] + summary['steps']} steps in all.")
+        earlier, prev = [], summary.get("previous")
+        while prev:
+            earlier.append(prev)
+            prev = prev.get("previous")
+        if earlier:
+            runs = ", then ".join(f"{r['steps']} steps in {r['seconds'] / 60:.1f} min" for r in reversed(earlier))
+            total = summary["steps"] + sum(r["steps"] for r in earlier)
+            training += (f"\n\nThis run continued (`--init weights/style-{name}.safetensors`) from earlier runs with "
+                         f"the same settings ({runs}), so the network saw {total} steps in all.")
     else:
         training = "Training summary not found (runs/ is not committed)."
     layers = ", ".join(summary["config"]["style_layers"]) if summary else "the training layers"
