@@ -696,8 +696,9 @@ def build_latent_tab() -> None:
 
         view_out = [latent_map_img, grid_img, map_info]
         tab.select(latent_view, model, view_out, api_name="latent_map", **model_events)
-        tab.select(None, None, None, js=LATENT_PICK_BRUSH_JS, api_name=False, queue=False)
-        model.change(latent_view, model, view_out, api_name=False, **model_events)
+        tab.select(None, None, None, js=LATENT_PICK_BRUSH_JS, api_name="latent_pick_brush", api_visibility="private",
+                   queue=False)
+        model.change(latent_view, model, view_out, api_name="latent_view", **model_events)
         latent_map_img.select(latent_click_map, model, [decoded, decoded_info], api_name="latent_click_map",
                               show_progress="hidden", **model_events)
         grid_img.select(latent_click_grid, model, [decoded, decoded_info], api_name="latent_click_grid",
@@ -706,7 +707,8 @@ def build_latent_tab() -> None:
         sketch_out_all = [sketch_in, sketch_out, latent_map_img, sketch_info]
         encode_btn.click(latent_encode_sketch, [sketch, model], sketch_out_all, api_name="latent_encode_sketch",
                          **model_events)
-        sketch.change(_on_sketch_change, [sketch, model], sketch_out_all, api_name=False, show_progress="hidden",
+        sketch.change(_on_sketch_change, [sketch, model], sketch_out_all, api_name="latent_sketch_live",
+                      api_visibility="private", show_progress="hidden",
                       trigger_mode="always_last", **model_events)
         use_a.click(latent_sketch_as_digit, sketch, digit_a, api_name="latent_sketch_as_a", **model_events)
         use_b.click(latent_sketch_as_digit, sketch, digit_b, api_name="latent_sketch_as_b", **model_events)
@@ -714,10 +716,11 @@ def build_latent_tab() -> None:
                    api_name="latent_heldout_pair", **model_events)
         walk_btn.click(latent_interpolate, [digit_a, digit_b, frames], [walk, walk_gif],
                        api_name="latent_interpolate", **model_events).then(
-            lambda gif: gif, walk_gif, walk_file, api_name=False, queue=False)
+            lambda gif: gif, walk_gif, walk_file, api_name="latent_walk_file", api_visibility="private", queue=False)
         gan_walk_btn.click(latent_gan_interpolate, [seed_a, seed_b, frames], [walk, walk_gif],
                            api_name="latent_gan_interpolate", **model_events).then(
-            lambda gif: gif, walk_gif, walk_file, api_name=False, queue=False)
+            lambda gif: gif, walk_gif, walk_file, api_name="latent_gan_walk_file", api_visibility="private",
+            queue=False)
         sample_btn.click(latent_sample, [sample_seed, sample_count], [vae_samples, gan_samples],
                          api_name="latent_sample", **model_events)
 
@@ -1061,12 +1064,13 @@ def build_style_tab() -> None:
         gr.Markdown(STYLE_NOTES, elem_id="style-notes")
 
         features.change(on_style_features_change, features, [style_layers, content_layers, features_card],
-                        api_name=False, queue=False)
-        fast_model.change(describe_model, fast_model, fast_card, api_name=False, queue=False)
+                        api_name="style_layers_for_features", queue=False)
+        fast_model.change(describe_model, fast_model, fast_card, api_name="fast_style_model_card", queue=False)
         gatys_event = run.click(run_style, [content_in, style_in, features, steps, size, optimizer, init, content_w,
                                             style_w, tv_w, style_layers, content_layers, preserve, every],
                                 [slider, curve, status, download], api_name="style", **model_events)
-        stop.click(None, None, None, cancels=[gatys_event], api_name=False, queue=False)
+        stop.click(None, None, None, cancels=[gatys_event], api_name="style_stop",
+                   api_visibility="private", queue=False)
         fast_run.click(_gpu(run_fast_style), [content_in, fast_model, strength], [slider, download, status],
                        api_name="fast_style", **model_events)
 
