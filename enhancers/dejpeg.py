@@ -19,7 +19,7 @@ from .imageio import LoadedImage
 from .loader import LoadedModel, load_model
 from .metrics import psnr_b, psnr_rgb, ssim_rgb
 from .registry import get_spec, list_specs
-from .runner import run_model
+from .runner import run_model_keep_gray
 from .tiling import Progress
 
 TASK = "dejpeg"
@@ -88,10 +88,6 @@ def estimate_quality_dct(rgb: torch.Tensor) -> int | None:
     return None
 
 
-def _is_gray(rgb: torch.Tensor) -> bool:
-    return bool(torch.equal(rgb[:, 0], rgb[:, 1]) and torch.equal(rgb[:, 1], rgb[:, 2]))
-
-
 @dataclass(frozen=True)
 class QualityInfo:
     """Quality factors behind a restoration.
@@ -149,13 +145,7 @@ def dejpeg(rgb: torch.Tensor, model_id: str = DEFAULT_MODEL, quality: float | No
         used = float(quality)
     else:
         used = float(estimated) if estimated is not None else predicted
-    gray = _is_gray(rgb)
-    out = run_model(loaded, rgb, tile=tile, progress=progress, out_dtype=torch.float32 if gray else out_dtype,
-                    condition={"qf": used})
-    if gray:
-        out = out.mean(dim=1, keepdim=True).expand(-1, 3, -1, -1).contiguous()
-        if out_dtype == torch.uint8:
-            out = out.mul_(255).round_().to(torch.uint8)
+    out = run_model_keep_gray(loaded, rgb, out_dtype, tile=tile, progress=progress, condition={"qf": used})
     return out, QualityInfo(round(predicted, 1), round(used, 1), estimated)
 
 

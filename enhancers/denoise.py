@@ -18,7 +18,7 @@ from .imageio import LoadedImage
 from .loader import load_model
 from .metrics import psnr_rgb, ssim_rgb
 from .registry import get_spec, list_specs
-from .runner import run_model
+from .runner import run_model_keep_gray
 from .tiling import Progress
 
 TASK = "denoise"
@@ -69,10 +69,6 @@ def estimate_sigma(rgb: torch.Tensor) -> float:
     return float(np.interp(raw, xs, ys))
 
 
-def _is_gray(rgb: torch.Tensor) -> bool:
-    return bool(torch.equal(rgb[:, 0], rgb[:, 1]) and torch.equal(rgb[:, 1], rgb[:, 2]))
-
-
 def denoise(rgb: torch.Tensor, model_id: str = DEFAULT_MODEL, sigma: float | None = None,
             tile: int | None = None, progress: Progress | None = None,
             out_dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, float | None]:
@@ -107,14 +103,8 @@ def denoise(rgb: torch.Tensor, model_id: str = DEFAULT_MODEL, sigma: float | Non
     used = None
     if takes_sigma(model_id):
         used = float(sigma) if sigma is not None else min(estimate_sigma(rgb), MAX_SIGMA)
-    gray = _is_gray(rgb)
-    loaded = load_model(model_id)
-    out = run_model(loaded, rgb, tile=tile, progress=progress, out_dtype=torch.float32 if gray else out_dtype,
-                    condition={"sigma": used} if used is not None else None)
-    if gray:
-        out = out.mean(dim=1, keepdim=True).expand(-1, 3, -1, -1).contiguous()
-        if out_dtype == torch.uint8:
-            out = out.mul_(255).round_().to(torch.uint8)
+    out = run_model_keep_gray(load_model(model_id), rgb, out_dtype, tile=tile, progress=progress,
+                              condition={"sigma": used} if used is not None else None)
     return out, used
 
 

@@ -63,3 +63,18 @@ def run_model(loaded: LoadedModel, image: torch.Tensor, scale: int | None = None
                                         multiple=max(policy.multiple, 8))
     return run_tiled_with_backoff(fn, image, s, tile, policy.overlap if overlap is None else overlap,
                                   policy.multiple, progress, out_dtype, policy.align)
+
+
+def is_gray(rgb: torch.Tensor) -> bool:
+    """True when R, G and B are exactly equal: a grayscale photo in the RGB contract."""
+    return bool(torch.equal(rgb[:, 0], rgb[:, 1]) and torch.equal(rgb[:, 1], rgb[:, 2]))
+
+
+def run_model_keep_gray(loaded: LoadedModel, image: torch.Tensor, out_dtype: torch.dtype = torch.float32,
+                        **kwargs) -> torch.Tensor:
+    """:func:`run_model`, but a grayscale input (three equal channels) gives a grayscale output:
+    the result's channel mean, repeated. Other arguments as for :func:`run_model`."""
+    if not is_gray(image):
+        return run_model(loaded, image, out_dtype=out_dtype, **kwargs)
+    out = run_model(loaded, image, **kwargs).mean(dim=1, keepdim=True).expand(-1, 3, -1, -1).contiguous()
+    return out.mul_(255).round_().to(torch.uint8) if out_dtype == torch.uint8 else out
