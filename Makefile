@@ -85,6 +85,7 @@ train-color: venv photos
 	$(BIN)/python -m enhancers.training color --minutes 28 --cf-weight 0.5 --out color-unet-cf05 --weights-dir runs/cmp
 	$(BIN)/python -m enhancers.training color --minutes 20 --cf-weight 0 --lr 3e-4 --init runs/cmp/color-cmp-imagenet-l1.safetensors --out color-unet
 	$(BIN)/python -m enhancers.training color-card
+	$(BIN)/python -m enhancers.training color-eval
 
 # Fast style networks (time-capped, run one after another on CPU), then the held-out report
 # (Gatys hybrid vs random VGG19, fast vs Gatys) and their model cards.
@@ -97,7 +98,10 @@ train-style: venv photos
 	$(BIN)/python -m enhancers.training style --style truchet --minutes 15 --init weights/style-truchet.safetensors
 	$(BIN)/python -m enhancers.training style --style elephants --minutes 9 --threads 2 \
 		--init weights/style-elephants.safetensors
-	$(BIN)/python -m enhancers.training report-style --steps 40 --size 128 --photos 2 --fast-photos 1
+	# third stage for the two styles furthest from their Gatys result
+	$(BIN)/python -m enhancers.training style --style truchet --minutes 25 --init weights/style-truchet.safetensors
+	$(BIN)/python -m enhancers.training style --style elephants --minutes 25 --init weights/style-elephants.safetensors
+	$(BIN)/python -m enhancers.training report-style --steps 100 --size 256 --photos 2 --fast-photos 2
 
 bench: venv
 	$(BIN)/python benchmarks/sr_speed.py

@@ -3,7 +3,8 @@
 For each model: seconds per photo at 1, 3 and 12 MP (the model always sees 256 px on
 the short side, so the cost beyond the model is the full-resolution L*a*b* → sRGB
 conversion), split into the model's prediction and the full-resolution combination,
-and the peak RSS of a fresh process per size.
+and the peak RSS of a fresh process per size; one model pass and the app's default
+six-pass test-time ensemble, side by side in the same run.
 
     python benchmarks/color_speed.py [--models color/unet ...] [--sizes 1 3 12] [--repeat 2]
 """
@@ -34,15 +35,15 @@ def _photo(megapixels: float):
     return gray_to_rgb(ntsc_gray(imageio.pil_to_tensor(im)))
 
 
-def _child(model_id: str, megapixels: float, repeat: int, queue) -> None:
+def _child(model_id: str, megapixels: float, repeat: int, ensemble: bool, queue) -> None:
     try:
-        _measure_here(model_id, megapixels, repeat, queue)
+        _measure_here(model_id, megapixels, repeat, ensemble, queue)
     except Exception as e:  # report to the parent instead of leaving it waiting on the queue
         queue.put({"error": f"{type(e).__name__}: {e}"})
         raise
 
 
-def _measure_here(model_id: str, megapixels: float, repeat: int, queue) -> None:
+def _measure_here(model_id: str, megapixels: float, repeat: int, ensemble: bool, queue) -> None:
     import torch
 
     from enhancers import colorize
@@ -55,7 +56,7 @@ def _measure_here(model_id: str, megapixels: float, repeat: int, queue) -> None:
     for _ in range(repeat):
         t0 = time.perf_counter()
         gray = ntsc_gray(rgb)
-        ab = colorize.predict_ab(loaded.module, gray, colorize.WORK_SIZE, loaded.device, loaded.dtype)
+        ab = colorize.predict_ab(loaded.module, gray, colorize.WORK_SIZE, loaded.device, loaded.dtype, ensemble)
         t1 = time.perf_counter()
         colorize.combine(gray, ab, 1.0, out_dtype=torch.uint8)
         t2 = time.perf_counter()
@@ -65,10 +66,10 @@ def _measure_here(model_id: str, megapixels: float, repeat: int, queue) -> None:
                "mp": rgb.shape[-1] * rgb.shape[-2] / 1e6, "threads": torch.get_num_threads()})
 
 
-def measure(model_id: str, megapixels: float, repeat: int = 2) -> dict:
+def measure(model_id: str, megapixels: float, repeat: int = 2, ensemble: bool = False) -> dict:
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
-    p = ctx.Process(target=_child, args=(model_id, megapixels, repeat, q))
+    p = ctx.Process(target=_child, args=(model_id, megapixels, repeat, ensemble, q))
     p.start()
     res = q.get()
     p.join()
@@ -87,12 +88,18 @@ def main() -> None:
     ap.add_argument("--sizes", nargs="*", type=float, default=[1.0, 3.0, 12.0], help="megapixels")
     ap.add_argument("--repeat", type=int, default=2)
     args = ap.parse_args()
-    print(f"{'model':<20} {'MP':>5} {'total s':>8} {'model s':>8} {'full-res s':>10} {'peak RSS':>9} {'threads':>7}")
+    print(f"{'model':<20} {'passes':>6} {'MP':>5} {'total s':>8} {'model s':>8} {'full-res s':>10} {'peak RSS':>9} "
+          f"{'threads':>7}")
     for model_id in args.models:
         for mpx in args.sizes:
-            r = measure(model_id, mpx, args.repeat)
-            print(f"{model_id:<20} {r['mp']:>5.1f} {r['seconds']:>8.2f} {r['model_s']:>8.2f} "
-                  f"{r['seconds'] - r['model_s']:>10.2f} {r['peak_mib']:>6.0f} MiB {r['threads']:>7}", flush=True)
+            one = None
+            for ensemble in (False, True):
+                r = measure(model_id, mpx, args.repeat, ensemble)
+                ratio = f"  ({r['seconds'] / one:.2f}× one pass)" if one else ""
+                one = one or r["seconds"]
+                print(f"{model_id:<20} {6 if ensemble else 1:>6} {r['mp']:>5.1f} {r['seconds']:>8.2f} "
+                      f"{r['model_s']:>8.2f} {r['seconds'] - r['model_s']:>10.2f} {r['peak_mib']:>6.0f} MiB "
+                      f"{r['threads']:>7}{ratio}", flush=True)
 
 
 if __name__ == "__main__":

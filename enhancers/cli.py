@@ -127,7 +127,8 @@ def _colorize(args: argparse.Namespace) -> int:
     from . import colorize
 
     def run(image, progress):
-        return colorize.colorize_image(image, args.model, args.saturation, args.work_size, progress).image
+        return colorize.colorize_image(image, args.model, args.saturation, args.work_size, progress,
+                                       ensemble=not args.no_ensemble).image
 
     return _process(args, run)
 
@@ -201,6 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--model", default="color/unet", help="model id (default: color/unet, bundled)")
     c.add_argument("--saturation", type=float, default=1.0, help="chroma multiplier, 0 to 2 (default 1)")
     c.add_argument("--work-size", type=int, default=256, help="short side in px the model sees (default 256)")
+    c.add_argument("--no-ensemble", action="store_true",
+                   help="one model pass instead of the 6-pass test-time ensemble (mirror × 3 working sizes)")
     c.set_defaults(func=_colorize)
     st = sub.add_parser("style", help="neural style transfer (Gatys optimisation or a fast style network)",
                         description="Gatys: --style STYLE_IMAGE; fast feed-forward: --model ID "

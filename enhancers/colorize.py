@@ -2,7 +2,8 @@
 
 Pipeline (every registered ``color/...`` model): NTSC gray of the input → resized so
 that its short side is the working size → the model predicts L*a*b* scaled to
-[−1, 1] → a*b* are upsampled (bilinear) to full resolution, multiplied by the
+[−1, 1] (by default the a*b* mean of a six-pass test-time ensemble: mirror × three
+working sizes) → a*b* are upsampled (bilinear) to full resolution, multiplied by the
 saturation, and combined with the L* of the full-resolution gray image → sRGB. The
 result keeps every detail of the input, at any size; colours that fall outside
 sRGB lose chroma rather than lightness (:func:`enhancers.lab.lab_to_rgb_in_gamut`).
@@ -31,6 +32,7 @@ MAX_WORK_SIDE = 1024  # and at most this long side (panoramas)
 MAX_SATURATION = 2.0
 STRIP_ROWS = 512  # full-resolution rows converted at a time
 GRAY_TOLERANCE = 2.0 / 255  # largest channel spread of an image that counts as gray
+ENSEMBLE_SIZES = (0.75, 1.0, 1.25)  # working sizes of the test-time ensemble, × the chosen one
 
 
 def model_ids() -> list[str]:
@@ -56,23 +58,39 @@ def work_size(height: int, width: int, short_side: int = WORK_SIZE) -> tuple[int
 
 @torch.inference_mode()
 def predict_ab(module: Callable[[torch.Tensor], torch.Tensor], gray: torch.Tensor, short_side: int = WORK_SIZE,
-               device: torch.device | None = None, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+               device: torch.device | None = None, dtype: torch.dtype = torch.float32, ensemble: bool = False,
+               progress: Progress | None = None) -> torch.Tensor:
     """Run a colorization model on the gray image at its working size.
+
+    With ``ensemble``, a*b* are averaged over the image and its mirror image at three working
+    sizes (:data:`ENSEMBLE_SIZES` × ``short_side``). Where the model is unsure, the six
+    predictions disagree and their mean loses chroma; where it is sure, they agree. The mean
+    is what the squared error (PSNR) rewards.
 
     Args:
         module: gray ``(1, 1, h, w)`` in [0, 1] → L*a*b* scaled to [−1, 1], ``(1, 3, h, w)``.
         gray: float32 ``(1, 1, H, W)`` in [0, 1].
         short_side: working size (short side, pixels).
+        ensemble: average the test-time ensemble instead of one pass.
+        progress: ``progress(done, total)`` after each pass.
 
     Returns:
         a*, b* in Lab units, float32 ``(1, 2, h, w)`` at the working size, on CPU.
     """
     h, w = work_size(*gray.shape[-2:], short_side)
-    small = imageio.resize(gray, (w, h), "bicubic")
-    out = module(small.to(device or small.device, dtype)).float().cpu()
-    if out.shape != (1, 3, h, w):
-        raise InvalidInputError(f"colorization model returned {tuple(out.shape)}, expected (1, 3, {h}, {w})")
-    return out[:, 1:] * AB_SCALE
+    passes = [(f, mirror) for f in ENSEMBLE_SIZES for mirror in (False, True)] if ensemble else [(1.0, False)]
+    total = torch.zeros(1, 2, h, w)
+    for i, (f, mirror) in enumerate(passes):
+        sh, sw = work_size(*gray.shape[-2:], max(32, round(short_side * f)))
+        small = imageio.resize(gray, (sw, sh), "bicubic").to(device or gray.device, dtype)
+        out = module(small.flip(-1) if mirror else small).float().cpu()
+        if out.shape != (1, 3, sh, sw):
+            raise InvalidInputError(f"colorization model returned {tuple(out.shape)}, expected (1, 3, {sh}, {sw})")
+        ab = out[:, 1:].flip(-1) if mirror else out[:, 1:]
+        total += ab if (sh, sw) == (h, w) else F.interpolate(ab, size=(h, w), mode="bilinear", align_corners=False)
+        if progress:
+            progress(i + 1, len(passes))
+    return total.div_(len(passes)).mul_(AB_SCALE)
 
 
 def combine(gray: torch.Tensor, ab: torch.Tensor, saturation: float = 1.0,
@@ -105,7 +123,7 @@ def combine(gray: torch.Tensor, ab: torch.Tensor, saturation: float = 1.0,
 
 def colorize(rgb: torch.Tensor, model_id: str = DEFAULT_MODEL, saturation: float = 1.0,
              short_side: int = WORK_SIZE, progress: Progress | None = None,
-             out_dtype: torch.dtype = torch.float32) -> torch.Tensor:
+             out_dtype: torch.dtype = torch.float32, ensemble: bool = True) -> torch.Tensor:
     """Colorize a photo. A colour photo is first made gray with the NTSC formula.
 
     Args:
@@ -113,8 +131,9 @@ def colorize(rgb: torch.Tensor, model_id: str = DEFAULT_MODEL, saturation: float
         model_id: a registered ``color/...`` id.
         saturation: chroma multiplier, 0 to 2 (1 = as predicted).
         short_side: working size the model sees (short side, pixels, 32 to 1024).
-        progress: ``progress(done, total)``: 0/2 before the model runs, 1/2 after, 2/2 at the end.
+        progress: ``progress(done, total)``: one step per model pass, one for the full-resolution combine.
         out_dtype: float32, or uint8 (×255) for results headed to a file.
+        ensemble: average six passes (mirror × three working sizes, :func:`predict_ab`); off: one pass.
 
     Returns:
         RGB ``(1, 3, H, W)``, float32 in [0, 1] (or uint8); its L* is the gray input's.
@@ -131,15 +150,15 @@ def colorize(rgb: torch.Tensor, model_id: str = DEFAULT_MODEL, saturation: float
     if not 0.0 <= saturation <= MAX_SATURATION:
         raise InvalidInputError(f"saturation must be in [0, {MAX_SATURATION:g}], got {saturation}")
     gray = ntsc_gray(rgb)
+    passes = 2 * len(ENSEMBLE_SIZES) if ensemble else 1
     if progress:
-        progress(0, 2)
+        progress(0, passes + 1)
     loaded = load_model(model_id)
-    ab = predict_ab(loaded.module, gray, short_side, loaded.device, loaded.dtype)
-    if progress:
-        progress(1, 2)
+    ab = predict_ab(loaded.module, gray, short_side, loaded.device, loaded.dtype, ensemble,
+                    (lambda done, _total: progress(done, passes + 1)) if progress else None)
     out = combine(gray, ab, saturation, out_dtype)
     if progress:
-        progress(2, 2)
+        progress(passes + 1, passes + 1)
     return out
 
 
@@ -160,9 +179,10 @@ class ColorizeResult:
 
 
 def colorize_image(image: LoadedImage, model_id: str = DEFAULT_MODEL, saturation: float = 1.0,
-                   short_side: int = WORK_SIZE, progress: Progress | None = None) -> ColorizeResult:
+                   short_side: int = WORK_SIZE, progress: Progress | None = None,
+                   ensemble: bool = True) -> ColorizeResult:
     """Colorize a decoded upload for saving, carrying alpha and metadata (same geometry)."""
-    out = colorize(image.rgb, model_id, saturation, short_side, progress, out_dtype=torch.uint8)
+    out = colorize(image.rgb, model_id, saturation, short_side, progress, out_dtype=torch.uint8, ensemble=ensemble)
     gray8 = gray_to_rgb(ntsc_gray(image.rgb).mul_(255).round_().to(torch.uint8))
     return ColorizeResult(image.with_pixels(out, image.alpha), gray8, not is_grayscale(image.rgb))
 

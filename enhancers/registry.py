@@ -181,9 +181,12 @@ _COLOR_SPECS: tuple[ModelSpec, ...] = (
 # statistics of the whole image, so the fast networks run untiled (tiles would show seams).
 _GATYS = "https://arxiv.org/abs/1508.06576"
 _JOHNSON = "https://arxiv.org/abs/1603.08155"
-# Pinned at the commit that added Starry_Night_512.pth; Mosaic_512.pth came in a later commit
-# whose full hash could not be confirmed, so it is not registered.
+# Pinned at the commit that added Starry_Night_512.pth. Mosaic_512.pth came in a later commit
+# ("Upload Mosaic_512.pth with git-lfs", 2022-02-18) known only by its short hash 2292765; the
+# Hub resolves full hashes and branches, so Mosaic follows "main" of this long-unchanged repo.
 _MAZE = ("maze/FastStyleTransfer", "e51197a619714beb1308b79b5a4fee2c732f734b")
+_MAZE_MOSAIC_WHY = ("Mosaic_512.pth was added in commit 2292765 (short hash only; not confirmed in full), "
+                    "so it follows the main branch")
 # (name, title, what it imitates, license of the style image): weights/style-<name>.safetensors.
 _BUNDLED_STYLES: tuple[tuple[str, str, str, str], ...] = (
     ("rhythm", "Rhythm", "the ribbon artwork “rhythm” (ukui-wallpapers)", "CC-BY-SA-3.0"),
@@ -224,14 +227,16 @@ _STYLE_SPECS: tuple[ModelSpec, ...] = (
       for name, title, what, lic in _BUNDLED_STYLES),
     *(ModelSpec(
         id=f"style/maze-{name}", title=f"{title} (Hub)", task="style", arch="johnson",
-        source=HubWeights(_MAZE[0], filename, revision=_MAZE[1], size_mb=6.7), license="MIT",
+        source=HubWeights(_MAZE[0], filename, revision=revision, size_mb=6.7, unpinned_why=why), license="MIT",
         paper="https://huggingface.co/maze/FastStyleTransfer", tiling=Tiling(enabled=False), min_size=16,
         description=f"Johnson et al. 2016 network (32/64/128 channels, 5 residual blocks) trained on COCO with "
                     f"VGG perceptual losses for the style of {title}; published by maze on the Hub.")
-      for name, title, filename in (
-          ("starry-night", "Starry Night", "Starry_Night_512.pth"),
-          ("scream", "The Scream", "Scream_512.pth"), ("rain-princess", "Rain Princess", "Rain_Princess_512.pth"),
-          ("rain-princess-256", "Rain Princess (256 px training)", "Rain_Princess.pth"))),
+      for name, title, filename, revision, why in (
+          ("starry-night", "Starry Night", "Starry_Night_512.pth", _MAZE[1], ""),
+          ("scream", "The Scream", "Scream_512.pth", _MAZE[1], ""),
+          ("rain-princess", "Rain Princess", "Rain_Princess_512.pth", _MAZE[1], ""),
+          ("rain-princess-256", "Rain Princess (256 px training)", "Rain_Princess.pth", _MAZE[1], ""),
+          ("mosaic", "Mosaic", "Mosaic_512.pth", "main", _MAZE_MOSAIC_WHY))),
 )
 
 REGISTRY: dict[str, ModelSpec] = {spec.id: spec for spec in (

@@ -26,9 +26,10 @@ class HubWeights:
     Attributes:
         repo_id: e.g. ``"nateraw/real-esrgan"``.
         filename: path inside the repo.
-        revision: a commit hash (pinned) or branch name.
+        revision: a full 40-hex commit hash (pinned) or, with ``unpinned_why``, a branch name.
         repo_type: ``"model"`` or ``"space"``.
         size_mb: download size in MB, shown to the user before the first use.
+        unpinned_why: why ``revision`` is a branch and not a commit; empty for pinned weights.
     """
 
     repo_id: str
@@ -36,6 +37,7 @@ class HubWeights:
     revision: str = "main"
     repo_type: str = "model"
     size_mb: float = 0.0
+    unpinned_why: str = ""
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,24 @@ import pytest
 import torch
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# huggingface_hub reads HF_HUB_OFFLINE once, at import: import it now, so a test that sets the
+# variable with monkeypatch cannot leave offline mode on for the fake-Hub tests that follow.
+import huggingface_hub.constants  # noqa: E402,F401
 
 
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian chromium for the browser tests (``tests/browser_support.py``)."""
+    from browser_support import launch_chromium
+
+    with launch_chromium() as b:
+        yield b
 
 
 @pytest.fixture(scope="session")

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import pytest
+from browser_support import app_page, assert_no_error_toast, screenshot
 from PIL import Image
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.app]
 
-CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 RUN_TIMEOUT_MS = 120_000
 BASELINE_TIMEOUT_MS = 30_000
 SLIDER_IMAGES = '#sr-slider img[data-testid="imageslider-image"]'
-ERROR_TOAST = '[data-testid="toast-body"].error [data-testid="toast-text"]'
 SLIDER_LOADED_OR_ERROR_JS = """() => {
   if (document.querySelector('[data-testid="toast-body"].error')) return true;
   const imgs = [...document.querySelectorAll('#sr-slider img[data-testid="imageslider-image"]')];
@@ -27,30 +22,10 @@ SLIDER_LOADED_OR_ERROR_JS = """() => {
 }"""
 
 
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (make system-test-deps) "
-                    "or point CHROMIUM at a chromium binary", pytrace=False)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
 @pytest.fixture
 def page(browser, app_url):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.goto(app_url)
-    pg.wait_for_selector("#sr-input input[type=file]", state="attached", timeout=60_000)
-    yield pg
-    context.close()
-    assert not errors, f"uncaught errors in the page: {errors}"
+    with app_page(browser, app_url, ready="#sr-input input[type=file]", viewport=(1280, 900)) as pg:
+        yield pg
 
 
 def _upload(page: Page, path: Path) -> None:
@@ -66,8 +41,7 @@ def _choose_model(page: Page, label: str) -> None:
 
 def _wait_for_slider(page: Page) -> None:
     page.wait_for_function(SLIDER_LOADED_OR_ERROR_JS, timeout=RUN_TIMEOUT_MS)
-    toasts = page.locator(ERROR_TOAST).all_inner_texts()
-    assert not toasts, f"the app showed an error: {toasts}"
+    assert_no_error_toast(page)
 
 
 def _slider_sizes(page: Page) -> list[tuple[int, int]]:
@@ -79,8 +53,7 @@ def test_upscale_shows_before_after_slider(page, heldout_lr):
     _upload(page, heldout_lr.lr_path)
     page.click("#sr-run")
     _wait_for_slider(page)
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "sr-browser.png"), full_page=True)
+    screenshot(page, "sr-browser.png")
 
     expect(page.locator("#sr-stats")).to_contain_text("Output", timeout=10_000)
     stats = page.inner_text("#sr-stats")

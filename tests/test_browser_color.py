@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from playwright.sync_api import Page, expect
-from test_browser import ARTIFACTS, browser  # noqa: F401  (the shared chromium fixture; fails if it is missing)
+from browser_support import app_page, assert_no_error_toast, screenshot
 
 from enhancers import imageio
 from enhancers.lab import gray_to_rgb, ntsc_gray
@@ -13,7 +13,6 @@ from enhancers.training.data import prepare_hr, skimage_dir
 pytestmark = [pytest.mark.browser, pytest.mark.app]
 
 TIMEOUT_MS = 120_000
-ERROR_TOAST = '[data-testid="toast-body"].error [data-testid="toast-text"]'
 SLIDER_IMAGES = '#color-slider img[data-testid="imageslider-image"]'
 LOADED_JS = """() => {
   if (document.querySelector('[data-testid="toast-body"].error')) return true;
@@ -24,17 +23,9 @@ LOADED_JS = """() => {
 
 
 @pytest.fixture
-def page(browser, app_url):  # noqa: F811
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.goto(app_url)
-    pg.get_by_role("tab", name="Colorization").click()
-    pg.wait_for_selector("#color-input input[type=file]", state="attached", timeout=60_000)
-    yield pg
-    context.close()
-    assert not errors, f"uncaught errors in the page: {errors}"
+def page(browser, app_url):
+    with app_page(browser, app_url, tab="Colorization", ready="#color-input input[type=file]") as pg:
+        yield pg
 
 
 def test_colorize_a_gray_photo_in_the_browser(page: Page, tmp_path):
@@ -45,10 +36,8 @@ def test_colorize_a_gray_photo_in_the_browser(page: Page, tmp_path):
     expect(page.locator("#color-card")).to_contain_text("U-Net")
     page.keyboard.press("Control+Enter")
     page.wait_for_function(LOADED_JS, timeout=TIMEOUT_MS)
-    toasts = page.locator(ERROR_TOAST).all_inner_texts()
-    assert not toasts, f"the app showed an error: {toasts}"
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "color-browser.png"), full_page=True)
+    assert_no_error_toast(page)
+    screenshot(page, "color-browser.png")
 
     expect(page.locator("#color-stats")).to_contain_text("color/unet")
     sizes = page.eval_on_selector_all(SLIDER_IMAGES, "imgs => imgs.map(i => [i.naturalWidth, i.naturalHeight])")

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import pytest
 from playwright.sync_api import Page, expect
-from test_browser import ARTIFACTS, browser  # noqa: F401  (the shared chromium fixture; fails if it is missing)
+from browser_support import app_page, assert_no_error_toast, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.app]
 
 TIMEOUT_MS = 60_000
-ERROR_TOAST = '[data-testid="toast-body"].error [data-testid="toast-text"]'
 # no output of the tab still shows a loading status (Gradio hides a finished status tracker with .hide)
 SETTLED_JS = """() => ['#latent-map', '#latent-recon', '#latent-sketch-input', '#latent-sketch-info']
   .every(id => !document.querySelector(id + ' [data-testid=status-tracker]:not(.hide)'))"""
@@ -20,22 +19,9 @@ IMG_LOADED_JS = """(sel) => {
 
 
 @pytest.fixture
-def page(browser, app_url):  # noqa: F811
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.goto(app_url)
-    pg.get_by_role("tab", name="Latent explorer").click()
-    pg.wait_for_function(IMG_LOADED_JS, arg="#latent-map img", timeout=TIMEOUT_MS)
-    yield pg
-    context.close()
-    assert not errors, f"uncaught errors in the page: {errors}"
-
-
-def _no_error_toast(page: Page) -> None:
-    toasts = page.locator(ERROR_TOAST).all_inner_texts()
-    assert not toasts, f"the app showed an error: {toasts}"
+def page(browser, app_url):
+    with app_page(browser, app_url, tab="Latent explorer", ready_js=(IMG_LOADED_JS, "#latent-map img")) as pg:
+        yield pg
 
 
 def test_click_map_and_draw_a_digit(page: Page) -> None:
@@ -54,7 +40,7 @@ def test_click_map_and_draw_a_digit(page: Page) -> None:
     assert "(1.0" in info or "(0.9" in info, info  # the click landed where we aimed, within a pixel
     page.wait_for_function(IMG_LOADED_JS, arg="#latent-decoded img", timeout=TIMEOUT_MS)
     assert page.locator("#latent-decoded img").evaluate("i => i.naturalWidth") == 224
-    _no_error_toast(page)
+    assert_no_error_toast(page)
 
     map_src = map_img.get_attribute("src")
     canvas = page.locator("#latent-sketch canvas").first
@@ -77,7 +63,6 @@ def test_click_map_and_draw_a_digit(page: Page) -> None:
     page.wait_for_function(IMG_LOADED_JS, arg="#latent-sketch-input img", timeout=TIMEOUT_MS)
     expect(map_img).not_to_have_attribute("src", map_src, timeout=TIMEOUT_MS)  # redrawn with the marker
     page.wait_for_function(IMG_LOADED_JS, arg="#latent-map img", timeout=TIMEOUT_MS)
-    _no_error_toast(page)
-    ARTIFACTS.mkdir(exist_ok=True)
+    assert_no_error_toast(page)
     page.locator("#latent-map").scroll_into_view_if_needed()
-    page.screenshot(path=str(ARTIFACTS / "latent-browser.png"), full_page=True)
+    screenshot(page, "latent-browser.png")

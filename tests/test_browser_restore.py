@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from playwright.sync_api import Page, expect
-from test_browser import ARTIFACTS, browser  # noqa: F401  (the shared chromium fixture; fails if it is missing)
+from browser_support import app_page, assert_no_error_toast, screenshot
 
 from enhancers import imageio
 from enhancers.degrade import add_gaussian_noise
@@ -13,7 +13,6 @@ from enhancers.training.data import prepare_hr, skimage_dir
 pytestmark = [pytest.mark.browser, pytest.mark.app]
 
 TIMEOUT_MS = 120_000
-ERROR_TOAST = '[data-testid="toast-body"].error [data-testid="toast-text"]'
 SLIDER_LOADED_JS = """(id) => {
   if (document.querySelector('[data-testid="toast-body"].error')) return true;
   const imgs = [...document.querySelectorAll(id + ' img[data-testid="imageslider-image"]')];
@@ -22,23 +21,15 @@ SLIDER_LOADED_JS = """(id) => {
 
 
 @pytest.fixture
-def page(browser, app_url):  # noqa: F811
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.goto(app_url)
-    pg.wait_for_selector("#sr-input input[type=file]", state="attached", timeout=60_000)
-    yield pg
-    context.close()
-    assert not errors, f"uncaught errors in the page: {errors}"
+def page(browser, app_url):
+    with app_page(browser, app_url, ready="#sr-input input[type=file]") as pg:
+        yield pg
 
 
 def _run_and_wait(page: Page, prefix: str) -> None:
     page.keyboard.press("Control+Enter")
     page.wait_for_function(SLIDER_LOADED_JS, arg=f"#{prefix}-slider", timeout=TIMEOUT_MS)
-    toasts = page.locator(ERROR_TOAST).all_inner_texts()
-    assert not toasts, f"the app showed an error: {toasts}"
+    assert_no_error_toast(page)
 
 
 def test_denoise_tab_blind_then_classroom(page: Page, tmp_path) -> None:
@@ -55,8 +46,7 @@ def test_denoise_tab_blind_then_classroom(page: Page, tmp_path) -> None:
     page.click("#denoise-run")
     expect(page.locator("#denoise-stats")).to_contain_text("Classroom", timeout=TIMEOUT_MS)
     expect(page.locator("#denoise-gallery img")).to_have_count(3, timeout=TIMEOUT_MS)
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "denoise-browser.png"), full_page=True)
+    screenshot(page, "denoise-browser.png")
 
 
 def test_dejpeg_tab_reports_quality_factors(page: Page, tmp_path) -> None:
@@ -70,5 +60,4 @@ def test_dejpeg_tab_reports_quality_factors(page: Page, tmp_path) -> None:
     stats = page.locator("#dejpeg-stats")
     expect(stats).to_contain_text("QF predicted", timeout=10_000)
     expect(stats).to_contain_text("File header quality 10")
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "dejpeg-browser.png"), full_page=True)
+    screenshot(page, "dejpeg-browser.png")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 from PIL import Image
-from playwright.sync_api import expect, sync_playwright
+from browser_support import app_page, assert_no_error_toast, screenshot
+from playwright.sync_api import expect
 
 from enhancers import style
 from enhancers.training.data import skimage_dir
@@ -15,39 +15,14 @@ from enhancers.training.data import skimage_dir
 pytestmark = [pytest.mark.browser, pytest.mark.app]
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-ARTIFACTS = ROOT / "test-artifacts"
 RUN_TIMEOUT_MS = 300_000
 SLIDER_IMAGES = '#style-slider img[data-testid="imageslider-image"]'
-ERROR_TOAST = '[data-testid="toast-body"].error [data-testid="toast-text"]'
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (make system-test-deps)", pytrace=False)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.fixture
 def page(browser, app_url):
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.goto(app_url)
-    pg.get_by_role("tab", name="Style transfer").click()
-    pg.wait_for_selector("#style-content input[type=file]", state="attached", timeout=60_000)
-    yield pg
-    context.close()
-    assert not errors, f"uncaught errors in the page: {errors}"
+    with app_page(browser, app_url, tab="Style transfer", ready="#style-content input[type=file]") as pg:
+        yield pg
 
 
 @pytest.fixture(scope="module")
@@ -81,9 +56,8 @@ def test_gatys_streams_images_and_curve_then_stop_cancels(page, photo_path) -> N
     expect(page.locator("#style-status")).to_contain_text("MobileNetV2")
     expect(page.locator(SLIDER_IMAGES)).to_have_count(2)
     expect(page.locator("#style-curve canvas, #style-curve svg").first).to_be_visible(timeout=30_000)
-    assert not page.locator(ERROR_TOAST).all_inner_texts()
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "style-browser-gatys.png"), full_page=True)
+    assert_no_error_toast(page)
+    screenshot(page, "style-browser-gatys.png")
 
     page.click("#style-stop")
     page.wait_for_timeout(3000)
@@ -105,4 +79,4 @@ def test_fast_style_shows_full_size_slider(page, photo_path) -> None:
     sizes = page.eval_on_selector_all(SLIDER_IMAGES, "imgs => imgs.map(i => [i.naturalWidth, i.naturalHeight])")
     assert [tuple(s) for s in sizes] == [(120, 80)] * 2
     expect(page.locator("#style-download")).to_contain_text(".png")
-    page.screenshot(path=str(ARTIFACTS / "style-browser-fast.png"), full_page=True)
+    screenshot(page, "style-browser-fast.png")

@@ -126,6 +126,42 @@ def test_ddcolor_is_detected_and_wrapped_in_the_colorization_contract(tiny_ddcol
     assert ab.shape == (1, 2, 32, 45)
 
 
+def _fixed_chroma(a_of: "callable"):
+    """A stand-in colorizer: L* from the gray input, a* = ``a_of(gray)`` (scaled units), b* = 0."""
+
+    def module(gray: torch.Tensor) -> torch.Tensor:
+        out = torch.zeros(1, 3, *gray.shape[-2:])
+        out[:, 0] = gray[:, 0] * 2 - 1
+        out[:, 1] = a_of(gray)
+        return out
+
+    return module
+
+
+def test_ensemble_equals_one_pass_when_the_passes_agree():
+    gray = torch.rand(1, 1, 60, 90)
+    steady = _fixed_chroma(lambda g: 0.3)
+    one = colorize.predict_ab(steady, gray, short_side=40)
+    six = colorize.predict_ab(steady, gray, short_side=40, ensemble=True)
+    assert one.shape == six.shape == (1, 2, 40, 60)
+    assert torch.allclose(one, six, atol=1e-5) and torch.allclose(one[:, 0], torch.full((1, 40, 60), 0.3 * AB_SCALE))
+
+
+def test_ensemble_mutes_chroma_where_the_passes_disagree():
+    # A model that colours by the direction of the gray ramp: red when it rises to the right, green
+    # when it falls. The mirror pass sees the ramp reversed, so one pass is confidently red and the
+    # ensemble average is neutral; every pass is reported to the progress callback.
+    gray = torch.linspace(0, 1, 90).expand(1, 1, 60, 90).contiguous()
+    by_direction = _fixed_chroma(lambda g: 0.4 * torch.sign(g[..., -1].mean() - g[..., 0].mean()))
+    calls = []
+    one = colorize.predict_ab(by_direction, gray, short_side=40)
+    six = colorize.predict_ab(by_direction, gray, short_side=40, ensemble=True,
+                              progress=lambda done, total: calls.append((done, total)))
+    assert float(one[:, 0].mean()) == pytest.approx(0.4 * AB_SCALE)
+    assert float(six.abs().max()) < 1e-5
+    assert calls == [(i, 2 * len(colorize.ENSEMBLE_SIZES)) for i in range(1, 7)]
+
+
 def test_ddcolor_builder_refuses_other_weights():
     from enhancers.archs.ddcolor import build
     from enhancers.errors import UnsafeWeightsError
@@ -284,3 +320,10 @@ def test_cli_colorize_writes_full_resolution_png(tmp_path, capsys):
         assert not colorize.is_grayscale(imageio.pil_to_tensor(out))
     assert cli.main(["colorize", str(src), "--output-dir", str(tmp_path / "o2"), "--model", "color/nope"]) == 1
     assert "valid ids" in capsys.readouterr().err
+    # --no-ensemble: the single pass, as the library gives it
+    assert cli.main(["colorize", str(src), "--output-dir", str(tmp_path / "o3"), "--no-ensemble"]) == 0
+    one = colorize.colorize(imageio.open_image(src).rgb, ensemble=False, out_dtype=torch.uint8)
+    with Image.open(tmp_path / "o3" / "cat.png") as out, Image.open(tmp_path / "out" / "cat.png") as six:
+        single = imageio.pil_to_tensor(out).mul(255).round().to(torch.uint8)
+        assert torch.equal(single, one)
+        assert not torch.equal(single, imageio.pil_to_tensor(six).mul(255).round().to(torch.uint8))

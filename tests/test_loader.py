@@ -13,7 +13,7 @@ import types
 from collections import Counter
 from pathlib import Path
 
-import huggingface_hub  # noqa: F401  imported first, as the app (via gradio) does: its constants freeze here
+import huggingface_hub.constants  # noqa: F401  imported first, as the app (via gradio) does: its constants freeze here
 import huggingface_hub.utils._http as hf_http
 import pytest
 import torch

@@ -57,7 +57,8 @@ def test_spec_metadata_complete(spec) -> None:
 
 @pytest.mark.parametrize("spec", HUB, ids=lambda s: s.id)
 def test_hub_specs_pinned_with_size(spec) -> None:
-    assert re.fullmatch(r"[0-9a-f]{40}", spec.source.revision)
+    pinned = re.fullmatch(r"[0-9a-f]{40}", spec.source.revision) is not None
+    assert pinned != bool(spec.source.unpinned_why), "pin a full commit hash, or say why not"
     assert spec.source.size_mb > 0
     assert re.fullmatch(r"[\w.\-]+/[\w.\-]+", spec.source.repo_id)
     assert spec.source.filename

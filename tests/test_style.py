@@ -20,6 +20,7 @@ from enhancers.training.data import SKIMAGE_EVAL, skimage_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 STYLES = ROOT / "examples" / "styles"
+_PINNED_MAZE = "e51197a619714beb1308b79b5a4fee2c732f734b"
 # Key names of the maze/FastStyleTransfer checkpoints (ConvBlock / ResidualBlock / DeconvBlock).
 HUB_KEYS = (
     [f"ConvBlock.{i}.{m}.{p}" for i in (0, 2, 4) for m in ("conv_layer", "norm_layer") for p in ("weight", "bias")]
@@ -245,12 +246,14 @@ def test_small_johnson_round_trips_through_safetensors(tmp_path, width, blocks) 
     assert again(x).shape == x.shape and not torch.isnan(again(x)).any()
 
 
-def test_hub_fast_style_downloads_and_runs(fake_style_hub, monkeypatch) -> None:
-    spec_id = "style/maze-starry-night"
+@pytest.mark.parametrize("spec_id", ["style/maze-starry-night", "style/maze-mosaic"])
+def test_hub_fast_style_downloads_and_runs(spec_id, fake_style_hub, monkeypatch) -> None:
     spec = enhancers.registry.REGISTRY[spec_id]
     repo, commit = fake_style_hub
+    # Mosaic follows the branch "main" (its commit is not pinned); the others keep their pinned commit.
+    revision = commit if spec.source.revision == _PINNED_MAZE else spec.source.revision
     monkeypatch.setitem(enhancers.registry.REGISTRY, spec_id,
-                        replace(spec, source=replace(spec.source, repo_id=repo, revision=commit)))
+                        replace(spec, source=replace(spec.source, repo_id=repo, revision=revision)))
     monkeypatch.setattr(loader, "_CACHE", loader.ModelCache())
     out = style.fast_stylize(torch.rand(1, 3, 20, 28), spec_id)
     assert out.shape == (1, 3, 20, 28) and torch.isfinite(out).all()
@@ -258,12 +261,13 @@ def test_hub_fast_style_downloads_and_runs(fake_style_hub, monkeypatch) -> None:
 
 @pytest.fixture
 def fake_style_hub(tmp_path, monkeypatch):
-    """The loader tests' fake Hub serving a random-weight ``Starry_Night_512.pth`` with the Hub key names."""
+    """The loader tests' fake Hub serving random-weight Starry Night and Mosaic ``.pth`` files with the Hub key names."""
     from test_loader import COMMIT, REPO, FakeHub
 
     served = tmp_path / "served"
     served.mkdir()
-    torch.save({k: torch.randn(v.shape) * 0.05 for k, v in _hub_state().items()}, served / "Starry_Night_512.pth")
+    for name in ("Starry_Night_512.pth", "Mosaic_512.pth"):
+        torch.save({k: torch.randn(v.shape) * 0.05 for k, v in _hub_state().items()}, served / name)
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf_home"))
     monkeypatch.delenv("HF_HUB_CACHE", raising=False)
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)

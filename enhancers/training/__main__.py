@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from ..specs import WEIGHTS_DIR
 from .sr import SRConfig, train
 
 
@@ -30,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     sr.add_argument("--init", default=None, help="start from these weights (.safetensors)")
     sr.add_argument("--min-patch-std", type=float, default=0.0, help="redraw LR patches flatter than this")
     sr.add_argument("--uniform-photos", action="store_true", help="draw photos uniformly instead of by area")
+    sr.add_argument("--hr-downscales", type=int, nargs="+", default=[2],
+                    help="Lanczos downscales of each photo used as HR (2 = the evaluation protocol)")
     sr.add_argument("--run-dir", default="runs", help="logs and checkpoints go to RUN_DIR/OUT")
     rep = sub.add_parser("report-sr", help="held-out table of local SR models, and model cards")
     rep.add_argument("--cards", action="store_true", help="also write weights/<name>.md for trained runs")
@@ -77,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     col.add_argument("--run-dir", default="runs")
     col.add_argument("--init", default=None, help="start from these weights (.safetensors)")
     sub.add_parser("color-card", help="write weights/color-unet.md and weights/color-metrics.json from runs/")
+    sub.add_parser("color-eval", help="held-out metrics of color/unet, one pass and test-time ensemble "
+                                      "(into weights/color-metrics.json and weights/color-unet.md)")
     sty = sub.add_parser("style", help="train a fast style network (time-capped)")
     sty.add_argument("--style", required=True, help="examples/styles/<STYLE>.jpg")
     sty.add_argument("--minutes", type=float, default=13.0, help="wall-time budget")
@@ -116,6 +121,16 @@ def main(argv: list[str] | None = None) -> int:
 
         print(json.dumps(write_card()["color-unet"]["mean"], indent=1))
         return 0
+    if a.task == "color-eval":
+        from .colorize import evaluate_inference, write_inference_section
+
+        path = WEIGHTS_DIR / "color-metrics.json"
+        metrics = json.loads(path.read_text())
+        metrics["inference"] = evaluate_inference()
+        path.write_text(json.dumps(metrics, indent=1))
+        write_inference_section(WEIGHTS_DIR / "color-unet.md", metrics["inference"])
+        print(json.dumps(metrics["inference"], indent=1))
+        return 0
     if a.task == "color":
         return _color(a)
     if a.task == "style":
@@ -138,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     cfg = SRConfig(arch=a.arch, scale=a.scale, steps=a.steps, out_name=a.out, num_feat=a.num_feat,
                    num_conv=a.num_conv, batch=a.batch, lr_patch=a.lr_patch, lr=a.lr, threads=a.threads,
                    eval_every=a.eval_every, seed=a.seed, init=a.init, min_patch_std=a.min_patch_std,
-                   uniform_photos=a.uniform_photos, run_dir=a.run_dir)
+                   uniform_photos=a.uniform_photos, run_dir=a.run_dir,
+                   hr_downscales=tuple(a.hr_downscales))
     summary = train(cfg)
     print(json.dumps(summary["final"]["mean"]))
     return 0
