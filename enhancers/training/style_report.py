@@ -176,18 +176,20 @@ def write_card(model_id: str, report: dict) -> Path:
                     f"Width {cfg['width']}, {cfg['res_blocks']} residual blocks, {summary['params']:,} parameters, "
                     f"{summary['bytes'] / 1e6:.1f} MB.\n\nCommand: `python -m enhancers.training style --style "
                     f"{name} --minutes {cfg['minutes']:g}`")
+        total = summary["steps"]
         earlier, prev = [], summary.get("previous")
         while prev:
             earlier.append(prev)
             prev = prev.get("previous")
         if earlier:
             runs = ", then ".join(f"{r['steps']} steps in {r['seconds'] / 60:.1f} min" for r in reversed(earlier))
-            total = summary["steps"] + sum(r["steps"] for r in earlier)
+            total += sum(r["steps"] for r in earlier)
             training += (f"\n\nThis run continued (`--init weights/style-{name}.safetensors`) from earlier runs with "
                          f"the same settings ({runs}), so the network saw {total} steps in all.")
     else:
         training = "Training summary not found (runs/ is not committed)."
     layers = ", ".join(summary["config"]["style_layers"]) if summary else "the training layers"
+    seen = f"{total:,} Adam steps in all" if summary else "a short run"
     text = f"""# {model_id}: fast style network (bundled)
 
 A Johnson et al. 2016 image transformation network (https://arxiv.org/abs/1603.08155), scaled down
@@ -220,8 +222,8 @@ photo (higher = structure kept).
 |---|---|---|---|---|
 {chr(10).join(rows)}
 
-Limitations: trained for minutes of a heavily shared CPU (about a hundred steps, where Johnson et
-al. use 40,000), on ~30 photos: it moves the palette part of the way and adds a fine pattern, with
+Limitations: trained on a 2-core CPU ({seen} of batch 2, where Johnson et al. use 40,000 of
+batch 4), on ~30 photos: it moves the palette part of the way and adds a fine pattern, with
 some checkerboard artefacts from the transposed convolutions; the Gatys result is far closer to
 the style. Retrain longer with `--init weights/style-<name>.safetensors --minutes N`.
 """
