@@ -12,38 +12,26 @@ six-pass test-time ensemble, side by side in the same run.
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
-import resource
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from fresh_process import in_fresh_process, peak_rss_mib  # noqa: E402
 
 
 def _photo(megapixels: float):
-    """A real photo (scikit-image's astronaut, Lanczos-resized, made gray with NTSC) of about ``megapixels`` MP, 4:3."""
-    from PIL import Image
+    """The SR benchmark's real photo (astronaut, about ``megapixels`` MP, 4:3), made gray with NTSC."""
+    from sr_speed import _photo as colour_photo
 
-    from enhancers import imageio
     from enhancers.lab import gray_to_rgb, ntsc_gray
-    from enhancers.training.data import skimage_dir
 
-    w = int((megapixels * 1e6 * 4 / 3) ** 0.5)
-    h = int(w * 3 / 4)
-    im = Image.open(skimage_dir() / "astronaut.png").convert("RGB").resize((w, h), Image.Resampling.LANCZOS)
-    return gray_to_rgb(ntsc_gray(imageio.pil_to_tensor(im)))
+    return gray_to_rgb(ntsc_gray(colour_photo(megapixels).rgb))
 
 
-def _child(model_id: str, megapixels: float, repeat: int, ensemble: bool, queue) -> None:
-    try:
-        _measure_here(model_id, megapixels, repeat, ensemble, queue)
-    except Exception as e:  # report to the parent instead of leaving it waiting on the queue
-        queue.put({"error": f"{type(e).__name__}: {e}"})
-        raise
-
-
-def _measure_here(model_id: str, megapixels: float, repeat: int, ensemble: bool, queue) -> None:
+def _measure_here(model_id: str, megapixels: float, repeat: int, ensemble: bool) -> dict:
     import torch
 
     from enhancers import colorize
@@ -61,21 +49,12 @@ def _measure_here(model_id: str, megapixels: float, repeat: int, ensemble: bool,
         colorize.combine(gray, ab, 1.0, out_dtype=torch.uint8)
         t2 = time.perf_counter()
         best_total, best_model = min(best_total, t2 - t0), min(best_model, t1 - t0)
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    queue.put({"seconds": best_total, "model_s": best_model, "peak_mib": peak_mib,
-               "mp": rgb.shape[-1] * rgb.shape[-2] / 1e6, "threads": torch.get_num_threads()})
+    return {"seconds": best_total, "model_s": best_model, "peak_mib": peak_rss_mib(),
+            "mp": rgb.shape[-1] * rgb.shape[-2] / 1e6, "threads": torch.get_num_threads()}
 
 
 def measure(model_id: str, megapixels: float, repeat: int = 2, ensemble: bool = False) -> dict:
-    ctx = mp.get_context("spawn")
-    q = ctx.Queue()
-    p = ctx.Process(target=_child, args=(model_id, megapixels, repeat, ensemble, q))
-    p.start()
-    res = q.get()
-    p.join()
-    if "error" in res:
-        raise RuntimeError(f"{model_id} at {megapixels} MP: {res['error']}")
-    return res
+    return in_fresh_process(_measure_here, model_id, megapixels, repeat, ensemble)
 
 
 def main() -> None:

@@ -12,8 +12,6 @@ the classical baseline, is timed alongside.
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
-import resource
 import sys
 import time
 from pathlib import Path
@@ -21,6 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from fresh_process import in_fresh_process, peak_rss_mib  # noqa: E402
 from sr_speed import _photo, gemm_gflops  # noqa: E402
 
 CONDITION = {"denoise": {"sigma": 25.0}, "dejpeg": {"qf": 30.0}}
@@ -36,37 +35,24 @@ def _run(model_id: str, image) -> None:
         dejpeg.dejpeg_image(image, model_id)
 
 
-def _child(model_id: str, megapixels: float, repeat: int, queue) -> None:
-    try:
-        import torch
+def _measure_here(model_id: str, megapixels: float, repeat: int) -> dict:
+    import torch
 
-        from enhancers.loader import load_model
+    from enhancers.loader import load_model
 
-        image = _photo(megapixels)
-        load_model(model_id)
-        best = float("inf")
-        with torch.inference_mode():
-            for _ in range(repeat):
-                t0 = time.perf_counter()
-                _run(model_id, image)
-                best = min(best, time.perf_counter() - t0)
-        queue.put({"seconds": best, "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                   "mp": image.width * image.height / 1e6})
-    except Exception as e:  # report to the parent instead of leaving it waiting on the queue
-        queue.put({"error": f"{type(e).__name__}: {e}"})
-        raise
+    image = _photo(megapixels)
+    load_model(model_id)
+    best = float("inf")
+    with torch.inference_mode():
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            _run(model_id, image)
+            best = min(best, time.perf_counter() - t0)
+    return {"seconds": best, "peak_mib": peak_rss_mib(), "mp": image.width * image.height / 1e6}
 
 
 def measure(model_id: str, megapixels: float, repeat: int) -> dict:
-    ctx = mp.get_context("spawn")
-    q = ctx.Queue()
-    p = ctx.Process(target=_child, args=(model_id, megapixels, repeat, q))
-    p.start()
-    res = q.get()
-    p.join()
-    if "error" in res:
-        raise RuntimeError(f"{model_id} at {megapixels} MP: {res['error']}")
-    return res
+    return in_fresh_process(_measure_here, model_id, megapixels, repeat)
 
 
 def macs_per_pixel(model_id: str) -> float:

@@ -12,13 +12,14 @@ the input grows 4× (3 MP → 12 MP) for ×2.
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
-import resource
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from fresh_process import in_fresh_process, peak_rss_mib  # noqa: E402
 
 
 def _photo(megapixels: float):
@@ -34,15 +35,7 @@ def _photo(megapixels: float):
     return imageio.open_image(im)
 
 
-def _child(model_id: str, megapixels: float, tile: int | None, repeat: int, queue) -> None:
-    try:
-        _measure_here(model_id, megapixels, tile, repeat, queue)
-    except Exception as e:  # report to the parent instead of leaving it waiting on the queue
-        queue.put({"error": f"{type(e).__name__}: {e}"})
-        raise
-
-
-def _measure_here(model_id: str, megapixels: float, tile: int | None, repeat: int, queue) -> None:
+def _measure_here(model_id: str, megapixels: float, tile: int | None, repeat: int) -> dict:
     import torch
 
     from enhancers import sr
@@ -58,21 +51,12 @@ def _measure_here(model_id: str, megapixels: float, tile: int | None, repeat: in
             t0 = time.perf_counter()
             sr.upscale_image(image, model_id, tile=tile, with_before=False)
             best = min(best, time.perf_counter() - t0)
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    queue.put({"seconds": best, "peak_mib": peak_mib, "mp": image.width * image.height / 1e6,
-               "threads": torch.get_num_threads()})
+    return {"seconds": best, "peak_mib": peak_rss_mib(), "mp": image.width * image.height / 1e6,
+            "threads": torch.get_num_threads()}
 
 
 def measure(model_id: str, megapixels: float, tile: int | None = None, repeat: int = 2) -> dict:
-    ctx = mp.get_context("spawn")
-    q = ctx.Queue()
-    p = ctx.Process(target=_child, args=(model_id, megapixels, tile, repeat, q))
-    p.start()
-    res = q.get()
-    p.join()
-    if "error" in res:
-        raise RuntimeError(f"{model_id} at {megapixels} MP (tile {tile}): {res['error']}")
-    return res
+    return in_fresh_process(_measure_here, model_id, megapixels, tile, repeat)
 
 
 def gemm_gflops() -> float:
