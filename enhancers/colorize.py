@@ -22,7 +22,7 @@ from .errors import InvalidInputError
 from .imageio import LoadedImage
 from .lab import AB_SCALE, gray_to_rgb, lab_to_rgb_in_gamut, ntsc_gray
 from .loader import load_model
-from .registry import get_spec, list_specs
+from .registry import list_specs, task_spec
 from .tiling import Progress
 
 TASK = "color"
@@ -142,9 +142,7 @@ def colorize(rgb: torch.Tensor, model_id: str = DEFAULT_MODEL, saturation: float
         UnknownModelError, ModelUnavailableError, InvalidInputError.
     """
     imageio.check_image_tensor(rgb)
-    spec = get_spec(model_id)
-    if spec.task != TASK:
-        raise InvalidInputError(f"{model_id} is a {spec.task} model, not a colorization model")
+    task_spec(model_id, TASK, "a colorization model")
     if not 32 <= short_side <= MAX_WORK_SIDE:
         raise InvalidInputError(f"working size must be 32 to {MAX_WORK_SIDE} px, got {short_side}")
     if not 0.0 <= saturation <= MAX_SATURATION:

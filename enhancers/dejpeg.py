@@ -18,7 +18,7 @@ from .errors import InvalidInputError
 from .imageio import LoadedImage
 from .loader import LoadedModel, load_model
 from .metrics import psnr_b, psnr_rgb, ssim_rgb
-from .registry import get_spec, list_specs
+from .registry import list_specs, task_spec
 from .runner import run_model_keep_gray
 from .tiling import Progress
 
@@ -130,14 +130,10 @@ def dejpeg(rgb: torch.Tensor, model_id: str = DEFAULT_MODEL, quality: float | No
         model of another task).
     """
     imageio.check_image_tensor(rgb)
-    spec = get_spec(model_id)
-    if spec.task != TASK:
-        raise InvalidInputError(f"{model_id} is a {spec.task} model, not a JPEG artifact-removal model")
+    spec = task_spec(model_id, TASK, "a JPEG artifact-removal model")
     if quality is not None and not 1 <= quality <= 100:
         raise InvalidInputError(f"quality factor must be 1–100, got {quality}")
-    h, w = rgb.shape[-2:]
-    if min(h, w) < spec.min_size:
-        raise InvalidInputError(f"{model_id} needs images of at least {spec.min_size} px per side, got {w}×{h}")
+    spec.check_size(*rgb.shape[-2:])
     loaded = load_model(model_id)
     predicted = predict_quality(loaded, rgb)
     estimated = estimate_quality_dct(rgb)

@@ -17,7 +17,7 @@ from .errors import InvalidInputError
 from .imageio import LoadedImage
 from .loader import load_model
 from .metrics import psnr_rgb, ssim_rgb
-from .registry import get_spec, list_specs
+from .registry import get_spec, list_specs, task_spec
 from .runner import run_model_keep_gray
 from .tiling import Progress
 
@@ -92,12 +92,8 @@ def denoise(rgb: torch.Tensor, model_id: str = DEFAULT_MODEL, sigma: float | Non
         model of another task, an image below the model's minimum size).
     """
     imageio.check_image_tensor(rgb)
-    spec = get_spec(model_id)
-    if spec.task != TASK:
-        raise InvalidInputError(f"{model_id} is a {spec.task} model, not a denoising model")
-    h, w = rgb.shape[-2:]
-    if min(h, w) < spec.min_size:
-        raise InvalidInputError(f"{model_id} needs images of at least {spec.min_size} px per side, got {w}×{h}")
+    spec = task_spec(model_id, TASK, "a denoising model")
+    spec.check_size(*rgb.shape[-2:])
     if sigma is not None and not 0 <= sigma <= MAX_SIGMA:
         raise InvalidInputError(f"σ must be between 0 and {MAX_SIGMA:g} (0–255 scale), got {sigma}")
     used = None

@@ -6,7 +6,7 @@ not know the architecture, one builder in :mod:`enhancers.archs`).
 
 from __future__ import annotations
 
-from .errors import UnknownModelError
+from .errors import InvalidInputError, UnknownModelError
 from .specs import BundledWeights, HubWeights, ModelSpec, Tiling
 
 _SR_SPECS: tuple[ModelSpec, ...] = (
@@ -254,6 +254,20 @@ def get_spec(model_id: str) -> ModelSpec:
     except KeyError:
         raise UnknownModelError(
             f"unknown model {model_id!r}; valid ids: {', '.join(sorted(REGISTRY))}") from None
+
+
+def task_spec(model_id: str, task: str, kind: str) -> ModelSpec:
+    """Look up a model that must belong to ``task``; ``kind`` names such a model in the error
+    (``"a denoising model"``).
+
+    Raises:
+        UnknownModelError: the id is not registered.
+        InvalidInputError: the model belongs to another task.
+    """
+    spec = get_spec(model_id)
+    if spec.task != task:
+        raise InvalidInputError(f"{model_id} is a {spec.task} model, not {kind}")
+    return spec
 
 
 def list_specs(task: str | None = None) -> list[ModelSpec]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import InvalidInputError
+
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 
 
@@ -105,6 +107,12 @@ class ModelSpec:
         if isinstance(self.source, HubWeights):
             return "hub"
         return "bundled" if isinstance(self.source, BundledWeights) else "algorithm"
+
+    def check_size(self, height: int, width: int) -> None:
+        """Raises InvalidInputError when an image of ``height`` × ``width`` px is below ``min_size``."""
+        if min(height, width) < self.min_size:
+            raise InvalidInputError(f"{self.id} needs images of at least {self.min_size} px per side, "
+                                    f"got {width}×{height}")
 
     @property
     def label(self) -> str:

@@ -10,7 +10,7 @@ from . import imageio
 from .errors import InvalidInputError
 from .imageio import LoadedImage
 from .loader import load_model
-from .registry import get_spec, list_specs
+from .registry import list_specs, task_spec
 from .runner import run_model
 from .tiling import Progress
 
@@ -50,12 +50,9 @@ def upscale(rgb: torch.Tensor, model_id: str, scale: int | None = None, tile: in
         model's, or an image smaller than the model's ``min_size``).
     """
     imageio.check_image_tensor(rgb)
-    spec = get_spec(model_id)
-    if spec.task != TASK:
-        raise InvalidInputError(f"{model_id} is a {spec.task} model, not a super-resolution model")
+    spec = task_spec(model_id, TASK, "a super-resolution model")
     h, w = rgb.shape[-2:]
-    if min(h, w) < spec.min_size:
-        raise InvalidInputError(f"{model_id} needs images of at least {spec.min_size} px per side, got {w}×{h}")
+    spec.check_size(h, w)
     target = scale or spec.scale
     if target > spec.scale and not spec.any_scale:
         raise InvalidInputError(f"{model_id} upscales ×{spec.scale}; ×{target} was asked for. "

@@ -19,12 +19,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import torch
-import torch.nn.functional as F
 
 from . import imageio
 from .errors import InvalidInputError
 from .loader import load_model
-from .registry import get_spec, list_specs
+from .registry import get_spec, list_specs, task_spec
 
 TASK = "style"
 FEATURE_TASK = "gatys"
@@ -449,13 +448,8 @@ def fast_stylize(rgb: torch.Tensor, model_id: str = DEFAULT_FAST, strength: floa
     imageio.check_image_tensor(rgb)
     if not 0.0 <= strength <= 1.0:
         raise InvalidInputError(f"style strength must be in [0, 1], got {strength}")
-    spec = get_spec(model_id)
-    if spec.task != TASK:
-        raise InvalidInputError(f"{model_id} is a {spec.task} model, not a fast style network "
-                                f"({', '.join(fast_models())})")
-    h, w = rgb.shape[-2:]
-    if min(h, w) < spec.min_size:
-        raise InvalidInputError(f"{model_id} needs images of at least {spec.min_size} px per side, got {w}×{h}")
+    spec = task_spec(model_id, TASK, f"a fast style network ({', '.join(fast_models())})")
+    spec.check_size(*rgb.shape[-2:])
     loaded = load_model(model_id)
     out = loaded.module(rgb.to(loaded.device, loaded.dtype)).float().cpu()
     if strength < 1.0:

@@ -15,7 +15,7 @@ from enhancers import imageio, latent, latent_plot
 from enhancers.archs import get_builder
 from enhancers.archs.mnist_nets import Autoencoder2D, Discriminator, kl_divergence, reparameterize
 from enhancers.errors import InvalidInputError, UnknownModelError
-from enhancers.loader import load_model, read_state_dict
+from enhancers.loader import read_state_dict
 from enhancers.registry import get_spec, list_specs
 
 LATENT_IDS = (latent.VAE_ID, latent.AE_ID, latent.GAN_ID, latent.CLASSIFIER_ID)
