@@ -104,21 +104,18 @@ class FeatureNet(nn.Module):
         self.check_layers(tuple(layers))
         x = (x - self.mean.to(x.dtype)) / self.std.to(x.dtype)
         out: dict[str, torch.Tensor] = {}
-        want_m = {int(n.split(".")[1]): n for n in layers if n.startswith("mobilenet.")}
-        if want_m:
-            h = x
-            for i in range(max(want_m) + 1):
-                h = self.mobilenet[i](h)
-                if i in want_m:
-                    out[want_m[i]] = h
-        want_v = {self._vgg_index[n]: n for n in layers if n.startswith("vgg.")}
-        if want_v:
-            h = x
-            for i in range(max(want_v) + 1):
-                h = self.vgg[i](h)
-                if i in want_v:
-                    out[want_v[i]] = h
+        _run_until(self.mobilenet, x, {int(n.split(".")[1]): n for n in layers if n.startswith("mobilenet.")}, out)
+        _run_until(self.vgg, x, {self._vgg_index[n]: n for n in layers if n.startswith("vgg.")}, out)
         return out
+
+
+def _run_until(seq: nn.Sequential, x: torch.Tensor, wanted: dict[int, str], out: dict[str, torch.Tensor]) -> None:
+    """Run ``seq`` only as deep as its deepest wanted layer, storing ``out[name]`` for each wanted index."""
+    h = x
+    for i in range(max(wanted, default=-1) + 1):
+        h = seq[i](h)
+        if i in wanted:
+            out[wanted[i]] = h
 
 
 def _mobilenet_features() -> nn.Sequential:
