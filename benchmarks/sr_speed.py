@@ -3,8 +3,9 @@
 For each bundled model: megapixels of input per second and peak RSS at 1 MP and
 3 MP (each run in a fresh process, so peaks don't mix), tiled against untiled
 as a ratio in the same run, and throughput as a fraction of the CPU's measured
-fp32 GEMM rate (MACs per input pixel × 2 FLOPs). Also the peak-RSS growth when
-the input grows 4× (3 MP → 12 MP) for ×2.
+fp32 GEMM rate (MACs per input pixel × 2 FLOPs), all for one pass. For models whose
+default is the 8-pass self-ensemble, also that mode at 1 MP, as a ratio to one pass.
+Also the peak-RSS growth when the input grows 4× (3 MP → 12 MP) for ×2.
 
     python benchmarks/sr_speed.py [--models sr/compact-x2 ...] [--repeat 2]
 """
@@ -35,7 +36,7 @@ def _photo(megapixels: float):
     return imageio.open_image(im)
 
 
-def _measure_here(model_id: str, megapixels: float, tile: int | None, repeat: int) -> dict:
+def _measure_here(model_id: str, megapixels: float, tile: int | None, repeat: int, ensemble: bool) -> dict:
     import torch
 
     from enhancers import sr
@@ -49,14 +50,15 @@ def _measure_here(model_id: str, megapixels: float, tile: int | None, repeat: in
     with torch.inference_mode():
         for _ in range(repeat):
             t0 = time.perf_counter()
-            sr.upscale_image(image, model_id, tile=tile, with_before=False)
+            sr.upscale_image(image, model_id, tile=tile, with_before=False, self_ensemble=ensemble)
             best = min(best, time.perf_counter() - t0)
     return {"seconds": best, "peak_mib": peak_rss_mib(), "mp": image.width * image.height / 1e6,
             "threads": torch.get_num_threads()}
 
 
-def measure(model_id: str, megapixels: float, tile: int | None = None, repeat: int = 2) -> dict:
-    return in_fresh_process(_measure_here, model_id, megapixels, tile, repeat)
+def measure(model_id: str, megapixels: float, tile: int | None = None, repeat: int = 2,
+            ensemble: bool = False) -> dict:
+    return in_fresh_process(_measure_here, model_id, megapixels, tile, repeat, ensemble)
 
 
 def gemm_gflops() -> float:
@@ -98,7 +100,7 @@ def macs_per_pixel(model_id: str) -> float:
 
 
 def main() -> None:
-    from enhancers.registry import list_specs
+    from enhancers.registry import get_spec, list_specs
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", nargs="*", default=[s.id for s in list_specs("sr") if s.source_kind == "bundled"])
@@ -110,8 +112,10 @@ def main() -> None:
           f"{'MAC/px':>8} {'of ceiling':>10}")
     for model_id in args.models:
         macs = macs_per_pixel(model_id)
+        one_pass_1mp = None
         for mpx in (1.0, 3.0):
             tiled = measure(model_id, mpx, None, args.repeat)
+            one_pass_1mp = one_pass_1mp or tiled
             untiled = measure(model_id, mpx, -1, args.repeat)
             mps = tiled["mp"] / tiled["seconds"]
             ratio = untiled["seconds"] / tiled["seconds"]
@@ -119,6 +123,11 @@ def main() -> None:
             print(f"{model_id:<16} {tiled['mp']:>4.1f} {mps:>7.3f} {tiled['peak_mib']:>6.0f} MiB "
                   f"{untiled['mp'] / untiled['seconds']:>12.3f} {ratio:>12.2f}x {macs / 1e3:>7.1f}k {frac:>9.1%}",
                   flush=True)
+        if get_spec(model_id).self_ensemble:
+            ens = measure(model_id, 1.0, None, 1, ensemble=True)
+            print(f"{model_id:<16} {ens['mp']:>4.1f} {ens['mp'] / ens['seconds']:>7.3f} {ens['peak_mib']:>6.0f} MiB "
+                  f"  self-ensemble of 8 (its default): {ens['seconds'] / one_pass_1mp['seconds']:.2f}× the time "
+                  f"of one pass", flush=True)
     if "sr/compact-x2" in args.models:
         small = measure("sr/compact-x2", 3.0, None, 1)
         large = measure("sr/compact-x2", 12.0, None, 1)

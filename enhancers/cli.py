@@ -92,7 +92,8 @@ def _sr(args: argparse.Namespace) -> int:
     model = args.model or sr.default_model(args.scale or 2)
 
     def run(image, progress):
-        return sr.upscale_image(image, model, args.scale, args.tile, progress, with_before=False).image
+        return sr.upscale_image(image, model, args.scale, args.tile, progress, with_before=False,
+                                self_ensemble=args.self_ensemble).image
 
     return _process(args, run)
 
@@ -179,6 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--model", default=None, help="model id (default: the best bundled one for the scale)")
     s.add_argument("--scale", type=int, default=None, choices=(2, 3, 4), help="scale factor")
     s.add_argument("--tile", type=int, default=None, help="tile edge in input pixels (default: automatic)")
+    s.add_argument("--self-ensemble", action=argparse.BooleanOptionalAction, default=None,
+                   help="average 8 passes over flips and rotations: ~+0.1 dB for 8× the time "
+                        "(default: the model's own, on for sr/compact-x4)")
     s.set_defaults(func=_sr)
     d = sub.add_parser("denoise", help="remove noise (blind when --sigma is left out)")
     d.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")

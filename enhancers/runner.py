@@ -7,6 +7,7 @@ import torch
 from .device import free_memory_bytes
 from .imageio import check_image_tensor
 from .loader import LoadedModel
+from .self_ensemble import self_ensemble as mean_over_symmetries
 from .tiling import Progress, auto_tile, run_tiled_with_backoff
 
 
@@ -20,7 +21,8 @@ def activation_bytes_per_pixel(loaded: LoadedModel, scale: int) -> int:
 @torch.inference_mode()
 def run_model(loaded: LoadedModel, image: torch.Tensor, scale: int | None = None, tile: int | None = None,
               overlap: int | None = None, progress: Progress | None = None,
-              out_dtype: torch.dtype = torch.float32, condition: dict | None = None) -> torch.Tensor:
+              out_dtype: torch.dtype = torch.float32, condition: dict | None = None,
+              self_ensemble: bool = False) -> torch.Tensor:
     """Apply ``loaded`` to ``image``, tiled as its spec says.
 
     Args:
@@ -32,6 +34,8 @@ def run_model(loaded: LoadedModel, image: torch.Tensor, scale: int | None = None
         out_dtype: float32, or uint8 (×255) for results headed to a file.
         condition: extra keyword arguments for the module, the same for every tile
             (e.g. ``sigma`` for denoisers, ``qf`` for JPEG models).
+        self_ensemble: average 8 passes over flips and rotations of each tile
+            (:mod:`enhancers.self_ensemble`): 8× the time, same memory.
 
     Returns:
         RGB ``(1, 3, H·s, W·s)`` on CPU: float32 in [0, 1], or uint8 in [0, 255].
@@ -45,11 +49,15 @@ def run_model(loaded: LoadedModel, image: torch.Tensor, scale: int | None = None
     s = scale if (spec.any_scale and scale) else spec.scale
     policy = spec.tiling
 
-    def fn(t: torch.Tensor) -> torch.Tensor:
-        t = t.to(loaded.device, loaded.dtype)
+    def one_pass(t: torch.Tensor) -> torch.Tensor:
         out = loaded.module(t, scale=s) if spec.any_scale else loaded.module(t, **(condition or {}))
         if isinstance(out, tuple):  # (image, side output) models, e.g. JPEG's (restored, predicted QF)
             out = out[0]
+        return out
+
+    def fn(t: torch.Tensor) -> torch.Tensor:
+        t = t.to(loaded.device, loaded.dtype)
+        out = mean_over_symmetries(one_pass, t) if self_ensemble else one_pass(t)
         return out.float().clamp_(0, 1)
 
     h, w = image.shape[-2:]

@@ -84,6 +84,8 @@ class ModelSpec:
         controls: keyword inputs the module takes besides the image: ``"sigma"`` (noise
             level, 0–255) for non-blind denoisers, ``"qf"`` (JPEG quality factor) for
             flexible JPEG models; empty for blind models.
+        self_ensemble: geometric self-ensemble (8 passes, :mod:`enhancers.self_ensemble`) is
+            on by default for this model; callers may still switch it either way.
     """
 
     id: str
@@ -100,6 +102,7 @@ class ModelSpec:
     any_scale: bool = False
     description: str = ""
     controls: tuple[str, ...] = ()
+    self_ensemble: bool = False
 
     @property
     def source_kind(self) -> str:

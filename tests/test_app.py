@@ -89,6 +89,14 @@ def test_scale_4_with_lanczos(client, heldout_lr):
     assert "(×4)" in result[2] and "sr/lanczos" in result[2]
 
 
+def test_x4_self_ensemble_default_and_switch(client, heldout_lr):
+    default = _sr(client, heldout_lr.lr_path, model_id="sr/compact-x4", scale=4)
+    single = _sr(client, heldout_lr.lr_path, model_id="sr/compact-x4", scale=4, self_ensemble="off")
+    assert "self-ensemble of 8 passes" in default[2] and "self-ensemble" not in single[2]
+    a, b = (np.asarray(Image.open(_full_res(r)).convert("RGB")) for r in (default, single))
+    assert a.shape == b.shape and not np.array_equal(a, b)
+
+
 def test_rgba_upload_keeps_alpha_and_exif(client, tmp_path):
     y, x = np.mgrid[0:40, 0:56]
     rgb = np.stack([x * 4, y * 6, (x + y) * 2], axis=2).astype(np.uint8)
@@ -121,11 +129,11 @@ def test_api_lists_sr_with_image_first_and_optional_rest(client):
     api = client.view_api(return_format="dict", print_info=False)
     assert "/sr" in api["named_endpoints"]
     params = api["named_endpoints"]["/sr"]["parameters"]
-    assert [p["parameter_name"] for p in params] == ["image_path", "model_id", "scale", "tile"]
+    assert [p["parameter_name"] for p in params] == ["image_path", "model_id", "scale", "tile", "self_ensemble"]
     assert params[0]["component"] == "Image"
     assert params[0]["parameter_has_default"] is False
     defaults = {p["parameter_name"]: p["parameter_default"] for p in params[1:] if p["parameter_has_default"]}
-    assert defaults == {"model_id": "sr/compact-x2", "scale": 2, "tile": 0}
+    assert defaults == {"model_id": "sr/compact-x2", "scale": 2, "tile": 0, "self_ensemble": "model default"}
 
 
 def test_outputs_older_than_max_age_are_removed(client, heldout_lr):

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -69,6 +70,11 @@ def test_sr_scale_4_with_explicit_model(inputs, tmp_path):
                "--scale", "4")
     assert res.returncode == 0, res.stderr
     assert Image.open(tmp_path / "good.png").size == (256, 192)
+    single = _cli("sr", str(inputs / "good.png"), "--output-dir", str(tmp_path / "single"), "--model",
+                  "sr/compact-x4", "--scale", "4", "--no-self-ensemble")
+    assert single.returncode == 0, single.stderr
+    a, b = (np.asarray(Image.open(d / "good.png")) for d in (tmp_path, tmp_path / "single"))
+    assert a.shape == b.shape and not np.array_equal(a, b)
 
 
 @pytest.mark.parametrize(("args", "needle"), [

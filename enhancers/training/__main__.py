@@ -9,14 +9,14 @@ import argparse
 import json
 
 from ..specs import WEIGHTS_DIR
-from .sr import SRConfig, train
+from .sr import ARCHS, SRConfig, train
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m enhancers.training")
     sub = ap.add_subparsers(dest="task", required=True)
     sr = sub.add_parser("sr", help="train a super-resolution model")
-    sr.add_argument("--arch", choices=("compact", "srcnn"), required=True)
+    sr.add_argument("--arch", choices=tuple(ARCHS), required=True)
     sr.add_argument("--scale", type=int, choices=(2, 3, 4), required=True)
     sr.add_argument("--steps", type=int, required=True)
     sr.add_argument("--out", required=True, help="weights/<OUT>.safetensors")
@@ -31,7 +31,10 @@ def main(argv: list[str] | None = None) -> int:
     sr.add_argument("--init", default=None, help="start from these weights (.safetensors)")
     sr.add_argument("--min-patch-std", type=float, default=0.0, help="redraw LR patches flatter than this")
     sr.add_argument("--uniform-photos", action="store_true", help="draw photos uniformly instead of by area")
-    sr.add_argument("--hr-downscales", type=int, nargs="+", default=[2],
+    sr.add_argument("--minutes", type=float, default=None,
+                    help="wall-clock budget: the cosine decay spans it and --steps becomes a cap")
+    sr.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
+    sr.add_argument("--hr-downscales", type=float, nargs="+", default=[2],
                     help="Lanczos downscales of each photo used as HR (2 = the evaluation protocol)")
     sr.add_argument("--run-dir", default="runs", help="logs and checkpoints go to RUN_DIR/OUT")
     rep = sub.add_parser("report-sr", help="held-out table of local SR models, and model cards")
@@ -101,7 +104,20 @@ def main(argv: list[str] | None = None) -> int:
     rst.add_argument("--part", choices=("gatys", "fast", "all"), default="all")
     rst.add_argument("--fast-photos", type=int, default=None, help="photos for the fast-vs-Gatys part")
     rst.add_argument("--out", default="weights/style-report.json")
-    a = ap.parse_args(argv)
+    return ap
+
+
+def sr_config(a: argparse.Namespace) -> SRConfig:
+    """The SR training configuration from parsed ``sr`` arguments."""
+    return SRConfig(arch=a.arch, scale=a.scale, steps=a.steps, out_name=a.out, num_feat=a.num_feat,
+                    num_conv=a.num_conv, batch=a.batch, lr_patch=a.lr_patch, lr=a.lr, threads=a.threads,
+                    eval_every=a.eval_every, seed=a.seed, init=a.init, min_patch_std=a.min_patch_std,
+                    uniform_photos=a.uniform_photos, run_dir=a.run_dir,
+                    hr_downscales=tuple(a.hr_downscales), minutes=a.minutes, device=a.device)
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = build_parser().parse_args(argv)
     if a.task == "calibrate-qf":
         from .restore import fit_qf_calibration
 
@@ -150,12 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         return _report(a)
     if a.task == "latent":
         return _latent(a)
-    cfg = SRConfig(arch=a.arch, scale=a.scale, steps=a.steps, out_name=a.out, num_feat=a.num_feat,
-                   num_conv=a.num_conv, batch=a.batch, lr_patch=a.lr_patch, lr=a.lr, threads=a.threads,
-                   eval_every=a.eval_every, seed=a.seed, init=a.init, min_patch_std=a.min_patch_std,
-                   uniform_photos=a.uniform_photos, run_dir=a.run_dir,
-                   hr_downscales=tuple(a.hr_downscales))
-    summary = train(cfg)
+    summary = train(sr_config(a))
     print(json.dumps(summary["final"]["mean"]))
     return 0
 
@@ -213,7 +224,7 @@ def _color(a: argparse.Namespace) -> int:
 def _report(a: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .report import markdown_table, sr_table, write_sr_card
+    from .report import STAGE_DIRS, markdown_table, sr_table, stage_summaries, write_sr_card
 
     tables = {s: sr_table(s) for s in (2, 4)}
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
@@ -221,11 +232,10 @@ def _report(a: argparse.Namespace) -> int:
     for t in tables.values():
         print(markdown_table(t), end="\n\n")
     if a.cards:
-        runs = {p.parent.name: p for p in sorted(Path("runs").glob("sr-*/summary.json"))}
-        runs.update({p.parent.name: p for p in sorted(Path("runs/ft").glob("sr-*/summary.json"))})
-        for run in runs.values():
-            scale = json.loads(run.read_text())["config"]["scale"]
-            print("wrote", write_sr_card(run.parent, tables[scale]))
+        names = sorted({p.parent.name for d in STAGE_DIRS for p in d.glob("sr-*/summary.json")})
+        for name in names:
+            scale = stage_summaries(name)[-1]["config"]["scale"]
+            print("wrote", write_sr_card(name, tables[scale]))
     return 0
 
 

@@ -2,6 +2,8 @@
 
 Protocol: HR = corpus photo downscaled ×2 with Lanczos; LR = Pillow bicubic
 downscale of HR by the scale factor; L1 loss; Adam with cosine decay; fixed seed.
+On a GPU the photo pool lives on the device and patches are cut there, so a small
+network is not starved by Python-side batching.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from ..self_ensemble import DIHEDRAL, dihedral
 from ..specs import WEIGHTS_DIR
 from . import data
 from .checkpoints import save_weights
@@ -26,7 +29,7 @@ from .evaluate import evaluate_sr
 
 @dataclass
 class SRConfig:
-    arch: str  # "compact" or "srcnn"
+    arch: str  # a key of ARCHS
     scale: int
     steps: int
     out_name: str
@@ -44,14 +47,18 @@ class SRConfig:
     uniform_photos: bool = False  # draw photos uniformly, not by area (big smooth wallpapers dominate otherwise)
     # Extra HR versions of each training photo, downscaled further with Lanczos: a wallpaper at
     # ↓4 packs the edge density of the small evaluation photos; ↓2 alone is mostly smooth.
-    hr_downscales: tuple[int, ...] = (2,)
+    hr_downscales: tuple[float, ...] = (2,)
+    minutes: float | None = None  # wall-clock budget: the cosine decay spans it and ``steps`` is only a cap
+    device: str = "auto"  # "auto" = CUDA when available
 
 
-def build_model(cfg: SRConfig) -> torch.nn.Module:
-    if cfg.arch == "srcnn":
-        from ..archs.srcnn import SRCNN
+def _srcnn(cfg: SRConfig) -> torch.nn.Module:
+    from ..archs.srcnn import SRCNN
 
-        return SRCNN(scale=cfg.scale)
+    return SRCNN(scale=cfg.scale)
+
+
+def _compact(cfg: SRConfig) -> torch.nn.Module:
     import importlib
 
     srvgg = importlib.import_module("spandrel.architectures.Compact.__arch.SRVGG")
@@ -59,24 +66,39 @@ def build_model(cfg: SRConfig) -> torch.nn.Module:
                                  upscale=cfg.scale, act_type="prelu")
 
 
-def _pool(paths: tuple[Path, ...], scale: int, hr_downscales: tuple[int, ...] = (2,),
-          min_lr_side: int = 64) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """(HR, LR) uint8 (3, H, W) pairs: HR = photo ↓d Lanczos for each d, LR = HR ↓s bicubic."""
+def _span(cfg: SRConfig) -> torch.nn.Module:
+    # SPAN (Wan et al. 2024, arXiv:2311.12770): six fixed-depth attention blocks; num_feat = channels.
+    from spandrel.architectures.SPAN import SPAN
+
+    return SPAN(num_in_ch=3, num_out_ch=3, feature_channels=cfg.num_feat, upscale=cfg.scale)
+
+
+ARCHS = {"srcnn": _srcnn, "compact": _compact, "span": _span}
+
+
+def build_model(cfg: SRConfig) -> torch.nn.Module:
+    return ARCHS[cfg.arch](cfg)
+
+
+def _pool(paths: tuple[Path, ...], scale: int, hr_downscales: tuple[float, ...] = (2,),
+          min_lr_side: int = 64, device: torch.device | str = "cpu") -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """(HR, LR) uint8 (3, H, W) pairs on ``device``: HR = photo ↓d Lanczos for each d, LR = HR ↓s bicubic."""
     pool = []
     for p in paths:
         photo = Image.open(p).convert("RGB")
         for d in hr_downscales:
-            im = photo.resize((photo.width // d, photo.height // d), Image.Resampling.LANCZOS)
+            im = photo.resize((int(photo.width / d), int(photo.height / d)), Image.Resampling.LANCZOS)
             im = im.crop((0, 0, im.width - im.width % scale, im.height - im.height % scale))
             if min(im.size) // scale < min_lr_side:
                 continue
             lr = im.resize((im.width // scale, im.height // scale), Image.Resampling.BICUBIC)
-            pool.append((torch.from_numpy(np.array(im)).permute(2, 0, 1).contiguous(),
-                         torch.from_numpy(np.array(lr)).permute(2, 0, 1).contiguous()))
+            pool.append((torch.from_numpy(np.array(im)).permute(2, 0, 1).contiguous().to(device),
+                         torch.from_numpy(np.array(lr)).permute(2, 0, 1).contiguous().to(device)))
     return pool
 
 
 def _batch(pool, cfg: SRConfig, rng: random.Random) -> tuple[torch.Tensor, torch.Tensor]:
+    """LR and HR float32 patches in [0, 1], ``(B, 3, p, p)`` and ``(B, 3, p·s, p·s)``, on the pool's device."""
     weights = [1.0 if cfg.uniform_photos else lr.shape[1] * lr.shape[2] for _, lr in pool]
     p, s = cfg.lr_patch, cfg.scale
     lrs, hrs = [], []
@@ -85,30 +107,34 @@ def _batch(pool, cfg: SRConfig, rng: random.Random) -> tuple[torch.Tensor, torch
             y = rng.randrange(0, lr.shape[1] - p + 1)
             x = rng.randrange(0, lr.shape[2] - p + 1)
             a = lr[:, y:y + p, x:x + p]
-            if a.float().std() / 255 >= cfg.min_patch_std:
+            if cfg.min_patch_std <= 0 or a.float().std() / 255 >= cfg.min_patch_std:
                 break
-        b = hr[:, y * s:(y + p) * s, x * s:(x + p) * s]
-        k = rng.randrange(4)
-        a, b = torch.rot90(a, k, (1, 2)), torch.rot90(b, k, (1, 2))
-        if rng.random() < 0.5:
-            a, b = a.flip(2), b.flip(2)
         lrs.append(a)
-        hrs.append(b)
-    return torch.stack(lrs).float() / 255, torch.stack(hrs).float() / 255
+        hrs.append(hr[:, y * s:(y + p) * s, x * s:(x + p) * s])
+    lr_b, hr_b = torch.stack(lrs), torch.stack(hrs)
+    # One transform per sample, applied to each group at once (8 calls instead of B).
+    ks = torch.tensor([rng.choice(DIHEDRAL) for _ in range(cfg.batch)])
+    for k in ks.unique().tolist():
+        idx = (ks == k).nonzero().flatten().to(lr_b.device)
+        lr_b[idx] = dihedral(lr_b[idx], k)
+        hr_b[idx] = dihedral(hr_b[idx], k)
+    return lr_b.float() / 255, hr_b.float() / 255
 
 
 def train(cfg: SRConfig) -> dict:
     torch.manual_seed(cfg.seed)
     rng = random.Random(cfg.seed)
     torch.set_num_threads(cfg.threads)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if cfg.device == "auto" else cfg.device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
     run = Path(cfg.run_dir) / cfg.out_name
     run.mkdir(parents=True, exist_ok=True)
     log = open(run / "train.log", "a", buffering=1)
     split = data.split()
     if not data.corpus_photos():
         raise SystemExit("no corpus photos: run scripts/fetch_photos.sh first")
-    pool = _pool(split.train, cfg.scale, tuple(cfg.hr_downscales))
+    pool = _pool(split.train, cfg.scale, tuple(cfg.hr_downscales), device=device)
     model = build_model(cfg)
     if cfg.init:
         from safetensors.torch import load_file
@@ -117,34 +143,44 @@ def train(cfg: SRConfig) -> dict:
     model = model.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     nparams = sum(p.numel() for p in model.parameters())
-    log.write(f"config {json.dumps(asdict(cfg))} params {nparams} train_photos {len(split.train)}\n")
+    log.write(f"config {json.dumps(asdict(cfg))} params {nparams} train_photos {len(split.train)} "
+              f"device {device}\n")
     curve = []
     t0 = time.time()
     running = 0.0
-    for step in range(1, cfg.steps + 1):
+    budget = cfg.minutes * 60 if cfg.minutes else None
+    step = 0
+    while step < cfg.steps:
+        step += 1
+        progress = min(1.0, (time.time() - t0) / budget) if budget else step / cfg.steps
+        last = step == cfg.steps or progress >= 1.0
         for g in opt.param_groups:
-            g["lr"] = 1e-6 + 0.5 * (cfg.lr - 1e-6) * (1 + math.cos(math.pi * step / cfg.steps))
+            g["lr"] = 1e-6 + 0.5 * (cfg.lr - 1e-6) * (1 + math.cos(math.pi * progress))
         lr_img, hr_img = _batch(pool, cfg, rng)
-        loss = F.l1_loss(model(lr_img.to(device)), hr_img.to(device))
+        loss = F.l1_loss(model(lr_img), hr_img)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        running += loss.item()
+        running = running + loss.detach()  # a tensor: no device sync every step
         if step % 50 == 0:
-            log.write(f"step {step} l1 {running / 50:.5f} elapsed {time.time() - t0:.0f}s\n")
+            log.write(f"step {step} l1 {running.item() / 50:.5f} elapsed {time.time() - t0:.0f}s\n")
             running = 0.0
-        if step % cfg.eval_every == 0 or step == cfg.steps:
+        if step % cfg.eval_every == 0 or last:
             model.eval()
-            res = evaluate_sr(model.cpu(), cfg.scale, split.heldout[:3], crop=256)
-            model.to(device).train()
+            res = evaluate_sr(model, cfg.scale, split.heldout[:3], crop=256)
+            model.train()
             curve.append({"step": step, "elapsed_s": round(time.time() - t0), **res["mean"]})
             log.write(f"eval {json.dumps(curve[-1])}\n")
             save_weights(model, run / f"step{step:06d}.safetensors")
+        if last:
+            break
     out = WEIGHTS_DIR / f"{cfg.out_name}.safetensors"
-    save_weights(model, out, metadata={"steps": str(cfg.steps), "arch": cfg.arch, "scale": str(cfg.scale)})
+    save_weights(model, out, metadata={"steps": str(step), "arch": cfg.arch, "scale": str(cfg.scale)})
     model.eval()
-    final = evaluate_sr(model.cpu(), cfg.scale, split.heldout)
-    summary = {"config": asdict(cfg), "params": nparams, "train_seconds": round(time.time() - t0),
+    final = evaluate_sr(model, cfg.scale, split.heldout)
+    summary = {"config": asdict(cfg), "params": nparams, "steps_done": step, "device": str(device),
+               "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU",
+               "train_seconds": round(time.time() - t0),
                "curve": curve, "final": final}
     (run / "summary.json").write_text(json.dumps(summary, indent=1))
     log.write(f"final {json.dumps(final['mean'])}\n")

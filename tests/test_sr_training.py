@@ -1,0 +1,63 @@
+"""SR training machinery: patch pairs stay aligned through the augmentations; every arch builds."""
+
+import random
+import shlex
+from dataclasses import replace
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from enhancers.training.sr import ARCHS, SRConfig, _batch, build_model
+
+
+def _pool(scale: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    g = torch.Generator().manual_seed(0)
+    pool = []
+    for h, w in ((40, 64), (64, 48)):
+        # Average pooling commutes with flips and 90° rotations, like any fixed isotropic downscale.
+        lr = torch.randint(0, 256, (3, h // scale, w // scale), generator=g, dtype=torch.uint8)
+        hr = lr.repeat_interleave(scale, 1).repeat_interleave(scale, 2)
+        pool.append((hr, lr))
+    return pool
+
+
+@pytest.mark.parametrize("scale", [2, 4])
+def test_batch_pairs_stay_aligned(scale):
+    cfg = SRConfig(arch="compact", scale=scale, steps=1, out_name="t", batch=24, lr_patch=8)
+    lr, hr = _batch(_pool(scale), cfg, random.Random(1))
+    assert lr.shape == (24, 3, 8, 8) and hr.shape == (24, 3, 8 * scale, 8 * scale)
+    assert lr.dtype == hr.dtype == torch.float32 and 0 <= lr.min() and lr.max() <= 1
+    torch.testing.assert_close(F.avg_pool2d(hr, scale), lr)
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHS))
+def test_every_arch_builds_and_upscales(arch):
+    model = build_model(SRConfig(arch=arch, scale=4, steps=1, out_name="t", num_feat=8, num_conv=2)).eval()
+    with torch.no_grad():
+        y = model(torch.rand(1, 3, 12, 10))
+    assert y.shape == (1, 3, 48, 40) and torch.isfinite(y).all()
+
+
+@pytest.mark.parametrize("cfg", [
+    SRConfig(arch="srcnn", scale=2, steps=1000, out_name="sr-srcnn-x2", lr_patch=32, lr=1e-3, eval_every=250),
+    SRConfig(arch="compact", scale=4, steps=1000000, out_name="sr-compact-x4", num_feat=48, num_conv=12, batch=32,
+             lr_patch=48, lr=3e-4, threads=2, eval_every=2000, init="weights/sr-compact-x4.safetensors",
+             hr_downscales=(2, 2.5, 3, 3.5, 4), run_dir="runs/gpu", minutes=21, min_patch_std=0.02,
+             uniform_photos=True),
+    SRConfig(arch="span", scale=4, steps=50, out_name="x", num_feat=32),
+])
+def test_model_card_command_reproduces_the_config(cfg):
+    from dataclasses import asdict
+
+    from enhancers.training.__main__ import build_parser, sr_config
+    from enhancers.training.report import _command
+
+    words = shlex.split(_command(asdict(cfg)))
+    assert words[:3] == ["python", "-m", "enhancers.training"]
+    parsed = sr_config(build_parser().parse_args(words[3:]))
+    if cfg.arch != "compact":  # num_conv is not printed (nor used) for these
+        parsed = replace(parsed, num_conv=cfg.num_conv)
+    if cfg.arch == "srcnn":
+        parsed = replace(parsed, num_feat=cfg.num_feat)
+    assert parsed == cfg
