@@ -37,3 +37,7 @@ class ModelUnavailableError(EnhancerError):
 
 class UnsafeWeightsError(EnhancerError):
     """A weights file holds pickled code or objects outside the allowed tensor types."""
+
+
+class MissingDataError(EnhancerError):
+    """Training or evaluation data is not on disk (run ``make photos`` first)."""

@@ -61,3 +61,18 @@ def test_model_card_command_reproduces_the_config(cfg):
     if cfg.arch == "srcnn":
         parsed = replace(parsed, num_feat=cfg.num_feat)
     assert parsed == cfg
+
+
+def test_training_without_photos_is_one_line_and_writes_nothing(tmp_path, monkeypatch, capsys):
+    from enhancers.specs import WEIGHTS_DIR
+    from enhancers.training import data
+    from enhancers.training.__main__ import main
+
+    monkeypatch.setattr(data, "DATA_DIR", tmp_path / "no-photos")
+    rc = main(["sr", "--arch", "compact", "--scale", "2", "--steps", "1", "--out", "never-written",
+               "--run-dir", str(tmp_path / "runs")])
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert err.startswith("error: no corpus photos") and "make photos" in err and "Traceback" not in err
+    assert not (tmp_path / "runs").exists()
+    assert not (WEIGHTS_DIR / "never-written.safetensors").exists()

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
+from ..errors import EnhancerError
 from ..specs import WEIGHTS_DIR
 from .sr import ARCHS, SRConfig, train
 
@@ -118,6 +120,14 @@ def sr_config(a: argparse.Namespace) -> SRConfig:
 
 def main(argv: list[str] | None = None) -> int:
     a = build_parser().parse_args(argv)
+    try:
+        return _dispatch(a)
+    except EnhancerError as err:  # missing photos, an unknown model: one line, not a traceback
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+
+
+def _dispatch(a: argparse.Namespace) -> int:
     if a.task == "calibrate-qf":
         from .restore import fit_qf_calibration
 

@@ -246,11 +246,10 @@ def train(cfg: ColorConfig) -> dict:
     rng = random.Random(cfg.seed)
     torch.set_num_threads(cfg.threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    data.require_corpus()
     run = Path(cfg.run_dir) / cfg.out_name
     run.mkdir(parents=True, exist_ok=True)
     log = open(run / "train.log", "a", buffering=1)
-    if not data.corpus_photos():
-        raise SystemExit("no corpus photos: run scripts/fetch_photos.sh first")
     photos = training_photos()
     split = data.split()
     pool = _pool(photos)

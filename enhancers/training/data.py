@@ -14,6 +14,7 @@ import torch
 from PIL import Image
 
 from .. import imageio
+from ..errors import MissingDataError
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "photos"
 # Never trained on: the four scikit-image photos the SR literature here reports on, and
@@ -33,6 +34,14 @@ def skimage_dir() -> Path:
 def corpus_photos() -> list[Path]:
     """Corpus photo paths, sorted by name; empty if ``scripts/fetch_photos.sh`` has not run."""
     return sorted(p for p in DATA_DIR.glob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+
+
+def require_corpus() -> list[Path]:
+    """The corpus photos; raises MissingDataError when ``scripts/fetch_photos.sh`` has not run."""
+    photos = corpus_photos()
+    if not photos:
+        raise MissingDataError(f"no corpus photos in {DATA_DIR}: run `make photos` (scripts/fetch_photos.sh) first")
+    return photos
 
 
 @dataclass(frozen=True)

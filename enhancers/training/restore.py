@@ -148,8 +148,7 @@ def train(cfg: RestoreConfig) -> dict:
     rng = random.Random(cfg.seed)
     torch.set_num_threads(cfg.threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if not data.corpus_photos():
-        raise SystemExit("no corpus photos: run scripts/fetch_photos.sh first")
+    data.require_corpus()
     split = data.split()
     pool = clean_pool(split.train)
     run = Path(cfg.run_dir) / cfg.out_name

@@ -128,12 +128,11 @@ def train(cfg: SRConfig) -> dict:
     device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if cfg.device == "auto" else cfg.device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
+    data.require_corpus()
     run = Path(cfg.run_dir) / cfg.out_name
     run.mkdir(parents=True, exist_ok=True)
     log = open(run / "train.log", "a", buffering=1)
     split = data.split()
-    if not data.corpus_photos():
-        raise SystemExit("no corpus photos: run scripts/fetch_photos.sh first")
     pool = _pool(split.train, cfg.scale, tuple(cfg.hr_downscales), device=device)
     model = build_model(cfg)
     if cfg.init:

@@ -21,6 +21,7 @@ import torch
 from PIL import Image
 
 from .. import imageio
+from ..errors import MissingDataError
 from ..archs.johnson import JohnsonNet
 from ..loader import load_model
 from ..specs import WEIGHTS_DIR
@@ -67,7 +68,7 @@ def _photo_pool(short_side: int) -> list[torch.Tensor]:
                        Image.Resampling.LANCZOS)
         pool.append(torch.from_numpy(np.array(im)).permute(2, 0, 1).contiguous())
     if not pool:
-        raise SystemExit("no training photos: run `make photos` first")
+        raise MissingDataError("no training photos: run `make photos` first")
     return pool
 
 
