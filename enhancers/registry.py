@@ -45,7 +45,7 @@ _SR_SPECS: tuple[ModelSpec, ...] = (
         description="The same SRVGGNetCompact design at ×4: all convolutions run on the small input, so it "
                     "costs 1/16 of the work per output pixel compared with running at full size. By default "
                     "it averages 8 passes over flips and rotations (self-ensemble, Lim et al. 2017): "
-                    "+0.12 dB on held-out photos for 8× the time; untick it for speed."),
+                    "+0.12 dB on held-out photos for 8× the time; set it to off for speed."),
     ModelSpec(
         id="sr/realesrgan-x4plus", title="Real-ESRGAN x4plus (Hub)", task="sr", arch="spandrel",
         source=HubWeights("nateraw/real-esrgan", "RealESRGAN_x4plus.pth",

@@ -64,7 +64,7 @@ class ColorConfig:
 
 def extra_photos() -> list[Path]:
     """Extra offline colour photos (``scripts/fetch_color_photos.sh``), sorted; never evaluated on."""
-    return sorted(p for p in EXTRA_DIR.glob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    return data.photos_in(EXTRA_DIR)
 
 
 def training_photos() -> list[Path]:
@@ -173,7 +173,7 @@ CHECK_DIR = data.DATA_DIR.parent / "check-photos"
 
 def check_photos() -> list[Path]:
     """Independent check photos (``scripts/fetch_color_photos.sh``): never trained on, never used to choose."""
-    return sorted(p for p in CHECK_DIR.glob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    return data.photos_in(CHECK_DIR)
 
 
 def evaluate_inference(model_id: str = "color/unet") -> dict:

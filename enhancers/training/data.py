@@ -31,9 +31,17 @@ def skimage_dir() -> Path:
     return Path(skimage.__file__).resolve().parent / "data"
 
 
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
+
+
+def photos_in(folder: Path) -> list[Path]:
+    """The JPEG and PNG files directly in ``folder``, sorted by name; empty if it does not exist."""
+    return sorted(p for p in folder.glob("*") if p.suffix.lower() in PHOTO_SUFFIXES)
+
+
 def corpus_photos() -> list[Path]:
     """Corpus photo paths, sorted by name; empty if ``scripts/fetch_photos.sh`` has not run."""
-    return sorted(p for p in DATA_DIR.glob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    return photos_in(DATA_DIR)
 
 
 def require_corpus() -> list[Path]:

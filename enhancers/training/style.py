@@ -21,8 +21,8 @@ import torch
 from PIL import Image
 
 from .. import imageio
-from ..errors import MissingDataError
 from ..archs.johnson import JohnsonNet
+from ..errors import MissingDataError
 from ..loader import load_model
 from ..specs import WEIGHTS_DIR
 from ..style import DEFAULT_LAYERS, PerceptualLoss, resize_long_side
