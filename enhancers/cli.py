@@ -1,4 +1,4 @@
-"""Command line: ``python -m enhancers models|sr|denoise|dejpeg|colorize|style ...``.
+"""Command line: ``python -m enhancers models|sr|enhance|denoise|dejpeg|colorize|style ...``.
 
 Every bad file gets one line on stderr and the exit code is 1; nothing is
 written for it. Usage errors exit with 2.
@@ -98,6 +98,25 @@ def _sr(args: argparse.Namespace) -> int:
     return _process(args, run)
 
 
+def _enhance(args: argparse.Namespace) -> int:
+    from . import enhance
+
+    def run(image, progress):
+        res = enhance.enhance_image(image, args.model, args.scale, args.fidelity, args.tone, args.faces,
+                                    args.only_largest_face, args.face_fidelity, args.tile, progress,
+                                    with_before=False)
+        notes = [f", {args.model}"]
+        if res.alpha is not None:
+            notes.append(f" α = {res.alpha:.2f}")
+        if args.tone:
+            notes.append(", auto-tone")
+        if args.faces:
+            notes.append(f", {len(res.faces)} face(s) restored")
+        return res.image, "".join(notes)
+
+    return _process(args, run)
+
+
 def _denoise(args: argparse.Namespace) -> int:
     from . import denoise
 
@@ -184,6 +203,25 @@ def build_parser() -> argparse.ArgumentParser:
                    help="average 8 passes over flips and rotations: ~+0.1 dB for 8× the time "
                         "(default: the model's own, on for sr/compact-x4)")
     s.set_defaults(func=_sr)
+    e = sub.add_parser("enhance", help="one-click GAN enhancement: blur, noise, JPEG, lighting and faces",
+                       description="Auto-tone (--tone), then a GAN-trained generator, then face restoration "
+                                   "(--faces MODEL, Hub). Writes DIR/<stem>.png with alpha and EXIF kept.")
+    e.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
+    e.add_argument("--output-dir", required=True, help="writes DIR/<stem>.png")
+    e.add_argument("--model", default="enhance/compact-x2",
+                   help="generator id (default: enhance/compact-x2, bundled; see `models --task enhance`)")
+    e.add_argument("--scale", type=int, default=2, choices=(1, 2, 4), help="output size / input size (default 2)")
+    e.add_argument("--fidelity", type=float, default=None, metavar="ALPHA",
+                   help="network interpolation α in [0, 1]: 0 = fidelity (PSNR stage), 1 = texture (GAN stage); "
+                        "for realesr-general-x4v3 the denoise strength (default: the model's)")
+    e.add_argument("--tone", action="store_true", help="fix exposure, contrast and colour cast first (auto-tone)")
+    e.add_argument("--faces", default=None, metavar="MODEL",
+                   help="restore faces with this face model (e.g. face/gfpgan-v1.4; downloads from the Hub)")
+    e.add_argument("--only-largest-face", action="store_true", help="restore only the largest face")
+    e.add_argument("--face-fidelity", type=float, default=None, metavar="W",
+                   help="CodeFormer's fidelity weight w in [0, 1] (higher keeps more of the input)")
+    e.add_argument("--tile", type=int, default=None, help="tile edge in input pixels (default: automatic)")
+    e.set_defaults(func=_enhance)
     d = sub.add_parser("denoise", help="remove noise (blind when --sigma is left out)")
     d.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
     d.add_argument("--output-dir", required=True, help="writes DIR/<stem>.png")

@@ -4,14 +4,21 @@ Nothing loads at import. The first request for a model reads its weights
 (safetensors, or a ``.pth`` through ``torch.load(weights_only=True)``, which
 refuses pickled code), builds it, and keeps it in a bounded LRU cache. A per-model
 lock makes concurrent first requests load it once.
+
+Specs with :class:`~enhancers.specs.NetworkInterpolation` are built from a blend of two
+weight files, θ = (1 − α)·θ_A + α·θ_B (ESRGAN §3.4); each α (to 0.01) is its own cache
+entry, and the two files stay in a small cache of their own so that moving α re-blends
+without re-reading them.
 """
 
 from __future__ import annotations
 
+import numbers
 import os
 import pickle
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,9 +26,12 @@ import torch
 
 from .archs import get_builder
 from .device import configure_cpu_threads, pick_device, pick_dtype
-from .errors import ModelUnavailableError, UnsafeWeightsError
+from .errors import InvalidInputError, ModelUnavailableError, UnsafeWeightsError
 from .registry import get_spec, list_specs
 from .specs import BundledWeights, HubWeights, ModelSpec
+
+CacheKey = str | tuple[str, float]
+"""A model id, or ``(model id, α)`` for a blend of an interpolated spec."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +44,8 @@ class LoadedModel:
         device: where it runs.
         dtype: its parameter dtype (float32 on CPU; fp16/bf16 on CUDA when supported).
         nbytes: parameter + buffer memory in bytes.
+        alpha: the interpolation factor α its weights were blended with (rounded to 0.01);
+            None for specs without interpolation.
     """
 
     spec: ModelSpec
@@ -41,6 +53,7 @@ class LoadedModel:
     device: torch.device
     dtype: torch.dtype
     nbytes: int
+    alpha: float | None = None
 
 
 def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
@@ -72,6 +85,87 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     return obj
 
 
+def interpolate_state_dicts(a: Mapping[str, object], b: Mapping[str, object], alpha: float) -> dict[str, object]:
+    """Network interpolation: θ = (1 − α)·θ_A + α·θ_B, key by key (Wang et al. 2018, ESRGAN §3.4,
+    https://arxiv.org/abs/1809.00219).
+
+    Floating-point tensors are blended in float64 and returned in θ_A's dtype, so α = 0 gives
+    θ_A and α = 1 gives θ_B exactly. Nested dicts (``{"params": {...}}`` as Real-ESRGAN saves
+    them) are blended level by level; integer tensors and other values (counters, metadata)
+    are taken from the nearer end (θ_A for α < 0.5). Neither input is modified.
+
+    Args:
+        a: θ_A, the weights at α = 0.
+        b: θ_B, the weights at α = 1, with the same keys and tensor shapes.
+        alpha: α in [0, 1].
+
+    Returns:
+        A new state dict with ``a``'s structure and dtypes.
+
+    Raises:
+        UnsafeWeightsError: the two differ in keys, nesting or tensor shapes.
+        InvalidInputError: ``alpha`` is not a number in [0, 1].
+    """
+    alpha = _check_alpha(alpha, "alpha")
+    _check_same_layout(a, b, "")
+    return _blend(a, b, alpha)
+
+
+def _check_alpha(alpha: object, name: str) -> float:
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0.0 <= float(alpha) <= 1.0:
+        raise InvalidInputError(f"{name} must be a number in [0, 1], got {alpha!r}")
+    return float(alpha)
+
+
+def _check_same_layout(a: Mapping[str, object], b: Mapping[str, object], where: str) -> None:
+    if a.keys() != b.keys():
+        only_a, only_b = sorted(a.keys() - b.keys()), sorted(b.keys() - a.keys())
+        raise UnsafeWeightsError(
+            f"cannot interpolate weights with different keys{' under ' + where if where else ''}: "
+            f"only in the first: {only_a[:5] or 'none'}; only in the second: {only_b[:5] or 'none'}")
+    for key, va in a.items():
+        vb, name = b[key], f"{where}.{key}" if where else str(key)
+        if isinstance(va, Mapping) and isinstance(vb, Mapping):
+            _check_same_layout(va, vb, name)
+        elif isinstance(va, torch.Tensor) and isinstance(vb, torch.Tensor):
+            if va.shape != vb.shape:
+                raise UnsafeWeightsError(f"cannot interpolate {name}: shape {tuple(va.shape)} in the first "
+                                         f"weights, {tuple(vb.shape)} in the second")
+        elif isinstance(va, (Mapping, torch.Tensor)) or isinstance(vb, (Mapping, torch.Tensor)):
+            raise UnsafeWeightsError(f"cannot interpolate {name}: {type(va).__name__} in the first weights, "
+                                     f"{type(vb).__name__} in the second")
+
+
+def _blend(a: Mapping[str, object], b: Mapping[str, object], alpha: float) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for key, va in a.items():
+        vb = b[key]
+        if isinstance(va, Mapping):
+            out[key] = _blend(va, vb, alpha)
+        elif isinstance(va, torch.Tensor) and va.is_floating_point() and vb.is_floating_point():
+            out[key] = ((1.0 - alpha) * va.double() + alpha * vb.double()).to(va.dtype)
+        else:
+            out[key] = va if alpha < 0.5 else vb
+    return out
+
+
+def resolve_alpha(spec: ModelSpec, alpha: float | None) -> float | None:
+    """The interpolation factor a model is built with: ``alpha`` rounded to 0.01, the spec's default
+    when None, and None for specs without interpolation.
+
+    Raises:
+        InvalidInputError: ``alpha`` outside [0, 1], or given for a spec without interpolation.
+    """
+    interp = spec.interpolation
+    if interp is None:
+        if alpha is not None:
+            raise InvalidInputError(f"{spec.id} has a single set of weights and takes no interpolation "
+                                    f"factor; got alpha={alpha!r}")
+        return None
+    value = interp.default if alpha is None else _check_alpha(alpha, f"{interp.control} for {spec.id}")
+    return round(value, 2) + 0.0  # + 0.0 folds −0.0 into 0.0
+
+
 def bundled_alternatives(task: str) -> list[str]:
     """Ids of models of ``task`` that work offline (bundled weights or algorithms)."""
     return [s.id for s in list_specs(task) if s.source_kind != "hub"]
@@ -87,14 +181,27 @@ def weights_path(spec: ModelSpec) -> Path | None:
         ModelUnavailableError: bundled file missing, or the Hub cannot be reached
             and the file is not cached. The message names offline alternatives.
     """
-    if spec.source is None:
-        return None
-    if isinstance(spec.source, BundledWeights):
-        if not spec.source.path.is_file():
-            raise ModelUnavailableError(f"bundled weights for {spec.id} are missing: {spec.source.path}")
-        return spec.source.path
-    assert isinstance(spec.source, HubWeights)
-    return _hub_download(spec, spec.source)
+    return None if spec.source is None else _file_path(spec, spec.source)
+
+
+def interpolation_paths(spec: ModelSpec) -> tuple[Path, Path]:
+    """Local paths to θ_A (``source``) and θ_B (``interpolation.other``), downloading Hub files on first use.
+
+    Raises:
+        InvalidInputError: the spec has no interpolation.
+        ModelUnavailableError: as for :func:`weights_path`, for either file.
+    """
+    if spec.interpolation is None or spec.source is None:
+        raise InvalidInputError(f"{spec.id} has no network interpolation")
+    return _file_path(spec, spec.source), _file_path(spec, spec.interpolation.other)
+
+
+def _file_path(spec: ModelSpec, src: BundledWeights | HubWeights) -> Path:
+    if isinstance(src, BundledWeights):
+        if not src.path.is_file():
+            raise ModelUnavailableError(f"bundled weights for {spec.id} are missing: {src.path}")
+        return src.path
+    return _hub_download(spec, src)
 
 
 def _hub_download(spec: ModelSpec, src: HubWeights) -> Path:
@@ -140,10 +247,38 @@ def _short(e: BaseException) -> str:
     return text[:200]
 
 
-def build_model(spec: ModelSpec, device: torch.device | None = None) -> LoadedModel:
-    """Read weights, build the architecture, move it to the device. Not cached."""
+def read_interpolation_pair(spec: ModelSpec) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """θ_A and θ_B of an interpolated spec, read (and downloaded) and checked to match.
+
+    Raises:
+        InvalidInputError: the spec has no interpolation.
+        UnsafeWeightsError: a file is unsafe, or the two differ in keys or shapes.
+        ModelUnavailableError: a file cannot be obtained.
+    """
+    path_a, path_b = interpolation_paths(spec)
+    a, b = read_state_dict(path_a), read_state_dict(path_b)
+    _check_same_layout(a, b, "")
+    return a, b
+
+
+def build_model(spec: ModelSpec, device: torch.device | None = None, alpha: float | None = None) -> LoadedModel:
+    """Read weights, build the architecture, move it to the device. Not cached.
+
+    For specs with interpolation the weights are θ = (1 − α)·θ_A + α·θ_B, with ``alpha`` as in
+    :func:`resolve_alpha` (None: the spec's default).
+
+    Raises:
+        ModelUnavailableError, UnsafeWeightsError, InvalidInputError (``alpha`` as in :func:`resolve_alpha`).
+    """
+    alpha = resolve_alpha(spec, alpha)
+    if alpha is not None:
+        return _assemble(spec, interpolate_state_dicts(*read_interpolation_pair(spec), alpha), device, alpha)
     path = weights_path(spec)
-    state = read_state_dict(path) if path is not None else None
+    return _assemble(spec, read_state_dict(path) if path is not None else None, device, None)
+
+
+def _assemble(spec: ModelSpec, state: dict[str, torch.Tensor] | None, device: torch.device | None,
+              alpha: float | None) -> LoadedModel:
     built = get_builder(spec.arch)(state, **dict(spec.arch_kwargs))
     device = device or pick_device()
     if device.type == "cpu":
@@ -153,67 +288,128 @@ def build_model(spec: ModelSpec, device: torch.device | None = None) -> LoadedMo
     for p in module.parameters():
         p.requires_grad_(False)
     nbytes = sum(t.numel() * t.element_size() for t in (*module.parameters(), *module.buffers()))
-    return LoadedModel(spec, module, device, dtype, nbytes)
+    return LoadedModel(spec, module, device, dtype, nbytes, alpha)
+
+
+def _state_nbytes(state: Mapping[str, object]) -> int:
+    return sum(_state_nbytes(v) if isinstance(v, Mapping) else
+               v.numel() * v.element_size() if isinstance(v, torch.Tensor) else 0 for v in state.values())
 
 
 class ModelCache:
     """Bounded least-recently-used cache of loaded models, by count and by bytes.
 
-    Thread-safe; concurrent first requests for one id build it once.
+    Keys are model ids, and ``(model id, α)`` for blends of interpolated specs (α to 0.01).
+    The raw weight pairs of interpolated specs sit in a second LRU, bounded by
+    ``max_weight_pairs`` and by ``max_bytes``, so a new α re-blends without reading files.
+    Thread-safe; concurrent first requests for one key build it once.
     """
 
-    def __init__(self, max_models: int = 3, max_bytes: int = 2 * 2**30) -> None:
+    def __init__(self, max_models: int = 3, max_bytes: int = 2 * 2**30, max_weight_pairs: int = 2) -> None:
         self.max_models = max_models
         self.max_bytes = max_bytes
-        self._items: OrderedDict[str, LoadedModel] = OrderedDict()
+        self.max_weight_pairs = max_weight_pairs
+        self._items: OrderedDict[CacheKey, LoadedModel] = OrderedDict()
+        self._pairs: OrderedDict[str, tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]] = OrderedDict()
         self._lock = threading.Lock()
-        self._loading: dict[str, threading.Lock] = {}
+        self._loading: dict[CacheKey, threading.Lock] = {}
+        self._pair_loading: dict[str, threading.Lock] = {}
         self.loads = 0
+        self.pair_reads = 0
 
-    def get(self, model_id: str) -> LoadedModel:
+    def get(self, model_id: str, alpha: float | None = None) -> LoadedModel:
+        """The model, built on first request; ``alpha`` as in :func:`resolve_alpha`.
+
+        Raises:
+            UnknownModelError, ModelUnavailableError, UnsafeWeightsError, InvalidInputError.
+        """
         spec = get_spec(model_id)
+        alpha = resolve_alpha(spec, alpha)
+        key: CacheKey = model_id if alpha is None else (model_id, alpha)
         with self._lock:
-            if model_id in self._items:
-                self._items.move_to_end(model_id)
-                return self._items[model_id]
-            key_lock = self._loading.setdefault(model_id, threading.Lock())
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+            key_lock = self._loading.setdefault(key, threading.Lock())
         with key_lock:
             with self._lock:
-                if model_id in self._items:
-                    self._items.move_to_end(model_id)
-                    return self._items[model_id]
-            model = build_model(spec)
+                if key in self._items:
+                    self._items.move_to_end(key)
+                    return self._items[key]
+            if alpha is None:
+                model = build_model(spec)
+            else:
+                model = _assemble(spec, interpolate_state_dicts(*self._weight_pair(spec), alpha), None, alpha)
             with self._lock:
                 self.loads += 1
-                self._items[model_id] = model
+                self._items[key] = model
                 self._evict()
             return model
+
+    def _weight_pair(self, spec: ModelSpec) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        with self._lock:
+            if spec.id in self._pairs:
+                self._pairs.move_to_end(spec.id)
+                return self._pairs[spec.id]
+            pair_lock = self._pair_loading.setdefault(spec.id, threading.Lock())
+        with pair_lock:
+            with self._lock:
+                if spec.id in self._pairs:
+                    self._pairs.move_to_end(spec.id)
+                    return self._pairs[spec.id]
+            pair = read_interpolation_pair(spec)
+            with self._lock:
+                self.pair_reads += 1
+                self._pairs[spec.id] = pair
+                while len(self._pairs) > 1 and (len(self._pairs) > self.max_weight_pairs or sum(
+                        _state_nbytes(a) + _state_nbytes(b) for a, b in self._pairs.values()) > self.max_bytes):
+                    self._pairs.popitem(last=False)
+            return pair
 
     def _evict(self) -> None:
         while len(self._items) > 1 and (len(self._items) > self.max_models or
                                         sum(m.nbytes for m in self._items.values()) > self.max_bytes):
             self._items.popitem(last=False)
 
-    def cached_ids(self) -> list[str]:
+    def cached_keys(self) -> list[CacheKey]:
+        """Keys of the cached models, least recently used first."""
         with self._lock:
             return list(self._items)
+
+    def cached_ids(self) -> list[str]:
+        """Ids of the cached models, least recently used first (once per id, whatever its α)."""
+        with self._lock:
+            return list(dict.fromkeys(k if isinstance(k, str) else k[0] for k in self._items))
+
+    def cached_weight_pairs(self) -> list[str]:
+        """Ids of interpolated specs whose two weight files are held in memory."""
+        with self._lock:
+            return list(self._pairs)
 
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+            self._pairs.clear()
 
 
 _CACHE = ModelCache(max_models=int(os.environ.get("ENHANCERS_CACHE_MODELS", "3")),
                     max_bytes=int(float(os.environ.get("ENHANCERS_CACHE_GB", "2")) * 2**30))
 
 
-def load_model(model_id: str) -> LoadedModel:
+def load_model(model_id: str, alpha: float | None = None) -> LoadedModel:
     """The model with this id, from the shared cache (loaded on first use).
 
+    Args:
+        model_id: a registered id.
+        alpha: for specs with :class:`~enhancers.specs.NetworkInterpolation`, the blend factor α
+            in [0, 1] (0: ``source``, 1: ``interpolation.other``; None: the spec's default),
+            rounded to 0.01. Must be None for other specs.
+
     Raises:
-        UnknownModelError, ModelUnavailableError, UnsafeWeightsError.
+        UnknownModelError, ModelUnavailableError, UnsafeWeightsError,
+        InvalidInputError (``alpha`` out of [0, 1], or given to a spec without interpolation).
     """
-    return _CACHE.get(model_id)
+    return _CACHE.get(model_id, alpha)
 
 
 def model_cache() -> ModelCache:
@@ -222,14 +418,15 @@ def model_cache() -> ModelCache:
 
 
 def is_ready(spec: ModelSpec) -> bool:
-    """Usable without a download: an algorithm, bundled weights present, or Hub file cached."""
-    if spec.source is None:
-        return True
-    if isinstance(spec.source, BundledWeights):
-        return spec.source.path.is_file()
+    """Usable without a download: an algorithm, or every weights file bundled or in the Hub cache."""
+    return all(_file_ready(f) for f in spec.weights_files)
+
+
+def _file_ready(src: BundledWeights | HubWeights) -> bool:
+    if isinstance(src, BundledWeights):
+        return src.path.is_file()
     from huggingface_hub import try_to_load_from_cache
 
-    src = spec.source
     hit = try_to_load_from_cache(src.repo_id, src.filename, cache_dir=_hub_cache_dir(), revision=src.revision,
                                  repo_type=src.repo_type)
     return isinstance(hit, str)

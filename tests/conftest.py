@@ -1,4 +1,4 @@
-"""Shared fixtures: the launched Gradio app and a held-out low-resolution photo."""
+"""Shared fixtures: the launched Gradio app, an isolated Hugging Face cache and a held-out low-resolution photo."""
 
 from __future__ import annotations
 
@@ -42,6 +42,20 @@ def app_url():
         yield app.demo.local_url.rstrip("/") + "/"
     finally:
         app.demo.close()
+
+
+@pytest.fixture
+def hf_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty Hugging Face cache under ``tmp_path`` (``HF_HOME``), online, without proxies or progress bars;
+    tests that download point ``HF_ENDPOINT`` at a ``fake_hub.FakeHub``."""
+    home = tmp_path / "hf_home"
+    monkeypatch.setenv("HF_HOME", str(home))
+    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    return home
 
 
 @dataclass(frozen=True)

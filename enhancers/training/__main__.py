@@ -106,6 +106,31 @@ def build_parser() -> argparse.ArgumentParser:
     rst.add_argument("--part", choices=("gatys", "fast", "all"), default="all")
     rst.add_argument("--fast-photos", type=int, default=None, help="photos for the fast-vs-Gatys part")
     rst.add_argument("--out", default="weights/style-report.json")
+    en = sub.add_parser("enhance", help="train the GAN enhancement generator: --stage psnr, then --stage gan")
+    en.add_argument("--stage", choices=("psnr", "gan"), required=True)
+    en.add_argument("--out", required=True, help="weights/<OUT>.safetensors, logs in RUN_DIR/<OUT>")
+    en.add_argument("--minutes", type=float, required=True, help="wall-clock budget")
+    en.add_argument("--init", default=None, help="start from these generator weights (.safetensors)")
+    en.add_argument("--batch", type=int, default=12)
+    en.add_argument("--hr-patch", type=int, default=96)
+    en.add_argument("--lr", type=float, default=2e-4)
+    en.add_argument("--d-lr", type=float, default=1e-4)
+    en.add_argument("--gan-weight", type=float, default=0.1)
+    en.add_argument("--perceptual-weight", type=float, default=1.0)
+    en.add_argument("--eval-every", type=int, default=150)
+    en.add_argument("--threads", type=int, default=2)
+    en.add_argument("--seed", type=int, default=0)
+    en.add_argument("--no-usm-gt", action="store_true", help="train against the plain, not the sharpened, ground truth")
+    en.add_argument("--run-dir", default="runs")
+    en.add_argument("--degradation", choices=("moderate", "paper"), default="moderate",
+                    help="second-order degradation ranges: narrowed for a small network, or the paper's")
+    tn = sub.add_parser("tone", help="train the auto-tone curve network on photometric degradations")
+    tn.add_argument("--out", default="tone-curves", help="weights/<OUT>.safetensors")
+    tn.add_argument("--minutes", type=float, required=True)
+    tn.add_argument("--threads", type=int, default=1)
+    tn.add_argument("--seed", type=int, default=0)
+    tn.add_argument("--run-dir", default="runs")
+    sub.add_parser("report-enhance", help="held-out table of the GAN generator and auto-tone vs baselines, and cards")
     return ap
 
 
@@ -174,6 +199,8 @@ def _dispatch(a: argparse.Namespace) -> int:
         return style_report(a.steps, a.photos, a.out, a.size, a.part, a.fast_photos)
     if a.task == "report-sr":
         return _report(a)
+    if a.task in ("enhance", "tone", "report-enhance"):
+        return _enhance(a)
     if a.task == "latent":
         return _latent(a)
     summary = train(sr_config(a))
@@ -228,6 +255,29 @@ def _color(a: argparse.Namespace) -> int:
     if a.weights_dir:
         cfg.weights_dir = a.weights_dir
     print(json.dumps(train_color(cfg)["final"]["mean"]))
+    return 0
+
+
+def _enhance(a: argparse.Namespace) -> int:
+    if a.task == "tone":
+        from .tone import ToneConfig, train as train_tone
+
+        summary = train_tone(ToneConfig(out_name=a.out, minutes=a.minutes, threads=a.threads, seed=a.seed,
+                                         run_dir=a.run_dir))
+        print(json.dumps(summary["curve"][-1]))
+        return 0
+    if a.task == "report-enhance":
+        from .report_enhance import main as report_enhance
+
+        return report_enhance()
+    from .enhance import EnhanceConfig, train as train_enhance
+
+    cfg = EnhanceConfig(stage=a.stage, out_name=a.out, minutes=a.minutes, init=a.init, batch=a.batch,
+                        hr_patch=a.hr_patch, lr=a.lr, d_lr=a.d_lr, gan_weight=a.gan_weight,
+                        perceptual_weight=a.perceptual_weight, eval_every=a.eval_every, threads=a.threads,
+                        seed=a.seed, usm_gt=not a.no_usm_gt, run_dir=a.run_dir,
+                        degradation=a.degradation)
+    print(json.dumps(train_enhance(cfg)["curve"][-1]))
     return 0
 
 

@@ -1,0 +1,134 @@
+"""Train the auto-tone curve network (:mod:`enhancers.archs.tone_curves`) to undo the photometric degradations
+of :func:`enhancers.degrade.photometric` (exposure, gamma, faded contrast, white-balance cast), supervised:
+the curves applied to the degraded photo should give back the original. A fifth of the samples are left
+undegraded, so a well-exposed photo learns to come back unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from .. import degrade, imageio
+from ..archs.tone_curves import ToneCurveNet, apply_curves, lookup_curves
+from ..metrics import psnr_rgb
+from ..specs import WEIGHTS_DIR
+from . import data
+from .checkpoints import save_weights
+
+EVAL_CONDITIONS = {"dark_warm": degrade.DARK_WARM_CAST, "dark_cool": degrade.DARK_COOL_CAST,
+                   "well_exposed": degrade.IDENTITY_PHOTOMETRIC}
+
+
+@dataclass
+class ToneConfig:
+    out_name: str = "tone-curves"
+    minutes: float = 8.0
+    batch: int = 16
+    crop: int = 128
+    short_side: int = 192
+    lr: float = 1e-3
+    identity_fraction: float = 0.2
+    threads: int = 1
+    seed: int = 0
+    eval_every: int = 300
+    run_dir: str = "runs"
+
+
+def _pool(paths, short_side: int) -> list[torch.Tensor]:
+    pool = []
+    for p in paths:
+        im = Image.open(p).convert("RGB")
+        f = short_side / min(im.size)
+        im = im.resize((max(1, round(im.width * f)), max(1, round(im.height * f))), Image.Resampling.LANCZOS)
+        pool.append(imageio.pil_to_tensor(im)[0])
+    return pool
+
+
+def _batch(pool, cfg: ToneConfig, rng: random.Random, np_rng: np.random.Generator):
+    clean, degraded = [], []
+    for img in rng.choices(pool, k=cfg.batch):
+        y = rng.randrange(0, img.shape[1] - cfg.crop + 1)
+        x = rng.randrange(0, img.shape[2] - cfg.crop + 1)
+        c = img[None, :, y:y + cfg.crop, x:x + cfg.crop]
+        params = (degrade.IDENTITY_PHOTOMETRIC if rng.random() < cfg.identity_fraction
+                  else degrade.random_photometric(np_rng))
+        clean.append(c)
+        degraded.append(degrade.photometric(c, params).mul(255).round().div(255))
+    return torch.cat(degraded), torch.cat(clean)
+
+
+@torch.no_grad()
+def evaluate(model: ToneCurveNet, paths, crop: int | None = 512) -> dict:
+    """Mean RGB PSNR of the degraded input and of the auto-toned result against the original, per condition
+    (:data:`EVAL_CONDITIONS`), on evaluation-prepared held-out photos (:func:`data.prepare_hr`)."""
+    model.eval()
+    rows = {name: {"input_psnr": [], "output_psnr": []} for name in EVAL_CONDITIONS}
+    for p in paths:
+        clean = data.prepare_hr(Path(p), crop=crop)
+        for name, params in EVAL_CONDITIONS.items():
+            bad = degrade.photometric(clean, params).mul(255).round().div(255)
+            out = apply_curves(bad, model(bad))
+            if params != degrade.IDENTITY_PHOTOMETRIC:
+                rows[name]["input_psnr"].append(psnr_rgb(bad, clean))
+            rows[name]["output_psnr"].append(psnr_rgb(out, clean))
+    model.train()
+    return {name: {k: round(float(np.mean(v)), 3) for k, v in r.items() if v} for name, r in rows.items()}
+
+
+def train(cfg: ToneConfig) -> dict:
+    torch.manual_seed(cfg.seed)
+    rng = random.Random(cfg.seed)
+    np_rng = np.random.default_rng(cfg.seed)
+    torch.set_num_threads(cfg.threads)
+    data.require_corpus()
+    run = Path(cfg.run_dir) / cfg.out_name
+    run.mkdir(parents=True, exist_ok=True)
+    log = open(run / "train.log", "a", buffering=1)
+    split = data.split()
+    pool = [t for t in _pool(split.train, cfg.short_side) if min(t.shape[-2:]) >= cfg.crop]
+    model = ToneCurveNet().train()
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    log.write(f"config {json.dumps(asdict(cfg))} train_images {len(pool)}\n")
+    evals = split.heldout[:4]
+    curve = [{"step": 0, "elapsed_s": 0, **_flat(evaluate(model, evals, crop=256))}]
+    t0 = time.time()
+    step, running = 0, 0.0
+    while True:
+        step += 1
+        progress = min(1.0, (time.time() - t0) / (cfg.minutes * 60))
+        for g in opt.param_groups:
+            g["lr"] = cfg.lr * (0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * progress)))
+        bad, clean = _batch(pool, cfg, rng, np_rng)
+        loss = F.l1_loss(lookup_curves(bad, model(bad)), clean)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        running += float(loss.detach())
+        if step % 50 == 0:
+            log.write(f"step {step} l1 {running / 50:.5f} elapsed {time.time() - t0:.0f}s\n")
+            running = 0.0
+        if step % cfg.eval_every == 0 or progress >= 1.0:
+            curve.append({"step": step, "elapsed_s": round(time.time() - t0),
+                          **_flat(evaluate(model, evals, crop=256))})
+            log.write(f"eval {json.dumps(curve[-1])}\n")
+        if progress >= 1.0:
+            break
+    save_weights(model, WEIGHTS_DIR / f"{cfg.out_name}.safetensors", metadata={"steps": str(step)})
+    summary = {"config": asdict(cfg), "steps_done": step, "train_seconds": round(time.time() - t0),
+               "train_images": len(pool), "curve": curve}
+    (run / "summary.json").write_text(json.dumps(summary, indent=1))
+    log.close()
+    return summary
+
+
+def _flat(result: dict) -> dict:
+    return {f"{name}_{k}": v for name, r in result.items() for k, v in r.items()}

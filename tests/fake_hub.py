@@ -1,0 +1,102 @@
+"""A local stand-in for the Hugging Face Hub's ``/resolve`` endpoint, for tests that download weights.
+
+Point ``HF_ENDPOINT`` at :attr:`FakeHub.url`; files under ``root`` are served as the repo's files at
+``commit`` (and at ``main``). Tests never use the network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import threading
+from collections import Counter
+from pathlib import Path
+
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+REPO = "test-org/tiny-sr"
+
+
+class FakeHub:
+    """A Hub-like ``/resolve`` endpoint on 127.0.0.1, optionally redirecting LFS files to a second ("CDN") origin."""
+
+    def __init__(self, root: Path, lfs_redirect: bool, repo: str = REPO, commit: str = COMMIT) -> None:
+        self.root = root
+        self.lfs_redirect = lfs_redirect
+        self.repo, self.commit = repo, commit
+        self.requests: Counter[tuple[str, str, str]] = Counter()
+        self._lock = threading.Lock()
+        self.hub = self._start("hub")
+        self.cdn = self._start("cdn")
+        self.url = f"http://127.0.0.1:{self.hub.server_address[1]}"
+        self.cdn_url = f"http://127.0.0.1:{self.cdn.server_address[1]}"
+
+    def _start(self, role: str) -> http.server.ThreadingHTTPServer:
+        fake = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_HEAD(self) -> None:
+                fake._handle(self, role, body=False)
+
+            def do_GET(self) -> None:
+                fake._handle(self, role, body=True)
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return server
+
+    def close(self) -> None:
+        for server in (self.hub, self.cdn):
+            server.shutdown()
+            server.server_close()
+
+    def count(self, role: str | None = None) -> int:
+        with self._lock:
+            return sum(n for (r, _, _), n in self.requests.items() if role is None or r == role)
+
+    def _handle(self, req: http.server.BaseHTTPRequestHandler, role: str, body: bool) -> None:
+        with self._lock:
+            self.requests[(role, req.command, req.path)] += 1
+        if role == "cdn":
+            data = self._blob(req.path.removeprefix("/cdn/"))
+            if data is None:
+                return self._send(req, 404, b"", {}, body)
+            return self._send(req, 200, data, {"ETag": f'"{hashlib.sha256(data).hexdigest()}"'}, body)
+
+        prefix = f"/{self.repo}/resolve/"
+        if not req.path.startswith(prefix):
+            return self._send(req, 404, b"", {"X-Error-Code": "RepoNotFound"}, body)
+        revision, _, filename = req.path[len(prefix):].partition("/")
+        if revision not in (self.commit, "main"):
+            return self._send(req, 404, b"", {"X-Error-Code": "RevisionNotFound"}, body)
+        path = self.root / filename
+        if not path.is_file():
+            return self._send(req, 404, b"", {"X-Error-Code": "EntryNotFound", "X-Repo-Commit": self.commit}, body)
+        data = path.read_bytes()
+        sha = hashlib.sha256(data).hexdigest()
+        if self.lfs_redirect:
+            return self._send(req, 302, b"", {"Location": f"{self.cdn_url}/cdn/{sha}", "X-Repo-Commit": self.commit,
+                                              "X-Linked-Etag": f'"{sha}"', "X-Linked-Size": str(len(data))}, body)
+        return self._send(req, 200, data, {"X-Repo-Commit": self.commit, "ETag": f'"{sha}"'}, body)
+
+    def _blob(self, sha: str) -> bytes | None:
+        for p in self.root.iterdir():
+            data = p.read_bytes()
+            if hashlib.sha256(data).hexdigest() == sha:
+                return data
+        return None
+
+    @staticmethod
+    def _send(req: http.server.BaseHTTPRequestHandler, status: int, data: bytes, headers: dict[str, str],
+              body: bool) -> None:
+        req.send_response(status)
+        for k, v in headers.items():
+            req.send_header(k, v)
+        req.send_header("Content-Type", "application/octet-stream")
+        req.send_header("Content-Length", str(len(data)))
+        req.end_headers()
+        if body:
+            req.wfile.write(data)

@@ -1,0 +1,144 @@
+"""The "Colorization" tab: colour a black-and-white photo, with its L*a*b* channels and classroom notes."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import gradio as gr
+from PIL import Image
+
+from enhancers import color_metrics, colorize, imageio
+from enhancers.registry import get_spec
+from ui.common import (MODEL_EVENTS, add_examples, before_after_slider, gpu, kept_note, model_choices, model_dropdown,
+                       model_status, open_upload, photo_input, result_file, run_button, save_before_after, short_name,
+                       user_errors)
+
+HOW_IT_WORKS = """### How it works
+
+**What the U-Net does.** The photo is reduced to its gray (NTSC: Y = 0.299·R + 0.587·G + 0.114·B, in [0, 1]).
+The encoder (MobileNetV2, started from ImageNet weights) shrinks it step by step to a 1/32-size map of *what* is
+in the picture (sky, leaves, skin); the decoder grows it back, and at each size a **skip connection** hands it
+the encoder's sharper map of the same size, so colours land on the right edges. The output is L\\*a\\*b\\*
+scaled to [−1, 1].
+
+**Why L\\*a\\*b\\*.** L\\* is lightness, which the gray photo already gives; a\\* (green ↔ red) and b\\*
+(blue ↔ yellow) hold all the colour. So the network only has to guess two smooth channels, and the result
+keeps your photo's own L\\* at full resolution: the colours are predicted at 256 px on the short side, upsampled,
+and laid over every original detail. The classroom view below shows the three channels of the result.
+
+**Why the bounded output.** The last layer passes through f(x) = 2/(1+e^−x) − 1, which maps any number into
+(−1, 1): the prediction can never leave the valid L\\*a\\*b\\* range (a\\*, b\\* ∈ [−110, 110] covers sRGB),
+and its gradient stays smooth near the edges instead of being cut by a clip.
+
+**Why colours can look dull.** A gray car can be red or blue; a loss that averages over such possibilities
+predicts something in between, a brownish "sepia". Plain L1 (our U-Net's loss) predicts the median instead and
+stayed colourful in our tests; a colourfulness term overshot. DDColor uses learned colour queries. The
+saturation slider scales a\\* and b\\* after the fact.
+
+**Test-time ensemble.** The model also colours the mirror image, and both at three working sizes, and the
+six guesses are averaged. Where it is sure (sky, foliage) they agree; where it is guessing they disagree
+and the average is muted, which is closer to the truth on average (higher PSNR) than one confident
+wrong colour.
+"""
+DDCOLOR_CAVEAT = ("**License caveat (DDColor):** the DDColor weights on the Hub are Apache-2.0, but the architecture "
+                  "code comes from `spandrel_extra_arches`, whose architectures are for private and non-commercial "
+                  "open-source use. Check the licenses before any commercial use.")
+STATS_MAX_PIXELS = 4_000_000
+
+
+def describe_color_model(model_id: str = colorize.DEFAULT_MODEL) -> str:
+    """Classroom card for a colorization model: what it does, its status, paper and license."""
+    spec = get_spec(model_id)
+
+    def md(t: str) -> str:  # L*a*b* would otherwise turn into emphasis
+        return t.replace("*", "\\*")
+
+    text = (f"**{md(spec.title)}** — {model_status(spec)}.  \n{md(spec.description)}  \n"
+            f"[Paper / model card]({spec.paper}) · License: {spec.license}")
+    return text + ("\n\n" + DDCOLOR_CAVEAT if spec.arch == "ddcolor" else "")
+
+
+def run_colorize(image_path: str | None, model_id: str = colorize.DEFAULT_MODEL, saturation: float = 1.0,
+                 work_size: int = colorize.WORK_SIZE, ensemble: bool = True,
+                 progress: gr.Progress = gr.Progress(track_tqdm=True)
+                 ) -> tuple[tuple[str, str], str, str, Image.Image, Image.Image, Image.Image]:
+    """Colorize one photo. Returns the (gray, colorized) PNG pair, the full-resolution PNG, a stats line,
+    and the result's L*, a* and b* channels as pictures (at most 512 px)."""
+    started = time.perf_counter()
+    image = open_upload(image_path)
+    progress(0, desc="Loading model")
+
+    def on_step(done: int, total: int) -> None:
+        desc = ("Done" if done == total else "Applying them to full resolution" if done == total - 1
+                else f"Predicting colours, pass {done + 1} of {total - 1}")
+        progress(done / total, desc=desc)
+
+    with user_errors("Try a smaller photo."):
+        result = colorize.colorize_image(image, model_id, float(saturation), int(work_size), on_step,
+                                         ensemble=bool(ensemble))
+        views = colorize.channel_views(result.image.rgb)
+    before, full = save_before_after(Path(image_path).stem, f"_color_{short_name(model_id)}", result.image, "_gray",
+                                     result.gray, image.alpha)
+    elapsed = time.perf_counter() - started
+    stats = (f"**Input** {image.width}×{image.height} · **Time** {elapsed:.2f} s · **Model** {model_id} · "
+             f"**Saturation** {float(saturation):.2f}" + (" · ensemble of 6 passes" if ensemble else "")
+             + kept_note(image))
+    if result.was_colour:
+        stats += "  \nYour photo had colour: it was converted to gray (NTSC) first, as an old photo would be."
+        if image.width * image.height <= STATS_MAX_PIXELS:
+            out = result.image.rgb.float() / 255
+            gray = result.gray.float() / 255
+            cf_out, cf_orig = (float(color_metrics.colourfulness(t)[0]) for t in (out, image.rgb))
+            stats += (f" Against your original: RGB PSNR **{color_metrics.rgb_psnr(out, image.rgb):.2f} dB** "
+                      f"(the gray image: {color_metrics.rgb_psnr(gray, image.rgb):.2f} dB), colourfulness "
+                      f"**{cf_out / max(cf_orig, 1e-6):.0%}** of the original's.")
+    return ((before, full), full, stats,
+            *(imageio.tensor_to_pil(v) for v in views))
+
+
+def build() -> None:
+    """Add the "Colorization" tab to the current Blocks: upload, model, saturation, before/after slider,
+    L*a*b* channels, notes."""
+    with gr.Tab("Colorization", id="color"):
+        gr.Markdown("Bring a black-and-white photo back in colour. Colour photos are converted to gray first "
+                    "(NTSC), so you can compare the result with the original. The bundled U-Net works offline; "
+                    "DDColor downloads from the Hugging Face Hub on first use.")
+        with gr.Row():
+            with gr.Column(scale=1):
+                photo = photo_input("Black-and-white photo", "color-input")
+                model = model_dropdown(model_choices(colorize.model_ids()), colorize.DEFAULT_MODEL, "color-model")
+                saturation = gr.Slider(0, colorize.MAX_SATURATION, value=1.0, step=0.05, label="Saturation",
+                                       info="Multiplies a\\* and b\\*: 0 gives the gray photo back, 1 the prediction.",
+                                       elem_id="color-saturation")
+                with gr.Accordion("Advanced", open=False):
+                    work = gr.Slider(128, 1024, value=colorize.WORK_SIZE, step=32,
+                                     label="Working size (short side the model sees, px)",
+                                     info="The colours are predicted at this size and laid over the "
+                                          "full-resolution lightness.", elem_id="color-work-size")
+                    ensemble = gr.Checkbox(True, label="Test-time ensemble (6 passes)",
+                                           info="Averages the colours predicted for the photo and its mirror "
+                                                "image at three working sizes. Where the model is unsure they "
+                                                "disagree and the average is muted instead of a wrong guess.",
+                                           elem_id="color-ensemble")
+                run = run_button("Colorize", "color-run")
+            with gr.Column(scale=2):
+                slider = before_after_slider("Before (gray) · After", "color-slider")
+                stats = gr.Markdown(elem_id="color-stats")
+                download = result_file("color-download")
+                card = gr.Markdown(describe_color_model(), elem_id="color-card")
+        gr.Markdown("### Classroom view: the result's L\\*, a\\* and b\\* channels\nL\\* is your photo's own "
+                    "lightness; a\\* and b\\* are the predicted colour, shown at a fixed lightness "
+                    "(gray means 0).")
+        with gr.Row():
+            l_img = gr.Image(label="L* (lightness)", type="pil", format="png", interactive=False,
+                             elem_id="color-l")
+            a_img = gr.Image(label="a* (green ↔ red)", type="pil", format="png", interactive=False,
+                             elem_id="color-a")
+            b_img = gr.Image(label="b* (blue ↔ yellow)", type="pil", format="png", interactive=False,
+                             elem_id="color-b")
+        gr.Markdown(HOW_IT_WORKS + "\n" + DDCOLOR_CAVEAT, elem_id="color-notes")
+        add_examples(photo)
+        model.change(describe_color_model, model, card, api_name="colorize_model_card", queue=False)
+        run.click(gpu(run_colorize), [photo, model, saturation, work, ensemble],
+                  [slider, download, stats, l_img, a_img, b_img], api_name="colorize", **MODEL_EVENTS)
