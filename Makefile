@@ -121,13 +121,13 @@ train-style: venv photos
 	$(BIN)/python -m enhancers.training report-style --steps 100 --size 256 --photos 2 --fast-photos 2
 
 # GAN enhancement generator in two stages (Real-ESRGAN's recipe: L1, then L1 + VGG16 perceptual + U-Net GAN), the
-# auto-tone curves, then the held-out report and model cards. CPU, bfloat16 autocast; one thread each.
+# auto-tone curves, then the held-out report and model cards. CPU, bfloat16 autocast.
 GAN_MINUTES ?= 50
 train-enhance: venv photos
-	$(BIN)/python -m enhancers.training enhance --stage psnr --out enhance-compact-x2-psnr --minutes 14 \
-		--init weights/sr-compact-x2.safetensors --no-usm-gt --batch 16 --threads 1
+	$(BIN)/python -m enhancers.training enhance --stage psnr --out enhance-compact-x2-psnr --minutes 12 \
+		--init weights/sr-compact-x2.safetensors --no-usm-gt --batch 16 --threads 2
 	$(BIN)/python -m enhancers.training enhance --stage gan --out enhance-compact-x2-gan --minutes $(GAN_MINUTES) \
-		--init weights/enhance-compact-x2-psnr.safetensors --threads 2
+		--init weights/enhance-compact-x2-psnr.safetensors --lr 2e-4 --threads 1
 	$(BIN)/python -m enhancers.training tone --minutes 12 --threads 1
 	$(BIN)/python -m enhancers.training report-enhance
 

@@ -190,3 +190,79 @@ def enhance_image(image: LoadedImage, model_id: str = DEFAULT_MODEL, scale: int 
     before = imageio.resize(image.rgb, size, "bicubic", out_dtype=torch.uint8) if with_before else None
     return EnhanceResult(image.with_pixels(out, alpha_channel), before, model_id, scale, used_alpha, curves,
                          faces, seconds)
+
+
+CLASSROOM_MIN_SIDE = 32  # px: LPIPS needs 32 px per side
+CLASSROOM_SCALE = 2
+
+
+@dataclass(frozen=True)
+class ClassroomComparison:
+    """Bicubic, the PSNR stage and the GAN stage on one degraded photo, scored against the clean one.
+
+    Attributes:
+        clean: the reference, RGB float32 ``(1, 3, H, W)`` in [0, 1] (the photo cropped to multiples of 4).
+        degraded: the fixed-mix degradation of ``clean`` the methods see, RGB float32 ``(1, 3, H/2, W/2)``
+            in [0, 1].
+        outputs: RGB float32 ``(1, 3, H, W)`` in [0, 1] by name, in display order: ``"bicubic"``,
+            ``"psnr"`` (α = 0, the fidelity end), ``"gan"`` (α = 1, the texture end).
+        metrics: per output name, ``{"psnr": dB, "ssim": …, "lpips": …, "niqe": …}``: PSNR and SSIM on RGB
+            and LPIPS (AlexNet, lower = closer) against ``clean``; NIQE without a reference (lower = more
+            natural), NaN when a side is under 96 px.
+        model_id: the generator.
+        seed: the noise seed of the degradation.
+    """
+
+    clean: torch.Tensor
+    degraded: torch.Tensor
+    outputs: dict[str, torch.Tensor]
+    metrics: dict[str, dict[str, float]]
+    model_id: str
+    seed: int
+
+
+def compare_for_classroom(clean: torch.Tensor, model_id: str = DEFAULT_MODEL, seed: int = 0,
+                          progress: Progress | None = None) -> ClassroomComparison:
+    """The perception–distortion trade-off (Blau & Michaeli 2018, https://arxiv.org/abs/1711.06077) on a
+    photo: degrade it with :func:`enhancers.degrade.fixed_mix` at ×2 (blur, bicubic ↓2, noise σ 8, JPEG
+    QF 60), then bring it back with bicubic and with both ends of the generator's network interpolation,
+    and score all three against the clean photo.
+
+    Args:
+        clean: the clean photo, RGB float32 ``(1, 3, H, W)`` in [0, 1]; cropped (top left) to multiples of 4.
+        model_id: a registered ``enhance/...`` id whose interpolation runs from the PSNR stage (α = 0) to
+            the GAN stage (α = 1) (control ``"fidelity"``).
+        seed: noise seed of the degradation.
+        progress: ``progress(done, total)`` per tile, for each of the two generator runs.
+
+    Returns:
+        A :class:`ClassroomComparison`.
+
+    Raises:
+        InvalidInputError: bad tensor, a side under 32 px, or a model without a fidelity ↔ texture
+            interpolation. UnknownModelError, ModelUnavailableError: as for :func:`generate`.
+    """
+    from . import degrade
+    from .metrics import NIQE_BLOCK, lpips, niqe, psnr_rgb, ssim_rgb
+
+    imageio.check_image_tensor(clean)
+    spec = task_spec(model_id, TASK, "an enhancement model")
+    if spec.interpolation is None or spec.interpolation.control != "fidelity":
+        control = spec.interpolation.control if spec.interpolation else "no interpolation"
+        raise InvalidInputError(f"the classroom comparison needs a model whose slider runs from the PSNR stage to "
+                                f"the GAN stage (control 'fidelity'); {model_id} has {control}")
+    h, w = (s - s % 4 for s in clean.shape[-2:])
+    if min(h, w) < CLASSROOM_MIN_SIDE:
+        raise InvalidInputError(f"the classroom comparison needs a photo of at least {CLASSROOM_MIN_SIDE} px "
+                                f"per side, got {clean.shape[-1]}×{clean.shape[-2]}")
+    clean = clean[..., :h, :w].float()
+    degraded = degrade.fixed_mix(clean, CLASSROOM_SCALE, seed=seed)
+    outputs = {
+        "bicubic": imageio.resize(degraded, (w, h), "bicubic"),
+        "psnr": generate(degraded, model_id, CLASSROOM_SCALE, alpha=0.0, progress=progress),
+        "gan": generate(degraded, model_id, CLASSROOM_SCALE, alpha=1.0, progress=progress),
+    }
+    metrics = {name: {"psnr": psnr_rgb(out, clean), "ssim": ssim_rgb(out, clean), "lpips": lpips(out, clean),
+                      "niqe": niqe(out) if min(h, w) >= NIQE_BLOCK else float("nan")}
+               for name, out in outputs.items()}
+    return ClassroomComparison(clean, degraded, outputs, metrics, model_id, seed)

@@ -33,7 +33,7 @@ from .specs import HubWeights
 from .tiling import Progress
 
 TASK = "face"
-DETECTOR = "face/mtcnn"
+DETECTOR = "facedetect/mtcnn"
 DEFAULT_MODEL = "face/gfpgan-v1.4"
 CROP_SIZE = 512
 # The five landmarks (left eye, right eye, nose, mouth left, mouth right; (x, y) px) of the FFHQ
@@ -99,7 +99,7 @@ def takes_fidelity(model_id: str) -> bool:
 
 def detect_faces(rgb: torch.Tensor, min_confidence: float = MIN_CONFIDENCE,
                  min_eye_distance: float = MIN_EYE_DISTANCE) -> list[Face]:
-    """Find faces with MTCNN (``face/mtcnn``; Zhang et al. 2016, https://arxiv.org/abs/1604.02878).
+    """Find faces with MTCNN (``facedetect/mtcnn``; Zhang et al. 2016, https://arxiv.org/abs/1604.02878).
 
     Photos longer than :data:`DETECT_MAX_SIDE` px are searched downscaled (antialiased); boxes
     and landmarks are returned in the photo's own pixels.
@@ -136,13 +136,13 @@ def detect_faces(rgb: torch.Tensor, min_confidence: float = MIN_CONFIDENCE,
     scale = np.array([fx, fy, fx, fy], dtype=np.float64)
     boxes_px = (boxes[:, :4].double().numpy() + 0.5) / scale - 0.5
     points_px = (points.double().numpy() + 0.5) / scale[:2] - 0.5
-    faces = []
-    for box, pts, conf in zip(boxes_px, points_px, boxes[:, 4].tolist()):
+    found = []
+    for box, pts, conf in zip(boxes_px, points_px, boxes[:, 4].tolist(), strict=True):
         pts.flags.writeable = False
         face = Face(tuple(float(v) for v in box), pts, float(conf))
         if face.confidence >= min_confidence and face.eye_distance >= min_eye_distance:
-            faces.append(face)
-    return sorted(faces, key=lambda fc: fc.area, reverse=True)
+            found.append(face)
+    return sorted(found, key=lambda fc: fc.area, reverse=True)
 
 
 def alignment_matrix(face: Face, size: int = CROP_SIZE) -> np.ndarray:
@@ -242,20 +242,9 @@ def paste_back(rgb: torch.Tensor, restored_crop: torch.Tensor, affine: torch.Ten
         InvalidInputError: bad tensors or matrix.
     """
     imageio.check_image_tensor(rgb)
-    if restored_crop.ndim != 4 or restored_crop.shape[:2] != (1, 3) or restored_crop.shape[-1] != restored_crop.shape[-2]:
-        raise InvalidInputError(f"restored crop: expected shape (1, 3, s, s), got {tuple(restored_crop.shape)}")
-    size = restored_crop.shape[-1]
     out = rgb.clone()
-    crop_and_mask = torch.cat([restored_crop.detach().float(), _crop_mask(size)[None, None].to(restored_crop.device)], 1)
-    placed = _place(crop_and_mask, _matrix(affine), *rgb.shape[-2:])
-    if placed is None:
-        return out
-    (y0, y1, x0, x1), warped = placed
-    region = out[..., y0:y1, x0:x1]
-    warped = warped.to(out.device)
-    mask = warped[:, 3:]
-    out[..., y0:y1, x0:x1] = warped[:, :3] * mask + region * (1 - mask)
-    return out.clamp_(0, 1)
+    _paste_into(out, restored_crop, affine)
+    return out
 
 
 def restore_faces(rgb: torch.Tensor, model_id: str = DEFAULT_MODEL, *, only_largest: bool = False,
@@ -283,22 +272,22 @@ def restore_faces(rgb: torch.Tensor, model_id: str = DEFAULT_MODEL, *, only_larg
     spec = task_spec(model_id, TASK, "a face restoration model")
     if fidelity is not None and not 0.0 <= fidelity <= 1.0:
         raise InvalidInputError(f"fidelity w must be in [0, 1], got {fidelity}")
-    faces = detect_faces(rgb)
+    found = detect_faces(rgb)
     if only_largest:
-        faces = faces[:1]
+        found = found[:1]
     out = rgb.clone()
-    if not faces:
+    if not found:
         return FaceResult(out, ())
     restorer = _load_restorer(model_id)
-    for i, face in enumerate(faces):
-        crop, affine = align_face(rgb, face)
+    for i, face in enumerate(found):
+        crop, affine = align_face(rgb, face)  # from the input: a neighbour's pasted face never leaks in
         with torch.inference_mode():
             restored = restorer.module(crop.to(restorer.device),
                                        fidelity=fidelity if "fidelity" in spec.controls else None)
-        out = paste_back(out, restored.float().cpu(), affine)
+        _paste_into(out, restored.float().to(out.device), affine)
         if progress is not None:
-            progress(i + 1, len(faces))
-    return FaceResult(out, tuple(faces))
+            progress(i + 1, len(found))
+    return FaceResult(out, tuple(found))
 
 
 def _load_restorer(model_id: str):
@@ -312,6 +301,22 @@ def _load_restorer(model_id: str):
 
 
 # --- geometry ---------------------------------------------------------------------------------------------------
+
+
+def _paste_into(out: torch.Tensor, restored_crop: torch.Tensor, affine: torch.Tensor | np.ndarray) -> None:
+    """:func:`paste_back` in place, touching only the region the crop covers."""
+    shape = tuple(restored_crop.shape)
+    if len(shape) != 4 or shape[:2] != (1, 3) or shape[2] != shape[3]:
+        raise InvalidInputError(f"restored crop: expected shape (1, 3, s, s), got {shape}")
+    mask = _crop_mask(shape[-1])[None, None].to(restored_crop.device)
+    placed = _place(torch.cat([restored_crop.detach().float(), mask], 1), _matrix(affine), *out.shape[-2:])
+    if placed is None:
+        return
+    (y0, y1, x0, x1), warped = placed
+    warped = warped.to(out.device)
+    mask = warped[:, 3:]  # in [0, 1], like the crop: the blend stays in [0, 1]
+    region = out[..., y0:y1, x0:x1]
+    region.copy_(warped[:, :3] * mask + region * (1 - mask))
 
 
 @functools.lru_cache(maxsize=4)
@@ -365,7 +370,7 @@ def _shrink(src: torch.Tensor, factor: float) -> tuple[torch.Tensor, np.ndarray]
 
 
 def _bounds(matrix: np.ndarray, height: int, width: int, pad: int) -> tuple[int, int, int, int]:
-    """Integer box ``(x0, y0, x1, y1)``, end-exclusive, holding the ``height × width`` rectangle mapped by ``matrix``."""
+    """Integer box ``(x0, y0, x1, y1)``, end-exclusive, around the ``height × width`` rectangle mapped by ``matrix``."""
     corners = np.array([[-0.5, -0.5, 1], [width - 0.5, -0.5, 1], [-0.5, height - 0.5, 1],
                         [width - 0.5, height - 0.5, 1]]).T
     xy = (np.asarray(matrix)[:2] @ corners).T

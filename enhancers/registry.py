@@ -314,7 +314,7 @@ _TONE_SPECS: tuple[ModelSpec, ...] = (
 _FACE_HUB = ("fofr/comfyui", "d42d922a76ab1226be08f520c9de571df61c0934")
 _FACE_SPECS: tuple[ModelSpec, ...] = (
     ModelSpec(
-        id="face/mtcnn", title="MTCNN face detector (facenet-pytorch)", task="face-detect", arch="mtcnn",
+        id="facedetect/mtcnn", title="MTCNN face detector (facenet-pytorch)", task="facedetect", arch="mtcnn",
         source=None, license="MIT (facenet-pytorch; its P-, R- and O-Net weights ship in the wheel)",
         paper="https://arxiv.org/abs/1604.02878", tiling=Tiling(enabled=False),
         description="Zhang et al. 2016: three small CNNs in a cascade. P-Net scans an image pyramid for face "

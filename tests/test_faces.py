@@ -13,10 +13,14 @@ import pytest
 import torch
 from torch import nn
 
+import enhancers.archs
+import enhancers.registry
 from enhancers import faces, imageio, loader
+from enhancers.archs import BuiltModel
 from enhancers.archs.face_restorers import FaceRestorer, build_gfpgan
 from enhancers.errors import InvalidInputError, ModelUnavailableError, UnsafeWeightsError
 from enhancers.registry import get_spec
+from enhancers.specs import ModelSpec, Tiling
 from enhancers.training.data import skimage_dir
 from fake_hub import FakeHub
 
@@ -246,13 +250,41 @@ def test_offline_restore_says_what_it_would_download(astronaut: torch.Tensor, hf
     assert torch.equal(result.image, gray) and result.faces == ()
 
 
+def build_identity(state_dict: dict[str, torch.Tensor] | None) -> BuiltModel:
+    """An identity "restorer" behind the real adapter, for :func:`test_restore_faces_all_or_only_the_largest`."""
+    return BuiltModel(FaceRestorer(_RecordingNet()).eval())
+
+
+def test_restore_faces_all_or_only_the_largest(astronaut: torch.Tensor, monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = ModelSpec(id="face/test-identity", title="Identity (test)", task="face", arch="face-identity",
+                     source=None, license="n/a", paper="https://example.invalid/identity",
+                     tiling=Tiling(enabled=False))
+    monkeypatch.setitem(enhancers.registry.REGISTRY, spec.id, spec)
+    monkeypatch.setitem(enhancers.archs.BUILDERS, "face-identity", "test_faces:build_identity")
+    monkeypatch.setattr(loader, "_CACHE", loader.ModelCache())
+    photo = torch.zeros(1, 3, 512, 768)  # the astronaut, and a half-size copy on the right
+    photo[..., :, :512] = astronaut
+    photo[..., 128:384, 512:] = torch.nn.functional.interpolate(astronaut, size=(256, 256), mode="area")
+
+    calls: list[tuple[int, int]] = []
+    both = faces.restore_faces(photo, spec.id, progress=lambda done, total: calls.append((done, total)))
+    largest = faces.restore_faces(photo, spec.id, only_largest=True)
+
+    assert calls == [(1, 2), (2, 2)]
+    assert [round(f.eye_distance / 10) for f in both.faces] == [4, 2]  # largest first: 42 px, then 21 px eyes
+    assert len(largest.faces) == 1 and largest.faces[0].box == both.faces[0].box
+    small_face = faces.face_mask(faces.align_face(photo, both.faces[1])[1], 512, 768)[0, 0] > 0
+    assert torch.equal(largest.image[..., small_face], photo[..., small_face])  # the small face was left alone
+    assert float((both.image - photo).abs().mean()) < 0.002  # an identity restorer: only resampling blur
+
+
 # --- GFPGAN end to end from the fake Hub ------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def random_gfpgan_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """GFPGAN v1.4's architecture (spandrel's GFPGANv1Clean, 86M parameters) with random weights, saved as float16
-    ``.pth`` (175 MB) under the Hub file name."""
+    ``.pth`` (175 MB) under the Hub file name, nested under ``params_ema`` as BasicSR-trained releases are."""
     from spandrel.architectures.GFPGAN import GFPGAN
 
     torch.manual_seed(0)
@@ -261,7 +293,7 @@ def random_gfpgan_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("served")
     path = root / get_spec(GFPGAN_ID).source.filename
     path.parent.mkdir(parents=True)
-    torch.save({k: v.half() for k, v in net.state_dict().items()}, path)
+    torch.save({"params_ema": {k: v.half() for k, v in net.state_dict().items()}}, path)
     return root
 
 

@@ -62,7 +62,8 @@ class FaceRestorer(nn.Module):
 
 class MTCNNDetector(nn.Module):
     """MTCNN (Zhang et al. 2016, https://arxiv.org/abs/1604.02878): three cascaded CNNs (P-, R-, O-Net)
-    over an image pyramid, as implemented and trained-weight-ported by facenet-pytorch (MIT).
+    over an image pyramid, as implemented by facenet-pytorch (MIT), with the original model's weights
+    ported to PyTorch.
 
     Built from facenet-pytorch's own ``PNet``/``RNet``/``ONet`` classes and its ``detect_face``
     function rather than its ``MTCNN`` wrapper, whose device is fixed at construction.

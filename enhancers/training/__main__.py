@@ -128,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     tn.add_argument("--out", default="tone-curves", help="weights/<OUT>.safetensors")
     tn.add_argument("--minutes", type=float, required=True)
     tn.add_argument("--threads", type=int, default=1)
+    tn.add_argument("--identity-fraction", type=float, default=0.2, help="share of samples left undegraded")
     tn.add_argument("--seed", type=int, default=0)
     tn.add_argument("--run-dir", default="runs")
     sub.add_parser("report-enhance", help="held-out table of the GAN generator and auto-tone vs baselines, and cards")
@@ -263,7 +264,7 @@ def _enhance(a: argparse.Namespace) -> int:
         from .tone import ToneConfig, train as train_tone
 
         summary = train_tone(ToneConfig(out_name=a.out, minutes=a.minutes, threads=a.threads, seed=a.seed,
-                                         run_dir=a.run_dir))
+                                         run_dir=a.run_dir, identity_fraction=a.identity_fraction))
         print(json.dumps(summary["curve"][-1]))
         return 0
     if a.task == "report-enhance":

@@ -30,6 +30,7 @@ from ..self_ensemble import DIHEDRAL, dihedral
 from ..specs import WEIGHTS_DIR
 from . import data
 from .checkpoints import save_weights
+from .runs import start_run
 
 # Real-ESRGAN's ranges (paper defaults) ask a 23-block network to undo ↓6 resizes and σ 30 noise twice over; a
 # 48-channel compact network trained on them learns mostly to smooth (held-out LPIPS went from 0.35 to 0.42 in
@@ -165,14 +166,7 @@ def train(cfg: EnhanceConfig) -> dict:
 
     if cfg.stage not in ("psnr", "gan"):
         raise ValueError(f"stage must be psnr or gan, got {cfg.stage!r}")
-    torch.manual_seed(cfg.seed)
-    rng = random.Random(cfg.seed)
-    np_rng = np.random.default_rng(cfg.seed)
-    torch.set_num_threads(cfg.threads)
-    data.require_corpus()
-    run = Path(cfg.run_dir) / cfg.out_name
-    run.mkdir(parents=True, exist_ok=True)
-    log = open(run / "train.log", "a", buffering=1)
+    run, log, rng, np_rng = start_run(cfg.run_dir, cfg.out_name, cfg.seed, cfg.threads)
     split = data.split()
     pool = _pool(split.train, tuple(cfg.hr_downscales), cfg.hr_patch)
     pairs = _heldout()

@@ -149,8 +149,8 @@ def write_cards(gen: dict, tone: dict) -> list[Path]:
 {_method_rows(mean)}
 | *clean photos* | | | 0 | {clean:.2f} |
 
-Best baseline by LPIPS: `{name}` ({value:.4f}); GAN stage (α = 1): {gan['lpips']:.4f}, i.e. **{value - gan['lpips']:+.4f}**
-below it. NIQE of the GAN stage minus the clean photos': {gan['niqe'] - clean:+.2f}.
+Best baseline by LPIPS: `{name}` ({value:.4f}); GAN stage (α = 1): {gan['lpips']:.4f}, i.e.
+**{value - gan['lpips']:+.4f}** below it. NIQE of the GAN stage minus the clean photos': {gan['niqe'] - clean:+.2f}.
 """)
     cfg = gan_run.get("config", {})
     card = f"""# enhance/compact-x2 — GAN enhancement generator (Real-ESRGAN recipe), trained by this project
@@ -200,11 +200,13 @@ running the ×2 model on the input reduced ×2 instead of reducing its output.
 """
     path = WEIGHTS_DIR / "enhance-compact-x2.md"
     path.write_text(card)
-    tone_rows = "\n".join(f"| {name} | {r.get('input_psnr', '—')} | **{r['output_psnr']}** |" for name, r in tone.items())
+    tone_rows = "\n".join(f"| {name} | {r.get('input_psnr', '—')} | **{r['output_psnr']}** |"
+                          for name, r in tone.items())
     tcfg = tone_run.get("config", {})
     tcard = f"""# tone/curves — auto-tone (global tone curves from a thumbnail), trained by this project
 
-- **Weights**: `weights/tone-curves.safetensors` ({(WEIGHTS_DIR / 'tone-curves.safetensors').stat().st_size / 1e3:.0f} kB). License: MIT.
+- **Weights**: `weights/tone-curves.safetensors`
+  ({(WEIGHTS_DIR / 'tone-curves.safetensors').stat().st_size / 1e3:.0f} kB). License: MIT.
 - **Architecture**: `enhancers/archs/tone_curves.py`: four strided convolutions over a 64×64 thumbnail plus the
   32-bin channel histograms → one monotone piecewise-linear curve (16 segments, free black and white points) per
   channel, applied at full resolution. Idea after Zero-DCE (Guo et al. 2020, https://arxiv.org/abs/2001.06826):

@@ -23,6 +23,7 @@ from ..metrics import psnr_rgb
 from ..specs import WEIGHTS_DIR
 from . import data
 from .checkpoints import save_weights
+from .runs import start_run
 
 EVAL_CONDITIONS = {"dark_warm": degrade.DARK_WARM_CAST, "dark_cool": degrade.DARK_COOL_CAST,
                    "well_exposed": degrade.IDENTITY_PHOTOMETRIC}
@@ -85,14 +86,7 @@ def evaluate(model: ToneCurveNet, paths, crop: int | None = 512) -> dict:
 
 
 def train(cfg: ToneConfig) -> dict:
-    torch.manual_seed(cfg.seed)
-    rng = random.Random(cfg.seed)
-    np_rng = np.random.default_rng(cfg.seed)
-    torch.set_num_threads(cfg.threads)
-    data.require_corpus()
-    run = Path(cfg.run_dir) / cfg.out_name
-    run.mkdir(parents=True, exist_ok=True)
-    log = open(run / "train.log", "a", buffering=1)
+    run, log, rng, np_rng = start_run(cfg.run_dir, cfg.out_name, cfg.seed, cfg.threads)
     split = data.split()
     pool = [t for t in _pool(split.train, cfg.short_side) if min(t.shape[-2:]) >= cfg.crop]
     model = ToneCurveNet().train()

@@ -1,0 +1,174 @@
+"""End-to-end tests of the Gradio app's Enhance tab (``/enhance``, ``/enhance_classroom`` and its control events)
+through gradio_client, against the launched app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+from PIL import Image
+
+from enhancers import degrade, enhance, faces, imageio
+from enhancers.errors import InvalidInputError
+from enhancers.training.data import SKIMAGE_EVAL, prepare_hr, skimage_dir
+
+pytestmark = pytest.mark.app
+
+
+@pytest.fixture(scope="module")
+def client(app_url) -> Client:
+    return Client(app_url, verbose=False)
+
+
+@pytest.fixture(scope="module")
+def coffee() -> torch.Tensor:
+    """scikit-image's coffee (held out from training), 192×128 px."""
+    assert "coffee.png" in SKIMAGE_EVAL
+    return prepare_hr(skimage_dir() / "coffee.png", crop=256)[..., 64:192, 32:224]
+
+
+@pytest.fixture(scope="module")
+def small_rgba(coffee, tmp_path_factory) -> Path:
+    """The coffee photo at 96×64 with a left-opaque, right-transparent alpha channel, as a PNG upload."""
+    rgb = imageio.resize(coffee, (96, 64), "lanczos")
+    alpha = torch.zeros(1, 1, 64, 96)
+    alpha[..., :40] = 1.0
+    return imageio.save_png(tmp_path_factory.mktemp("enhance") / "coffee_rgba.png", rgb, alpha)
+
+
+@pytest.fixture(scope="module")
+def face_photo(tmp_path_factory) -> Path:
+    """scikit-image's astronaut (held out), 128×128 px around Eileen Collins' face, as a PNG upload."""
+    assert "astronaut.png" in SKIMAGE_EVAL
+    face = prepare_hr(skimage_dir() / "astronaut.png", crop=256)[..., 0:128, 48:176]
+    return imageio.save_png(tmp_path_factory.mktemp("faces") / "face.png", face)
+
+
+def _enhance(client: Client, path: Path, **kwargs):
+    return client.predict(handle_file(str(path)), api_name="/enhance", **kwargs)
+
+
+def _pixels(path: str) -> np.ndarray:
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB")).astype(np.float64)
+
+
+def test_default_run_is_x2_png_with_alpha_kept(client, small_rgba):
+    (before, after), full, stats, preview = _enhance(client, small_rgba)
+    assert Path(full).suffix == ".png" and after == full
+    with Image.open(full) as out:
+        assert out.mode == "RGBA" and out.size == (192, 128)
+        alpha = np.asarray(out.getchannel("A"))
+        assert alpha[:, :72].min() == 255 and alpha[:, 88:].max() == 0
+    with Image.open(before) as b:
+        assert b.size == (192, 128)
+    assert "96×64 → **Output** 192×128" in stats
+    assert f"**Model** {enhance.DEFAULT_MODEL}" in stats and "**α** 1.00 (fidelity)" in stats
+    assert "generator" in stats and "alpha kept" in stats
+    assert preview is None
+
+
+def test_same_size_and_the_two_ends_of_the_slider(client, small_rgba):
+    ends = [_enhance(client, small_rgba, scale=1, fidelity=a) for a in (0.0, 1.0)]
+    (_, full0, stats0, _), (_, full1, stats1, _) = ends
+    a, b = _pixels(full0), _pixels(full1)
+    assert a.shape == b.shape == (64, 96, 3)
+    assert np.abs(a - b).mean() > 0.5, "α = 0 (PSNR stage) and α = 1 (GAN stage) should differ visibly"
+    assert "**α** 0.00" in stats0 and "**α** 1.00" in stats1 and "→ **Output** 96×64" in stats0
+
+
+def test_auto_tone_brightens_a_dark_photo(client, coffee, tmp_path):
+    dark = degrade.photometric(coffee[..., :64, :96], degrade.DARK_WARM_CAST)
+    path = imageio.save_png(tmp_path / "dark.png", dark)
+    plain = _enhance(client, path, scale=1)
+    toned = _enhance(client, path, scale=1, tone=True)
+    assert _pixels(toned[1]).mean() > _pixels(plain[1]).mean() + 15
+    assert "auto-tone" in toned[2] and "auto-tone" not in plain[2]
+
+
+def test_corrupt_upload_gives_a_clear_error(client, tmp_path):
+    path = tmp_path / "broken.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n but then the data stops")
+    with pytest.raises(AppError, match="not a readable image") as e:
+        _enhance(client, path)
+    assert "Traceback" not in str(e.value)
+
+
+def test_face_model_offline_names_the_download(client, face_photo, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(AppError, match=r"face/gfpgan-v1\.4.*offline.*one-time download of 349 MB"):
+        _enhance(client, face_photo, scale=1, face_model="face/gfpgan-v1.4")
+
+
+def test_restored_faces_are_boxed_in_the_preview(client, face_photo, monkeypatch):
+    """The UI side of face restoration, with the Hub restorer replaced by one that returns the photo unchanged
+    and the faces MTCNN really finds (the app runs in this process)."""
+    calls = []
+
+    def restore_unchanged(rgb, model_id, *, only_largest=False, fidelity=None, progress=None):
+        calls.append((model_id, only_largest, fidelity))
+        found = faces.detect_faces(rgb)[:1 if only_largest else None]
+        return faces.FaceResult(rgb.clone(), tuple(found))
+
+    monkeypatch.setattr(faces, "restore_faces", restore_unchanged)
+    _, full, stats, preview = _enhance(client, face_photo, scale=2, face_model="face/codeformer",
+                                       only_largest_face=True, face_fidelity=0.7)
+    assert calls == [("face/codeformer", True, 0.7)]
+    assert "**Faces** 1 restored (largest only) with CodeFormer" in stats
+    drawn = np.abs(_pixels(preview) - _pixels(str(face_photo))).max(axis=2) > 40
+    ys, xs = np.nonzero(drawn)
+    assert drawn.shape == (128, 128) and drawn.sum() > 100, "the face box is drawn over the input"
+    assert 30 < xs.min() < 50 and 80 < xs.max() < 95 and 20 < ys.min() < 40, "the box sits on the face"
+
+
+def test_classroom_gan_stage_is_perceptually_closer_than_bicubic(client, coffee, tmp_path):
+    path = imageio.save_png(tmp_path / "clean.png", coffee)
+    gallery, table, stats = client.predict(handle_file(str(path)), api_name="/enhance_classroom")
+    assert len(gallery) == 3
+    for item in gallery:
+        with Image.open(item["image"]) as im:
+            assert im.size == (192, 128)
+    rows = {row[0]: row[1:] for row in table["data"]}
+    assert list(rows) == ["Bicubic", "PSNR stage (α = 0)", "GAN stage (α = 1)"]
+    lpips = {name: values[2] for name, values in rows.items()}
+    assert lpips["GAN stage (α = 1)"] < lpips["Bicubic"], rows
+    assert rows["PSNR stage (α = 0)"][0] > rows["Bicubic"][0], rows  # PSNR, dB
+    assert all(v is not None for values in rows.values() for v in values), "NIQE runs from 96 px per side"
+    assert "192×128" in stats and "96×64" in stats
+
+
+def test_classroom_comparison_needs_the_fidelity_slider_and_32_px(coffee):
+    with pytest.raises(InvalidInputError, match="denoise_strength"):
+        enhance.compare_for_classroom(coffee, "enhance/realesr-general-x4v3")
+    with pytest.raises(InvalidInputError, match="at least 32 px"):
+        enhance.compare_for_classroom(coffee[..., :31, :64])  # 28 rows once cropped to a multiple of 4
+
+
+def test_model_controls_follow_the_dropdown(client):
+    card, slider = client.predict("enhance/realesr-general-x4v3", api_name="/enhance_model_controls")
+    assert "Real-ESRGAN general v3" in card
+    assert slider["label"].startswith("Denoise strength") and slider["value"] == 0.5 and slider["visible"]
+    _, slider = client.predict("enhance/realesrgan-x4plus", api_name="/enhance_model_controls")
+    assert slider["visible"] is False
+    card, largest, w, preview = client.predict("face/codeformer", api_name="/enhance_face_controls")
+    assert "NON-COMMERCIAL" in card["value"] and largest["visible"] and w["visible"] and preview["visible"]
+    _, _, w, _ = client.predict("face/gfpgan-v1.4", api_name="/enhance_face_controls")
+    assert w["visible"] is False, "only CodeFormer takes a fidelity weight w"
+    assert not any(u["visible"] for u in client.predict("none", api_name="/enhance_face_controls"))
+
+
+def test_api_lists_enhance_with_image_first_and_optional_rest(client):
+    api = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    assert {"/enhance", "/enhance_classroom", "/enhance_model_controls", "/enhance_face_controls"} <= set(api)
+    params = api["/enhance"]["parameters"]
+    assert [p["parameter_name"] for p in params] == ["image_path", "model_id", "scale", "fidelity", "tone",
+                                                      "face_model", "only_largest_face", "face_fidelity", "tile"]
+    assert params[0]["parameter_has_default"] is False
+    assert all(p["parameter_has_default"] for p in params[1:])
+    assert params[1]["parameter_default"] == enhance.DEFAULT_MODEL and params[2]["parameter_default"] == 2
