@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from ui import colorize, dejpeg, denoise, latent, models, sr, style
+from ui import colorize, dejpeg, denoise, enhance, latent, models, sr, style
 from ui.common import CONCURRENCY, MAX_FILE_SIZE, OUTPUT_DIR, OUTPUT_MAX_AGE_S, SHORTCUTS_JS
 
 __all__ = ["LAUNCH_KWARGS", "OUTPUT_DIR", "OUTPUT_MAX_AGE_S", "build_demo", "demo"]
@@ -17,7 +17,7 @@ __all__ = ["LAUNCH_KWARGS", "OUTPUT_DIR", "OUTPUT_MAX_AGE_S", "build_demo", "dem
 # The tabs, left to right; each build() adds its tab to the current Blocks.
 TABS = (
     sr.build,
-    # the "Enhance" tab goes here
+    enhance.build,
     denoise.build,
     dejpeg.build,
     latent.build,

@@ -73,12 +73,13 @@ def test_default_run_is_x2_png_with_alpha_kept(client, small_rgba):
 
 
 def test_same_size_and_the_two_ends_of_the_slider(client, small_rgba):
-    ends = [_enhance(client, small_rgba, scale=1, fidelity=a) for a in (0.0, 1.0)]
-    (_, full0, stats0, _), (_, full1, stats1, _) = ends
-    a, b = _pixels(full0), _pixels(full1)
-    assert a.shape == b.shape == (64, 96, 3)
-    assert np.abs(a - b).mean() > 0.5, "α = 0 (PSNR stage) and α = 1 (GAN stage) should differ visibly"
-    assert "**α** 0.00" in stats0 and "**α** 1.00" in stats1 and "→ **Output** 96×64" in stats0
+    _, same, stats, _ = _enhance(client, small_rgba, scale=1)
+    assert _pixels(same).shape == (64, 96, 3) and "96×64 → **Output** 96×64" in stats
+    (_, full0, stats0, _), (_, full1, stats1, _) = (_enhance(client, small_rgba, fidelity=a) for a in (0.0, 1.0))
+    assert "**α** 0.00" in stats0 and "**α** 1.00" in stats1
+    diff = np.abs(_pixels(full0) - _pixels(full1))
+    assert diff.shape == (128, 192, 3)
+    assert diff.mean() > 0.25, "α = 0 (PSNR stage) and α = 1 (GAN stage) should give different photos"
 
 
 def test_auto_tone_brightens_a_dark_photo(client, coffee, tmp_path):
@@ -98,10 +99,12 @@ def test_corrupt_upload_gives_a_clear_error(client, tmp_path):
     assert "Traceback" not in str(e.value)
 
 
-def test_face_model_offline_names_the_download(client, face_photo, tmp_path, monkeypatch):
+def test_face_model_offline_names_the_download(client, small_rgba, face_photo, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     monkeypatch.delenv("HF_HUB_CACHE", raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    _, _, stats, preview = _enhance(client, small_rgba, scale=1, face_model="face/gfpgan-v1.4")
+    assert "**Faces** none found" in stats and preview is None, "no face, so nothing to download"
     with pytest.raises(AppError, match=r"face/gfpgan-v1\.4.*offline.*one-time download of 349 MB"):
         _enhance(client, face_photo, scale=1, face_model="face/gfpgan-v1.4")
 
@@ -117,8 +120,8 @@ def test_restored_faces_are_boxed_in_the_preview(client, face_photo, monkeypatch
         return faces.FaceResult(rgb.clone(), tuple(found))
 
     monkeypatch.setattr(faces, "restore_faces", restore_unchanged)
-    _, full, stats, preview = _enhance(client, face_photo, scale=2, face_model="face/codeformer",
-                                       only_largest_face=True, face_fidelity=0.7)
+    _, _, stats, preview = _enhance(client, face_photo, scale=2, face_model="face/codeformer",
+                                    only_largest_face=True, face_fidelity=0.7)
     assert calls == [("face/codeformer", True, 0.7)]
     assert "**Faces** 1 restored (largest only) with CodeFormer" in stats
     drawn = np.abs(_pixels(preview) - _pixels(str(face_photo))).max(axis=2) > 40

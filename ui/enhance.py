@@ -1,0 +1,254 @@
+"""The "Enhance" tab: one-click restoration of a real photo (auto-tone, a GAN-trained generator, faces),
+with a classroom comparison of the generator's PSNR and GAN stages."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import gradio as gr
+from PIL import Image, ImageDraw
+
+from enhancers import enhance, faces, imageio
+from enhancers.registry import get_spec
+from ui.common import (MODEL_EVENTS, add_examples, advanced_tile, before_after_slider, classroom_photo,
+                       describe_model, gpu, kept_note, model_choices, model_dropdown, open_upload, photo_input,
+                       png_output, result_file, run_button, save_before_after, short_name, tile_progress, user_errors)
+
+NO_FACES = "none"
+SCALE_CHOICES = [("Same size", 1), ("×2", 2), ("×4", 4)]
+DEFAULT_ALPHA = enhance.interpolation_control(enhance.DEFAULT_MODEL)[1]
+CODEFORMER_DEFAULT_W = 0.5  # CodeFormer's own inference default (enhancers.archs.face_restorers)
+PREVIEW_SIDE = 384  # px, long side of the face-box preview
+MEMORY_HINT = "Try a smaller tile size or a smaller photo."
+STAGE_NAMES = {"tone": "auto-tone", "generator": "generator", "faces": "faces"}
+CLASSROOM_CAPTIONS = {"bicubic": "Bicubic", "psnr": "PSNR stage (α = 0)", "gan": "GAN stage (α = 1)"}
+CLASSROOM_HEADERS = ["Method", "PSNR (dB) ↑", "SSIM ↑", "LPIPS ↓", "NIQE ↓"]
+
+NOTES = """\
+**Generator against discriminator.** The generator is the network that turns the damaged photo into a clean
+one. It is trained twice. Stage 1 (the *PSNR stage*) only minimises the pixel difference (L1) to the original.
+Stage 2 (the *GAN stage*) adds a second network, the **discriminator** (a U-Net that judges every pixel), trained
+at the same time to tell generated photos from real ones, while the generator learns to fool it; a perceptual
+loss (differences between VGG16 features) and the L1 loss keep it close to the original.
+
+**Why the GAN result scores lower PSNR yet looks sharper.** One blurry photo could come from many sharp ones.
+The output with the best PSNR is close to their *average*, and the average of many different details is smooth.
+The GAN stage picks *one* plausible sharp photo instead: real-looking texture, but not exactly the original's,
+so every misplaced detail costs PSNR. Blau & Michaeli (2018) proved that no method can be best at both
+distortion (PSNR, SSIM) and perceived quality: the **perception–distortion trade-off**. LPIPS (a learned distance
+between deep features; lower = closer) and NIQE (no reference: how natural the image statistics are; lower = more
+natural) follow what people see better than PSNR does.
+
+**The fidelity ↔ texture slider.** Both stages have the same architecture, so their weights can be blended:
+θ = (1 − α)·θ_PSNR + α·θ_GAN (**network interpolation**, ESRGAN §3.4, Wang et al. 2018). α = 0 is the smooth,
+faithful PSNR stage, α = 1 the sharp GAN stage with invented texture, and values in between move smoothly from one
+to the other. For Real-ESRGAN general v3 the same trick blends a model that keeps noise and grain with one that
+removes them (*denoise strength*).
+
+**Fix lighting (auto-tone).** Before the generator, a small CNN looks at a 64×64 thumbnail and predicts one
+smooth, increasing tone curve per colour channel, like the Curves tool of a photo editor: brighter shadows, more
+contrast, no colour cast. The curves are applied to every pixel at full resolution, so the cost hardly grows with
+the photo, and a well-exposed photo comes back nearly unchanged.
+
+**Restore faces.** MTCNN finds the faces; each is aligned to a 512×512 template, redrawn by a network trained
+only on faces, and blended back with a soft mask. Face models download from the Hub on first use; CodeFormer's
+license forbids commercial use.
+
+**Classroom mode** takes your photo as the *clean* original, damages it (blur, half size, noise, JPEG) and scores
+bicubic, the PSNR stage and the GAN stage against it. Expect the PSNR stage to win on PSNR and SSIM, and the GAN
+stage on LPIPS and NIQE."""
+
+
+def face_choices() -> list[tuple[str, str]]:
+    """The "Restore faces" choices: none, then every face restorer (labels give Hub download sizes)."""
+    return [("None", NO_FACES), *model_choices(faces.model_ids())]
+
+
+def on_model_change(model_id: str) -> tuple[str, gr.Slider]:
+    """The model card, and the fidelity ↔ texture slider with the model's own label and default α
+    (hidden for models with a single set of weights)."""
+    control = enhance.interpolation_control(model_id)
+    if control is None:
+        return describe_model(model_id), gr.Slider(visible=False)
+    _, default, label = control
+    return describe_model(model_id), gr.Slider(value=default, label=label, visible=True)
+
+
+def on_face_change(face_model: str) -> tuple[gr.Markdown, gr.Checkbox, gr.Slider, gr.Image]:
+    """The face model's card, the "only the largest face" checkbox, CodeFormer's fidelity w slider and the
+    face-box preview, shown when a face model is chosen (the slider only for restorers that take w)."""
+    if face_model == NO_FACES:
+        return gr.Markdown(visible=False), gr.Checkbox(visible=False), gr.Slider(visible=False), gr.Image(visible=False)
+    return (gr.Markdown(describe_model(face_model), visible=True), gr.Checkbox(visible=True),
+            gr.Slider(visible=faces.takes_fidelity(face_model)), gr.Image(visible=True))
+
+
+def stage_progress(progress: gr.Progress, face_title: str | None
+                   ) -> tuple[Callable[[str], None], Callable[[int, int], None]]:
+    """``(on_stage, on_step)`` callbacks for :func:`enhancers.enhance.enhance_image` that move Gradio's progress
+    bar per tile, then per face, described by the current stage."""
+    current = ["Loading model"]
+
+    def on_stage(name: str) -> None:
+        current[0] = name
+        progress(0, desc=name)
+
+    def on_step(done: int, total: int) -> None:
+        unit = "face" if current[0] == face_title else "tile"
+        progress(done / total, desc=f"{current[0]}: {unit} {done}/{total}")
+
+    return on_stage, on_step
+
+
+def faces_preview(image: imageio.LoadedImage, found: tuple[faces.Face, ...], out_width: int) -> Image.Image | None:
+    """The input at most PREVIEW_SIDE px with numbered boxes around the restored faces (found in the output,
+    ``out_width`` px wide), or None when there are none."""
+    if not found:
+        return None
+    im = imageio.tensor_to_pil(image.rgb)
+    im.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
+    f = im.width / out_width
+    draw = ImageDraw.Draw(im)
+    line = max(2, round(max(im.size) / 150))
+    for i, face in enumerate(found, 1):
+        x0, y0, x1, y1 = (v * f for v in face.box)
+        draw.rectangle((x0, y0, x1, y1), outline=(255, 48, 48), width=line)
+        draw.text((x0 + line + 1, y0 + line), str(i), fill=(255, 48, 48))
+    return im
+
+
+def _stats(image: imageio.LoadedImage, result: enhance.EnhanceResult, face_model: str, only_largest: bool,
+           elapsed: float) -> str:
+    out = result.image
+    stages = " + ".join(f"{STAGE_NAMES[k]} {s:.2f} s" for k, s in result.seconds.items())
+    text = (f"**Input** {image.width}×{image.height} → **Output** {out.width}×{out.height} · "
+            f"**Time** {stages} (total {elapsed:.2f} s) · **Model** {result.model_id}")
+    control = enhance.interpolation_control(result.model_id)
+    if control is not None and result.alpha is not None:
+        text += f" · **α** {result.alpha:.2f} ({control[0].replace('_', ' ')})"
+    if result.tone_curves is not None:
+        text += " · auto-tone on"
+    if face_model != NO_FACES and not result.faces:
+        text += " · **Faces** none found"
+    elif face_model != NO_FACES:
+        which = " (largest only)" if only_largest else ""
+        text += f" · **Faces** {len(result.faces)} restored{which} with {get_spec(face_model).title}"
+    return text + kept_note(out)
+
+
+def run_enhance(image_path: str | None, model_id: str = enhance.DEFAULT_MODEL, scale: int = 2,
+                fidelity: float = DEFAULT_ALPHA, tone: bool = False, face_model: str = NO_FACES,
+                only_largest_face: bool = False, face_fidelity: float = CODEFORMER_DEFAULT_W, tile: int = 0,
+                progress: gr.Progress = gr.Progress(track_tqdm=True)
+                ) -> tuple[tuple[str, str], str, str, Image.Image | None]:
+    """Enhance one photo: auto-tone (``tone``), the generator, then faces (``face_model``, or "none").
+
+    ``scale``: output size / input size (1, 2 or 4). ``fidelity``: α in [0, 1] for models with network
+    interpolation (the bundled model's fidelity ↔ texture, realesr-general-x4v3's denoise strength), ignored by
+    the others. ``face_fidelity``: CodeFormer's w in [0, 1], ignored by the other face models.
+    Returns the (before, after) PNG pair, the full-resolution PNG, a stats line and a preview of the input
+    with the restored faces boxed (None when no face was restored).
+    """
+    started = time.perf_counter()
+    image = open_upload(image_path, MEMORY_HINT)
+    face = None if face_model == NO_FACES else face_model
+    progress(0, desc="Loading model")
+    with user_errors(MEMORY_HINT):
+        on_stage, on_step = stage_progress(progress, get_spec(face).title if face else None)
+        alpha = float(fidelity) if enhance.interpolation_control(model_id) is not None else None
+        result = enhance.enhance_image(image, model_id, int(scale), alpha, bool(tone), face,
+                                       bool(only_largest_face), float(face_fidelity), int(tile) or None,
+                                       on_step, on_stage)
+    out = result.image
+    before, full = save_before_after(Path(image_path).stem, f"_enhanced_x{result.scale}_{short_name(model_id)}",
+                                     out, "_before_bicubic", result.before)
+    stats = _stats(image, result, face_model, bool(only_largest_face), time.perf_counter() - started)
+    return (before, full), full, stats, faces_preview(image, result.faces, out.width)
+
+
+def _cell(value: float, digits: int) -> float | None:
+    return None if math.isnan(value) else round(value, digits)
+
+
+def run_classroom(image_path: str | None, progress: gr.Progress = gr.Progress(track_tqdm=True)
+                  ) -> tuple[list[tuple[str, str]], list[list], str]:
+    """Classroom mode: the upload is the clean photo; it is degraded with the fixed mix (×½) and brought back with
+    bicubic, the bundled model's PSNR stage (α = 0) and its GAN stage (α = 1). Returns the three results with
+    captions, a table of PSNR, SSIM, LPIPS and NIQE for each, and a stats line."""
+    started = time.perf_counter()
+    image = open_upload(image_path)
+    clean, note = classroom_photo(image)
+    progress(0, desc="Degrading the photo, then both stages")
+    with user_errors():
+        c = enhance.compare_for_classroom(clean, enhance.DEFAULT_MODEL, progress=tile_progress(progress))
+    stem = Path(image_path).stem
+    gallery, table = [], []
+    for name, out in c.outputs.items():
+        m = c.metrics[name]
+        gallery.append((png_output(stem, f"_classroom_{name}", out),
+                        f"{CLASSROOM_CAPTIONS[name]}: PSNR {m['psnr']:.2f} dB · LPIPS {m['lpips']:.3f}"))
+        table.append([CLASSROOM_CAPTIONS[name], _cell(m["psnr"], 2), _cell(m["ssim"], 3), _cell(m["lpips"], 3),
+                      _cell(m["niqe"], 2)])
+    h, w = c.clean.shape[-2:]
+    stats = (f"**Classroom** · your photo{note} is the clean original ({w}×{h}); it was blurred, halved, given "
+             f"noise σ = 8 and saved as JPEG (quality 60) to {c.degraded.shape[-1]}×{c.degraded.shape[-2]}, then "
+             f"brought back to {w}×{h} with {get_spec(c.model_id).title} · **Time** "
+             f"{time.perf_counter() - started:.2f} s")
+    return gallery, table, stats
+
+
+def build() -> None:
+    """Add the "Enhance" tab to the current Blocks."""
+    with gr.Tab("Enhance", id="enhance"):
+        gr.Markdown("One click for a real, damaged photo: fix the lighting, remove blur, noise and JPEG damage "
+                    "while upscaling, and optionally redraw faces. The bundled model works offline.")
+        with gr.Row():
+            with gr.Column(scale=1):
+                photo = photo_input("Photo", "enhance-input")
+                model = model_dropdown(model_choices(enhance.model_ids()), enhance.DEFAULT_MODEL, "enhance-model")
+                scale = gr.Radio(SCALE_CHOICES, value=2, label="Output size", elem_id="enhance-scale")
+                label = enhance.interpolation_control(enhance.DEFAULT_MODEL)[2]
+                fidelity = gr.Slider(0, 1, value=DEFAULT_ALPHA, step=0.05, label=label, elem_id="enhance-fidelity",
+                                     info="Blends the weights of two trainings of the network.")
+                tone = gr.Checkbox(False, label="Fix lighting (auto-tone)", elem_id="enhance-tone")
+                face_model = gr.Dropdown(face_choices(), value=NO_FACES, label="Restore faces",
+                                         elem_id="enhance-faces")
+                only_largest = gr.Checkbox(False, label="Only the largest face", visible=False,
+                                           elem_id="enhance-largest-face")
+                face_w = gr.Slider(0, 1, value=CODEFORMER_DEFAULT_W, step=0.05, visible=False,
+                                   label="CodeFormer fidelity w (0 = idealised face, 1 = closest to the input)",
+                                   elem_id="enhance-face-fidelity")
+                tile = advanced_tile()
+                run = run_button("Enhance", "enhance-run")
+            with gr.Column(scale=2):
+                slider = before_after_slider("Before (bicubic) · After", "enhance-slider")
+                stats = gr.Markdown(elem_id="enhance-stats")
+                download = result_file("enhance-download")
+                preview = gr.Image(label="Faces restored (boxes on the input)", type="pil", format="png",
+                                   interactive=False, height=240, visible=False, elem_id="enhance-faces-preview")
+                card = gr.Markdown(describe_model(enhance.DEFAULT_MODEL), elem_id="enhance-card")
+                face_card = gr.Markdown(visible=False, elem_id="enhance-face-card")
+        with gr.Accordion("Classroom mode: PSNR stage against GAN stage", open=False):
+            gr.Markdown("Treats the uploaded photo as the clean original: it is damaged on purpose (blur, half "
+                        "size, noise, JPEG), then brought back with bicubic and with both ends of the bundled "
+                        "model's slider, each scored against the original. Photos over 1024 px are reduced first.")
+            compare = gr.Button("Compare bicubic, PSNR stage and GAN stage", elem_id="enhance-classroom-run")
+            classroom_stats = gr.Markdown(elem_id="enhance-classroom-stats")
+            gallery = gr.Gallery(label="Bicubic · PSNR stage · GAN stage", columns=3, format="png",
+                                 elem_id="enhance-classroom-gallery")
+            table = gr.Dataframe(headers=CLASSROOM_HEADERS, datatype=["str", "number", "number", "number", "number"],
+                                 interactive=False, label="Against the clean photo (↑ higher is better, "
+                                 "↓ lower is better; NIQE needs no reference)", elem_id="enhance-classroom-table")
+        with gr.Accordion("How it works (classroom notes)", open=False):
+            gr.Markdown(NOTES, elem_id="enhance-notes")
+        add_examples(photo)
+        model.change(on_model_change, model, [card, fidelity], api_name="enhance_model_controls", queue=False)
+        face_model.change(on_face_change, face_model, [face_card, only_largest, face_w, preview],
+                          api_name="enhance_face_controls", queue=False)
+        run.click(gpu(run_enhance), [photo, model, scale, fidelity, tone, face_model, only_largest, face_w, tile],
+                  [slider, download, stats, preview], api_name="enhance", **MODEL_EVENTS)
+        compare.click(gpu(run_classroom), photo, [gallery, table, classroom_stats], api_name="enhance_classroom",
+                      **MODEL_EVENTS)
