@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test venv dev-deps system-test-deps photos train-sr train-latent train-restore train-color train-style train-enhance bench clean
+.PHONY: run test venv dev-deps system-test-deps photos train-sr train-latent train-restore train-color train-style train-enhance bench bench-peer clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -122,16 +122,27 @@ train-style: venv photos
 
 # GAN enhancement generator in two stages (Real-ESRGAN's recipe: L1, then L1 + VGG16 perceptual + U-Net GAN), the
 # auto-tone curves, then the held-out report and model cards. CPU, bfloat16 autocast.
-GAN_MINUTES ?= 50
+GAN_MINUTES ?= 38
 train-enhance: venv photos
 	$(BIN)/python -m enhancers.training enhance --stage psnr --out enhance-compact-x2-psnr --minutes 12 \
 		--init weights/sr-compact-x2.safetensors --no-usm-gt --batch 16 --threads 2
 	$(BIN)/python -m enhancers.training enhance --stage gan --out enhance-compact-x2-gan --minutes $(GAN_MINUTES) \
-		--init weights/enhance-compact-x2-psnr.safetensors --lr 2e-4 --threads 1
+		--init weights/enhance-compact-x2-psnr.safetensors --lr 3e-4 --degradation mixed --hr-patch 64 --batch 16 \
+		--eval-every 100 --threads 1
 	$(BIN)/python -m enhancers.training tone --minutes 12 --threads 1
 	$(BIN)/python -m enhancers.training report-enhance
 
-bench: venv
+# Real-ESRGAN's own inference code, the peer in benchmarks/cpu_precision.py: benchmark only, into .bench-peer/.
+# Their metadata pins old torch/numpy, so they go in without dependencies (basicsr builds from source).
+.bench-peer/.installed: $(VENV)/.runtime-installed
+	$(BIN)/pip install --no-deps --no-build-isolation --target .bench-peer realesrgan==0.3.0 basicsr==1.4.2 \
+		opencv-python-headless==5.0.0.93
+	touch $@
+
+bench-peer: .bench-peer/.installed
+
+bench: venv bench-peer
+	$(BIN)/python benchmarks/cpu_precision.py
 	$(BIN)/python benchmarks/sr_speed.py
 	$(BIN)/python benchmarks/restore_speed.py
 	$(BIN)/python benchmarks/color_speed.py

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import gradio as gr
 
-from ui import colorize, dejpeg, denoise, enhance, latent, models, sr, style
-from ui.common import CONCURRENCY, MAX_FILE_SIZE, OUTPUT_DIR, OUTPUT_MAX_AGE_S, SHORTCUTS_JS
+from enhancers.precision import tune_allocator
+
+tune_allocator()  # before any model allocates: large tile buffers stay mapped between tiles (glibc)
+
+from ui import colorize, dejpeg, denoise, enhance, latent, models, sr, style  # noqa: E402
+from ui.common import CONCURRENCY, MAX_FILE_SIZE, OUTPUT_DIR, OUTPUT_MAX_AGE_S, SHORTCUTS_JS  # noqa: E402
 
 __all__ = ["LAUNCH_KWARGS", "OUTPUT_DIR", "OUTPUT_MAX_AGE_S", "build_demo", "demo"]
 

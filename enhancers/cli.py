@@ -1,7 +1,10 @@
 """Command line: ``python -m enhancers models|sr|enhance|denoise|dejpeg|colorize|style ...``.
 
 Every bad file gets one line on stderr and the exit code is 1; nothing is
-written for it. Usage errors exit with 2.
+written for it. Usage errors exit with 2. With ``--json`` each processed file gives one JSON
+object on stdout (``input``, ``output``, ``model``, ``precision``, ``device``, ``input_size``,
+``output_size`` as [width, height] in px, ``seconds`` in the model: weights loaded beforehand, file
+reading and writing left out); progress bars and messages stay on stderr.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -60,8 +64,17 @@ def _tile_bar(desc: str) -> tuple[Callable[[int, int], None], Callable[[], None]
     return update, close
 
 
-def _process(args: argparse.Namespace, run: Callable) -> int:
+def _process(args: argparse.Namespace, run: Callable, model: str,
+             preload: tuple[tuple[str, float | None], ...] = ()) -> int:
+    """The per-file loop of every command: read, ``run(image, progress)``, write, report.
+
+    ``model`` (with ``args.fidelity`` as α where the command has it) and the ``preload`` pairs
+    ``(model id, α)`` are loaded before the first file, in ``args.precision``, so that ``seconds``
+    covers the model alone.
+    """
     from . import imageio
+    from .loader import load_model
+    from .precision import use_precision
 
     out_dir = Path(args.output_dir)
     failures = 0
@@ -69,20 +82,35 @@ def _process(args: argparse.Namespace, run: Callable) -> int:
     if not files:
         print("error: no input images found", file=sys.stderr)
         return 1
-    for path in files:
-        progress, close = _tile_bar(path.name)
-        try:
-            image = imageio.open_image(path)
-            out = run(image, progress)
-            result, note = out if isinstance(out, tuple) else (out, "")
-            dest = imageio.save_result(out_dir / f"{path.stem}.png", result)
-            close()
-            print(f"{path} -> {dest} ({image.width}×{image.height} → {result.width}×{result.height}){note}")
-        except (EnhancerError, MemoryError) as e:
-            close()
-            failures += 1
-            msg = str(e) if str(e).startswith(path.name) else f"{path.name}: {e}"
-            print(f"error: {msg}", file=sys.stderr)
+    with use_precision(getattr(args, "precision", None)):
+        loaded = load_model(model, getattr(args, "fidelity", None))
+        for extra, alpha in preload:
+            load_model(extra, alpha)
+        for path in files:
+            progress, close = _tile_bar(path.name)
+            try:
+                image = imageio.open_image(path)
+                started = time.perf_counter()
+                out = run(image, progress)
+                seconds = time.perf_counter() - started
+                result, note = out if isinstance(out, tuple) else (out, "")
+                dest = imageio.save_result(out_dir / f"{path.stem}.png", result)
+                close()
+                if args.json:
+                    print(json.dumps({"input": str(path), "output": str(dest), "model": model,
+                                      "precision": loaded.precision, "device": str(loaded.device),
+                                      "input_size": [image.width, image.height],
+                                      "output_size": [result.width, result.height],
+                                      "seconds": round(seconds, 4), "note": note.lstrip(", ")},
+                                     ensure_ascii=False), flush=True)
+                else:
+                    print(f"{path} -> {dest} ({image.width}×{image.height} → {result.width}×{result.height}, "
+                          f"{loaded.precision}, {seconds:.2f} s){note}")
+            except (EnhancerError, MemoryError) as e:
+                close()
+                failures += 1
+                msg = str(e) if str(e).startswith(path.name) else f"{path.name}: {e}"
+                print(f"error: {msg}", file=sys.stderr)
     return 1 if failures else 0
 
 
@@ -93,9 +121,9 @@ def _sr(args: argparse.Namespace) -> int:
 
     def run(image, progress):
         return sr.upscale_image(image, model, args.scale, args.tile, progress, with_before=False,
-                                self_ensemble=args.self_ensemble).image
+                                self_ensemble=args.self_ensemble, precision=args.precision).image
 
-    return _process(args, run)
+    return _process(args, run, model)
 
 
 def _enhance(args: argparse.Namespace) -> int:
@@ -114,7 +142,7 @@ def _enhance(args: argparse.Namespace) -> int:
             notes.append(f", {len(res.faces)} face(s) restored")
         return res.image, "".join(notes)
 
-    return _process(args, run)
+    return _process(args, run, args.model, ((enhance.TONE_MODEL, None),) if args.tone else ())
 
 
 def _denoise(args: argparse.Namespace) -> int:
@@ -127,7 +155,7 @@ def _denoise(args: argparse.Namespace) -> int:
         how = "estimated" if res.sigma_estimated is not None else "given"
         return res.image, f", σ = {res.sigma:.1f} ({how})"
 
-    return _process(args, run)
+    return _process(args, run, args.model)
 
 
 def _dejpeg(args: argparse.Namespace) -> int:
@@ -140,7 +168,7 @@ def _dejpeg(args: argparse.Namespace) -> int:
         found = f", DCT grid says {q.estimated}" if q.estimated is not None else ""
         return res.image, f", QF predicted {q.predicted:.0f}{found}{header}, used {q.used:.0f}"
 
-    return _process(args, run)
+    return _process(args, run, args.model)
 
 
 def _colorize(args: argparse.Namespace) -> int:
@@ -150,7 +178,7 @@ def _colorize(args: argparse.Namespace) -> int:
         return colorize.colorize_image(image, args.model, args.saturation, args.work_size, progress,
                                        ensemble=not args.no_ensemble).image
 
-    return _process(args, run)
+    return _process(args, run, args.model)
 
 
 def _style(args: argparse.Namespace) -> int:
@@ -166,7 +194,7 @@ def _style(args: argparse.Namespace) -> int:
             progress(1, 1)
             return image.with_pixels(out, image.alpha)
 
-        return _process(args, run)
+        return _process(args, run, args.model)
     style_img = imageio.open_image(args.style).rgb
     cfg = style.GatysConfig(steps=args.steps, size=args.size, optimizer=args.optimizer, init=args.init,
                             content_weight=args.content_weight, style_weight=args.style_weight,
@@ -183,7 +211,17 @@ def _style(args: argparse.Namespace) -> int:
                  if image.alpha is not None else None)
         return image.with_pixels(out, alpha)
 
-    return _process(args, run_gatys)
+    return _process(args, run_gatys, cfg.features)
+
+
+def _add_report_options(p: argparse.ArgumentParser) -> None:
+    """``--precision`` and ``--json``, shared by every command that runs a model."""
+    p.add_argument("--precision", default=None, choices=("auto", "fp32", "bf16"),
+                   help="CPU arithmetic: auto = bfloat16 on CPUs with native bf16 (AVX512_BF16 or AMX) for models "
+                        "measured to allow it, else fp32 (default: $ENHANCERS_PRECISION, else auto)")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object per processed file on stdout (input, output, model, precision, "
+                        "device, input_size, output_size, seconds in the model)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -202,6 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--self-ensemble", action=argparse.BooleanOptionalAction, default=None,
                    help="average 8 passes over flips and rotations: ~+0.1 dB for 8× the time "
                         "(default: the model's own, on for sr/compact-x4)")
+    _add_report_options(s)
     s.set_defaults(func=_sr)
     e = sub.add_parser("enhance", help="one-click GAN enhancement: blur, noise, JPEG, lighting and faces",
                        description="Auto-tone (--tone), then a GAN-trained generator, then face restoration "
@@ -221,6 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--face-fidelity", type=float, default=None, metavar="W",
                    help="CodeFormer's fidelity weight w in [0, 1] (higher keeps more of the input)")
     e.add_argument("--tile", type=int, default=None, help="tile edge in input pixels (default: automatic)")
+    _add_report_options(e)
     e.set_defaults(func=_enhance)
     d = sub.add_parser("denoise", help="remove noise (blind when --sigma is left out)")
     d.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
@@ -229,6 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--sigma", type=float, default=None, 
                    help="noise level σ on the 0–255 scale (default: estimate it)")
     d.add_argument("--tile", type=int, default=None, help="tile edge in pixels (default: automatic)")
+    _add_report_options(d)
     d.set_defaults(func=_denoise)
     j = sub.add_parser("dejpeg", help="remove JPEG artifacts")
     j.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
@@ -237,6 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     j.add_argument("--quality", type=float, default=None,
                    help="JPEG quality factor 1–100 to assume (default: the model's prediction); lower smooths more")
     j.add_argument("--tile", type=int, default=None, help="tile edge in pixels (default: automatic)")
+    _add_report_options(j)
     j.set_defaults(func=_dejpeg)
     c = sub.add_parser("colorize", help="colorize black-and-white photos (colour photos are made gray first)")
     c.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
@@ -246,6 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--work-size", type=int, default=256, help="short side in px the model sees (default 256)")
     c.add_argument("--no-ensemble", action="store_true",
                    help="one model pass instead of the 6-pass test-time ensemble (mirror × 3 working sizes)")
+    _add_report_options(c)
     c.set_defaults(func=_colorize)
     st = sub.add_parser("style", help="neural style transfer (Gatys optimisation or a fast style network)",
                         description="Gatys: --style STYLE_IMAGE; fast feed-forward: --model ID "
@@ -265,11 +308,15 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--tv-weight", type=float, default=1.0)
     st.add_argument("--preserve-colors", action="store_true", help="transfer luminance only")
     st.add_argument("--strength", type=float, default=1.0, help="fast style: blend with the photo (0–1)")
+    _add_report_options(st)
     st.set_defaults(func=_style)
     return ap
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .precision import tune_allocator
+
+    tune_allocator()
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -27,11 +27,13 @@ import torch
 from .archs import get_builder
 from .device import configure_cpu_threads, pick_device, pick_dtype
 from .errors import InvalidInputError, ModelUnavailableError, UnsafeWeightsError
+from .precision import CpuBf16, check_precision, default_precision, dtype_name, resolve_cpu_precision, use_precision
 from .registry import get_spec, list_specs
 from .specs import BundledWeights, HubWeights, ModelSpec
 
-CacheKey = str | tuple[str, float]
-"""A model id, or ``(model id, α)`` for a blend of an interpolated spec."""
+CacheKey = str | tuple[str, float] | tuple[str, float | None, str]
+"""A model id, or ``(model id, α)`` for a blend of an interpolated spec; ``(model id, α or None, precision)``
+when it runs in a precision other than fp32 (the module differs)."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,8 @@ class LoadedModel:
         nbytes: parameter + buffer memory in bytes.
         alpha: the interpolation factor α its weights were blended with (rounded to 0.01);
             None for specs without interpolation.
+        precision: what it computes in: ``"fp32"``, ``"bf16"`` (CPU: bf16 autocast around fp32 weights,
+            :class:`~enhancers.precision.CpuBf16`; CUDA: bf16 weights) or ``"fp16"`` (CUDA).
     """
 
     spec: ModelSpec
@@ -54,6 +58,7 @@ class LoadedModel:
     dtype: torch.dtype
     nbytes: int
     alpha: float | None = None
+    precision: str = "fp32"
 
 
 def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
@@ -261,34 +266,57 @@ def read_interpolation_pair(spec: ModelSpec) -> tuple[dict[str, torch.Tensor], d
     return a, b
 
 
-def build_model(spec: ModelSpec, device: torch.device | None = None, alpha: float | None = None) -> LoadedModel:
+def build_model(spec: ModelSpec, device: torch.device | None = None, alpha: float | None = None,
+                precision: str | None = None) -> LoadedModel:
     """Read weights, build the architecture, move it to the device. Not cached.
 
     For specs with interpolation the weights are θ = (1 − α)·θ_A + α·θ_B, with ``alpha`` as in
-    :func:`resolve_alpha` (None: the spec's default).
+    :func:`resolve_alpha` (None: the spec's default). ``precision`` (``auto``, ``fp32``, ``bf16``;
+    None: :func:`enhancers.precision.default_precision`) applies on CPU as
+    :func:`enhancers.precision.resolve_cpu_precision` says; CUDA keeps :func:`enhancers.device.pick_dtype`'s
+    choice unless ``fp32`` is asked for.
 
     Raises:
-        ModelUnavailableError, UnsafeWeightsError, InvalidInputError (``alpha`` as in :func:`resolve_alpha`).
+        ModelUnavailableError, UnsafeWeightsError, InvalidInputError (``alpha`` as in :func:`resolve_alpha`,
+        or an unknown ``precision``).
     """
     alpha = resolve_alpha(spec, alpha)
+    if precision is not None:
+        check_precision(precision)
     if alpha is not None:
-        return _assemble(spec, interpolate_state_dicts(*read_interpolation_pair(spec), alpha), device, alpha)
+        return _assemble(spec, interpolate_state_dicts(*read_interpolation_pair(spec), alpha), device, alpha,
+                         precision)
     path = weights_path(spec)
-    return _assemble(spec, read_state_dict(path) if path is not None else None, device, None)
+    return _assemble(spec, read_state_dict(path) if path is not None else None, device, None, precision)
 
 
 def _assemble(spec: ModelSpec, state: dict[str, torch.Tensor] | None, device: torch.device | None,
-              alpha: float | None) -> LoadedModel:
+              alpha: float | None, precision: str | None = None) -> LoadedModel:
     built = get_builder(spec.arch)(state, **dict(spec.arch_kwargs))
     device = device or pick_device()
+    cpu_bf16 = False
     if device.type == "cpu":
         configure_cpu_threads()
-    dtype = pick_dtype(device, built.supports_half, built.supports_bfloat16)
+        dtype = torch.float32
+        cpu_bf16 = resolve_cpu_precision(precision, spec.cpu_bf16) == "bf16"
+    elif (default_precision() if precision is None else check_precision(precision)) == "fp32":
+        dtype = torch.float32
+    else:
+        dtype = pick_dtype(device, built.supports_half, built.supports_bfloat16)
     module = built.module.to(device=device, dtype=dtype).eval()
     for p in module.parameters():
         p.requires_grad_(False)
     nbytes = sum(t.numel() * t.element_size() for t in (*module.parameters(), *module.buffers()))
-    return LoadedModel(spec, module, device, dtype, nbytes, alpha)
+    if cpu_bf16:
+        module = CpuBf16(module).eval()
+    return LoadedModel(spec, module, device, dtype, nbytes, alpha, "bf16" if cpu_bf16 else dtype_name(dtype))
+
+
+def _variant(spec: ModelSpec, precision: str) -> str:
+    """The part of a cache key that a precision adds: empty for the default module of the device."""
+    if pick_device().type == "cpu":
+        return "bf16" if resolve_cpu_precision(precision, spec.cpu_bf16) == "bf16" else ""
+    return "fp32" if precision == "fp32" else ""
 
 
 def _state_nbytes(state: Mapping[str, object]) -> int:
@@ -299,7 +327,8 @@ def _state_nbytes(state: Mapping[str, object]) -> int:
 class ModelCache:
     """Bounded least-recently-used cache of loaded models, by count and by bytes.
 
-    Keys are model ids, and ``(model id, α)`` for blends of interpolated specs (α to 0.01).
+    Keys are model ids, and ``(model id, α)`` for blends of interpolated specs (α to 0.01); ``(model id,
+    α or None, precision)`` where a precision changes the module (bf16 on CPU, fp32 forced on CUDA).
     The raw weight pairs of interpolated specs sit in a second LRU, bounded by
     ``max_weight_pairs`` and by ``max_bytes``, so a new α re-blends without reading files.
     Thread-safe; concurrent first requests for one key build it once.
@@ -317,15 +346,19 @@ class ModelCache:
         self.loads = 0
         self.pair_reads = 0
 
-    def get(self, model_id: str, alpha: float | None = None) -> LoadedModel:
-        """The model, built on first request; ``alpha`` as in :func:`resolve_alpha`.
+    def get(self, model_id: str, alpha: float | None = None, precision: str | None = None) -> LoadedModel:
+        """The model, built on first request; ``alpha`` as in :func:`resolve_alpha`, ``precision`` as in
+        :func:`build_model`.
 
         Raises:
             UnknownModelError, ModelUnavailableError, UnsafeWeightsError, InvalidInputError.
         """
         spec = get_spec(model_id)
         alpha = resolve_alpha(spec, alpha)
-        key: CacheKey = model_id if alpha is None else (model_id, alpha)
+        precision = default_precision() if precision is None else check_precision(precision)
+        variant = _variant(spec, precision)
+        key: CacheKey = (model_id if alpha is None else (model_id, alpha)) if not variant else (
+            model_id, alpha, variant)
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
@@ -337,9 +370,11 @@ class ModelCache:
                     self._items.move_to_end(key)
                     return self._items[key]
             if alpha is None:
-                model = build_model(spec)
+                with use_precision(precision):  # build_model reads it as its default
+                    model = build_model(spec)
             else:
-                model = _assemble(spec, interpolate_state_dicts(*self._weight_pair(spec), alpha), None, alpha)
+                model = _assemble(spec, interpolate_state_dicts(*self._weight_pair(spec), alpha), None, alpha,
+                                  precision)
             with self._lock:
                 self.loads += 1
                 self._items[key] = model
@@ -396,7 +431,7 @@ _CACHE = ModelCache(max_models=int(os.environ.get("ENHANCERS_CACHE_MODELS", "3")
                     max_bytes=int(float(os.environ.get("ENHANCERS_CACHE_GB", "2")) * 2**30))
 
 
-def load_model(model_id: str, alpha: float | None = None) -> LoadedModel:
+def load_model(model_id: str, alpha: float | None = None, precision: str | None = None) -> LoadedModel:
     """The model with this id, from the shared cache (loaded on first use).
 
     Args:
@@ -404,12 +439,16 @@ def load_model(model_id: str, alpha: float | None = None) -> LoadedModel:
         alpha: for specs with :class:`~enhancers.specs.NetworkInterpolation`, the blend factor α
             in [0, 1] (0: ``source``, 1: ``interpolation.other``; None: the spec's default),
             rounded to 0.01. Must be None for other specs.
+        precision: ``auto``, ``fp32`` or ``bf16`` (:mod:`enhancers.precision`); None: the default
+            (:func:`enhancers.precision.use_precision`, else ``ENHANCERS_PRECISION``, else ``auto``).
+            ``LoadedModel.precision`` says what it resolved to.
 
     Raises:
         UnknownModelError, ModelUnavailableError, UnsafeWeightsError,
-        InvalidInputError (``alpha`` out of [0, 1], or given to a spec without interpolation).
+        InvalidInputError (``alpha`` out of [0, 1], or given to a spec without interpolation;
+        an unknown ``precision``).
     """
-    return _CACHE.get(model_id, alpha)
+    return _CACHE.get(model_id, alpha, precision)
 
 
 def model_cache() -> ModelCache:

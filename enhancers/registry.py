@@ -27,7 +27,7 @@ _SR_SPECS: tuple[ModelSpec, ...] = (
                     "with faint ringing at edges. Still only interpolation."),
     ModelSpec(
         id="sr/srcnn-x2", title="SRCNN ×2 (bundled)", task="sr", arch="srcnn",
-        source=BundledWeights("sr-srcnn-x2.safetensors"), license="MIT (trained by this project)",
+        source=BundledWeights("sr-srcnn-x2.safetensors"), cpu_bf16=True, license="MIT (trained by this project)",
         paper="https://arxiv.org/abs/1501.00092", scale=2,
         # Its convolutions run at output resolution: a fixed, modest tile bounds the activations.
         tiling=Tiling(tile=256, overlap=32),
@@ -36,14 +36,14 @@ _SR_SPECS: tuple[ModelSpec, ...] = (
                     "upscale of the luminance (Y) channel; colour (CbCr) stays bicubic. ~20k parameters."),
     ModelSpec(
         id="sr/compact-x2", title="Compact ×2 (bundled)", task="sr", arch="spandrel",
-        source=BundledWeights("sr-compact-x2.safetensors"), license="MIT (trained by this project)",
+        source=BundledWeights("sr-compact-x2.safetensors"), cpu_bf16=True, license="MIT (trained by this project)",
         paper="https://arxiv.org/abs/2107.10833", scale=2, tiling=Tiling(overlap=40),
         description="Real-ESRGAN's SRVGGNetCompact: a plain stack of 3×3 convolutions with PReLU that runs at "
                     "low resolution and upsamples once at the end with pixel shuffle, added to a nearest-"
                     "neighbour upscale. Trained here with L1 loss on bicubic-downscaled photos."),
     ModelSpec(
         id="sr/compact-x4", title="Compact ×4 (bundled)", task="sr", arch="spandrel",
-        source=BundledWeights("sr-compact-x4.safetensors"), license="MIT (trained by this project)",
+        source=BundledWeights("sr-compact-x4.safetensors"), cpu_bf16=True, license="MIT (trained by this project)",
         paper="https://arxiv.org/abs/2107.10833", scale=4, tiling=Tiling(overlap=40), self_ensemble=True,
         description="The same SRVGGNetCompact design at ×4: all convolutions run on the small input, so it "
                     "costs 1/16 of the work per output pixel compared with running at full size. By default "
@@ -72,7 +72,7 @@ _REALESR_GENERAL = ("guetLzy/Real-ESRGAN-Demo", "d935f642035d5d802c621ec5c7e35cb
 _ENHANCE_SPECS: tuple[ModelSpec, ...] = (
     ModelSpec(
         id="enhance/compact-x2", title="Compact GAN ×2 (bundled)", task="enhance", arch="spandrel",
-        source=BundledWeights("enhance-compact-x2-psnr.safetensors"),
+        source=BundledWeights("enhance-compact-x2-psnr.safetensors"), cpu_bf16=True,
         interpolation=NetworkInterpolation(
             other=BundledWeights("enhance-compact-x2-gan.safetensors"), control="fidelity", default=1.0,
             label="Fidelity ↔ texture (0 = PSNR stage, 1 = GAN stage)"),
@@ -152,7 +152,7 @@ _LATENT_SPECS: tuple[ModelSpec, ...] = (
 _DENOISE_SPECS: tuple[ModelSpec, ...] = (
     ModelSpec(
         id="denoise/unet", title="Noise-level U-Net (bundled)", task="denoise", arch="denoise-unet",
-        source=BundledWeights("denoise-unet.safetensors"), license="MIT (trained by this project)",
+        source=BundledWeights("denoise-unet.safetensors"), cpu_bf16=True, license="MIT (trained by this project)",
         paper="https://arxiv.org/abs/1710.04026", tiling=Tiling(overlap=48, multiple=8), controls=("sigma",),
         description="FFDNet / DRUNet design (Zhang et al. 2018, 2021): the image is split into four half-size "
                     "sub-images, a map holding the noise level σ is added as an extra input channel, and a "
@@ -186,7 +186,7 @@ _DENOISE_SPECS: tuple[ModelSpec, ...] = (
 _DEJPEG_SPECS: tuple[ModelSpec, ...] = (
     ModelSpec(
         id="dejpeg/fbcnn-lite", title="FBCNN-lite (bundled)", task="dejpeg", arch="dejpeg-unet",
-        source=BundledWeights("dejpeg-fbcnn-lite.safetensors"), license="MIT (trained by this project)",
+        source=BundledWeights("dejpeg-fbcnn-lite.safetensors"), cpu_bf16=True, license="MIT (trained by this project)",
         paper="https://arxiv.org/abs/2109.14573", tiling=Tiling(overlap=48, multiple=8, align=8), controls=("qf",),
         description="FBCNN's design (Jiang et al. 2021), scaled down to train on CPU: a three-level U-Net on the "
                     "pixel-unshuffled image whose pooled features also predict the JPEG quality factor (QF). The "
@@ -207,7 +207,9 @@ _DDCOLOR_LICENSE = ("Apache-2.0 (weights); the architecture code in spandrel_ext
 _COLOR_SPECS: tuple[ModelSpec, ...] = (
     ModelSpec(
         id="color/unet", title="U-Net in L*a*b* (bundled)", task="color", arch="color-unet",
-        source=BundledWeights("color-unet.safetensors"), license="MIT (trained by this project)",
+        source=BundledWeights("color-unet.safetensors"),
+        cpu_bf16_why="bf16 moved its colours by 3 levels of 8 bits on a held-out photo (limit 2); it sees "
+                     "only 256 px, so bf16 would save little time", license="MIT (trained by this project)",
         paper="https://arxiv.org/abs/1505.04597", tiling=Tiling(enabled=False),
         description="The course's U-Net: a MobileNetV2 encoder (started from ImageNet weights) reads the NTSC gray "
                     "image, a decoder with skip connections predicts L*a*b* scaled to [−1, 1] through "
@@ -250,6 +252,8 @@ _BUNDLED_STYLES: tuple[tuple[str, str, str, str], ...] = (
     ("truchet", "Truchet", "the GNOME “truchet” tiles (gnome-backgrounds)", "GPL-2+"),
     ("elephants", "Elephants", "the painting “Elephants” (mate-backgrounds)", "GPL-2+"),
 )
+# Bundled styles that stay in fp32 on CPU, and why (tests/test_precision.py measures the others).
+_STYLE_FP32_WHY = {"elephants": "in bf16, 1 value in 36,864 moved by 3 levels of 8 bits on a held-out photo (limit 2)"}
 _STYLE_SPECS: tuple[ModelSpec, ...] = (
     ModelSpec(
         id="gatys/hybrid", title="MobileNetV2 (ImageNet) + random VGG19, offline", task="gatys",
@@ -275,7 +279,9 @@ _STYLE_SPECS: tuple[ModelSpec, ...] = (
                     "matrices at relu1_1–relu5_1 and content at relu4_2."),
     *(ModelSpec(
         id=f"style/{name}", title=f"{title} (bundled)", task="style", arch="johnson",
-        source=BundledWeights(f"style-{name}.safetensors"), license=f"MIT (trained by this project); style image {lic}",
+        source=BundledWeights(f"style-{name}.safetensors"),
+        cpu_bf16=name not in _STYLE_FP32_WHY, cpu_bf16_why=_STYLE_FP32_WHY.get(name, ""),
+        license=f"MIT (trained by this project); style image {lic}",
         paper=_JOHNSON, tiling=Tiling(enabled=False), min_size=16,
         arch_kwargs=(("value_range", 1.0), ("residual", True)),
         description=f"A small Johnson et al. 2016 network trained here on the photo corpus to paint in the style "

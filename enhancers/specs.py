@@ -116,6 +116,9 @@ class ModelSpec:
             on by default for this model; callers may still switch it either way.
         interpolation: a second set of weights to blend with ``source`` by a factor α chosen at
             load time (:func:`enhancers.loader.load_model`); None for a single set of weights.
+        cpu_bf16: the model may run in bfloat16 on CPU (:mod:`enhancers.precision`): set only where
+            its output was measured to stay within 2 levels of 8 bits of fp32 (tests/test_precision.py).
+        cpu_bf16_why: why it stays in fp32 on CPU, when ``cpu_bf16`` is False; empty uses a generic reason.
     """
 
     id: str
@@ -134,10 +137,19 @@ class ModelSpec:
     controls: tuple[str, ...] = ()
     self_ensemble: bool = False
     interpolation: NetworkInterpolation | None = None
+    cpu_bf16: bool = False
+    cpu_bf16_why: str = ""
 
     def __post_init__(self) -> None:
         if self.interpolation is not None and self.source is None:
             raise InvalidInputError(f"{self.id}: network interpolation needs weights in source, got None")
+
+    @property
+    def fp32_reason(self) -> str:
+        """Why this model runs in fp32 on CPU whatever precision is asked for; empty when bf16 is allowed."""
+        if self.cpu_bf16:
+            return ""
+        return self.cpu_bf16_why or "bf16 not measured against fp32 for this model, so it runs in fp32 on CPU"
 
     @property
     def weights_files(self) -> tuple[BundledWeights | HubWeights, ...]:

@@ -38,7 +38,7 @@ def uses_self_ensemble(model_id: str, requested: bool | None = None) -> bool:
 
 def upscale(rgb: torch.Tensor, model_id: str, scale: int | None = None, tile: int | None = None,
             progress: Progress | None = None, out_dtype: torch.dtype = torch.float32,
-            self_ensemble: bool | None = None) -> torch.Tensor:
+            self_ensemble: bool | None = None, precision: str | None = None) -> torch.Tensor:
     """Upscale an image.
 
     Args:
@@ -51,6 +51,7 @@ def upscale(rgb: torch.Tensor, model_id: str, scale: int | None = None, tile: in
         out_dtype: float32, or uint8 (×255) to keep memory low for results headed to a file.
         self_ensemble: average 8 passes over flips and rotations (EDSR+, ~+0.1 dB, 8× the
             time); None uses the model's default (``spec.self_ensemble``).
+        precision: ``auto``, ``fp32`` or ``bf16`` on CPU (:mod:`enhancers.precision`); None: the default.
 
     Returns:
         RGB ``(1, 3, H·scale, W·scale)``: float32 in [0, 1], or uint8 in [0, 255].
@@ -67,7 +68,7 @@ def upscale(rgb: torch.Tensor, model_id: str, scale: int | None = None, tile: in
     if target > spec.scale and not spec.any_scale:
         raise InvalidInputError(f"{model_id} upscales ×{spec.scale}; ×{target} was asked for. "
                                 f"Models for ×{target}: {', '.join(models_for_scale(target))}")
-    loaded = load_model(model_id)
+    loaded = load_model(model_id, precision=precision)
     if spec.any_scale:
         return run_model(loaded, rgb, scale=target, tile=tile, progress=progress, out_dtype=out_dtype)
     ensemble = uses_self_ensemble(model_id, self_ensemble)
@@ -87,25 +88,28 @@ class SRResult:
         before: the input resized with bicubic to the result's size, uint8 ``(1, 3, H·s, W·s)``.
         scale: the scale factor applied.
         self_ensemble: whether 8 passes over flips and rotations were averaged.
+        precision: what the model computed in: ``"fp32"``, ``"bf16"`` or ``"fp16"`` (:mod:`enhancers.precision`).
     """
 
     image: LoadedImage
     before: torch.Tensor | None
     scale: int
     self_ensemble: bool = False
+    precision: str = "fp32"
 
 
 def upscale_image(image: LoadedImage, model_id: str, scale: int | None = None, tile: int | None = None,
                   progress: Progress | None = None, with_before: bool = True,
-                  self_ensemble: bool | None = None) -> SRResult:
+                  self_ensemble: bool | None = None, precision: str | None = None) -> SRResult:
     """Upscale a decoded upload for saving, carrying alpha (same geometry) and metadata.
 
     The result is produced in 8 bits, tile-row by tile-row, so a large photo costs
     3 bytes per output pixel rather than 12. Other arguments as for :func:`upscale`.
     """
-    out = upscale(image.rgb, model_id, scale, tile, progress, out_dtype=torch.uint8, self_ensemble=self_ensemble)
+    out = upscale(image.rgb, model_id, scale, tile, progress, out_dtype=torch.uint8, self_ensemble=self_ensemble,
+                  precision=precision)
     size = (out.shape[-1], out.shape[-2])
     alpha = imageio.resize(image.alpha, size, "bicubic") if image.alpha is not None else None
     before = imageio.resize(image.rgb, size, "bicubic", out_dtype=torch.uint8) if with_before else None
     return SRResult(image.with_pixels(out, alpha), before, out.shape[-1] // image.width,
-                    uses_self_ensemble(model_id, self_ensemble))
+                    uses_self_ensemble(model_id, self_ensemble), load_model(model_id, precision=precision).precision)

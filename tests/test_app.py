@@ -70,6 +70,9 @@ def test_stats_describe_the_run(default_result, heldout_lr):
     assert f"**Input** {lr.width}×{lr.height}" in stats
     assert f"**Output** {2 * lr.width}×{2 * lr.height} (×2)" in stats
     assert "sr/compact-x2" in stats
+    from enhancers.loader import load_model
+
+    assert f"**Precision** {load_model('sr/compact-x2', precision='auto').precision}" in stats
 
 
 def test_slider_before_matches_after_size(default_result):
@@ -129,11 +132,13 @@ def test_api_lists_sr_with_image_first_and_optional_rest(client):
     api = client.view_api(return_format="dict", print_info=False)
     assert "/sr" in api["named_endpoints"]
     params = api["named_endpoints"]["/sr"]["parameters"]
-    assert [p["parameter_name"] for p in params] == ["image_path", "model_id", "scale", "tile", "self_ensemble"]
+    assert [p["parameter_name"] for p in params] == ["image_path", "model_id", "scale", "tile", "self_ensemble",
+                                                     "precision"]
     assert params[0]["component"] == "Image"
     assert params[0]["parameter_has_default"] is False
     defaults = {p["parameter_name"]: p["parameter_default"] for p in params[1:] if p["parameter_has_default"]}
-    assert defaults == {"model_id": "sr/compact-x2", "scale": 2, "tile": 0, "self_ensemble": "model default"}
+    assert defaults == {"model_id": "sr/compact-x2", "scale": 2, "tile": 0, "self_ensemble": "model default",
+                        "precision": "auto"}
 
 
 def test_outputs_older_than_max_age_are_removed(client, heldout_lr):

