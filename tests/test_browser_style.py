@@ -49,7 +49,9 @@ def _set_slider(page, elem_id: str, value: int) -> None:
 
 def test_gatys_streams_images_and_curve_then_stop_cancels(page, photo_path) -> None:
     _upload_both(page, photo_path)
-    _set_slider(page, "style-size", 64)
+    # 128 px: 500 steps take about a minute even on a fast machine, so Stop lands mid-run (at 64 px the whole
+    # run could finish in ~18 s, before the checks below reach the Stop button).
+    _set_slider(page, "style-size", 128)
     _set_slider(page, "style-steps", 500)
     page.click("#style-run")
     # Intermediate updates arrive while the run goes on: a step below the total, with a curve. (Any such step:

@@ -134,7 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     tn.add_argument("--identity-fraction", type=float, default=0.2, help="share of samples left undegraded")
     tn.add_argument("--seed", type=int, default=0)
     tn.add_argument("--run-dir", default="runs")
-    sub.add_parser("report-enhance", help="held-out table of the GAN generator and auto-tone vs baselines, and cards")
+    rpe = sub.add_parser("report-enhance",
+                         help="held-out table of the GAN generator and auto-tone vs baselines, and cards")
+    rpe.add_argument("--cards-only", action="store_true", help="rewrite the cards from weights/enhance-metrics.json")
     return ap
 
 
@@ -273,7 +275,7 @@ def _enhance(a: argparse.Namespace) -> int:
     if a.task == "report-enhance":
         from .report_enhance import main as report_enhance
 
-        return report_enhance()
+        return report_enhance(a.cards_only)
     from .enhance import EnhanceConfig, train as train_enhance
 
     cfg = EnhanceConfig(stage=a.stage, out_name=a.out, minutes=a.minutes, init=a.init, batch=a.batch,
