@@ -150,7 +150,8 @@ def write_cards(gen: dict, tone: dict) -> list[Path]:
 | *clean photos* | | | 0 | {clean:.2f} |
 
 Best baseline by LPIPS: `{name}` ({value:.4f}); GAN stage (α = 1): {gan['lpips']:.4f}, i.e.
-**{value - gan['lpips']:.4f}** below it (negative: above it). NIQE of the GAN stage minus the clean photos': {gan['niqe'] - clean:+.2f}.
+**{value - gan['lpips']:.4f}** below it (negative: above it). NIQE of the GAN stage minus the clean
+photos': {gan['niqe'] - clean:+.2f}.
 """)
     cfg = gan_run.get("config", {})
     card = f"""# enhance/compact-x2 — GAN enhancement generator (Real-ESRGAN recipe), trained by this project
@@ -185,7 +186,8 @@ Best baseline by LPIPS: `{name}` ({value:.4f}); GAN stage (α = 1): {gan['lpips'
   channels, `enhancers/archs/unet_discriminator.py`); L1 and perceptual targets sharpened with Real-ESRGAN's unsharp
   mask; Adam {cfg.get('lr', '?')} (G), {cfg.get('d_lr', '?')} (D), constant; EMA {cfg.get('ema_decay', '?')} of the
   generator (shipped); batch {cfg.get('batch', '?')} of {cfg.get('hr_patch', '?')}² HR patches, degradation
-  "{cfg.get('degradation', '?')}", {gan_run.get('train_seconds', 0) / 60:.0f} min, {gan_run.get('steps_done', '?')} steps.
+  "{cfg.get('degradation', '?')}", {gan_run.get('train_seconds', 0) / 60:.0f} min,
+  {gan_run.get('steps_done', '?')} steps.
   Earlier GAN runs (96² patches, "moderate" only, EMA 0.999) were stopped early: after 450 steps their
   LPIPS had moved 0.359 → 0.345, too slowly for the time left.
 - Commands: `make train-enhance`.
