@@ -243,7 +243,7 @@ def compare_for_classroom(clean: torch.Tensor, model_id: str = DEFAULT_MODEL, se
             interpolation. UnknownModelError, ModelUnavailableError: as for :func:`generate`.
     """
     from . import degrade
-    from .metrics import NIQE_BLOCK, lpips, niqe, psnr_rgb, ssim_rgb
+    from .metrics import quality_scores
 
     imageio.check_image_tensor(clean)
     spec = task_spec(model_id, TASK, "an enhancement model")
@@ -262,7 +262,5 @@ def compare_for_classroom(clean: torch.Tensor, model_id: str = DEFAULT_MODEL, se
         "psnr": generate(degraded, model_id, CLASSROOM_SCALE, alpha=0.0, progress=progress),
         "gan": generate(degraded, model_id, CLASSROOM_SCALE, alpha=1.0, progress=progress),
     }
-    metrics = {name: {"psnr": psnr_rgb(out, clean), "ssim": ssim_rgb(out, clean), "lpips": lpips(out, clean),
-                      "niqe": niqe(out) if min(h, w) >= NIQE_BLOCK else float("nan")}
-               for name, out in outputs.items()}
+    metrics = {name: quality_scores(out, clean) for name, out in outputs.items()}
     return ClassroomComparison(clean, degraded, outputs, metrics, model_id, seed)

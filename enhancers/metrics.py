@@ -256,3 +256,15 @@ def niqe(rgb: torch.Tensor) -> float:
     cov = np.cov(complete, rowvar=False) if len(complete) > 1 else np.zeros((feats.shape[1],) * 2)
     d = params["mu_pris_param"].ravel() - mu
     return float(np.sqrt(d @ np.linalg.pinv((params["cov_pris_param"] + cov) / 2) @ d))
+
+
+def quality_scores(output: torch.Tensor, reference: torch.Tensor) -> dict[str, float]:
+    """RGB PSNR (dB), RGB SSIM, LPIPS-Alex (against ``reference``) and NIQE (of ``output`` alone; NaN when a
+    side is under :data:`NIQE_BLOCK` px): the four numbers the enhancement report and classroom show.
+
+    Raises:
+        InvalidInputError: shapes differ or are not ``(1, 3, H, W)``.
+    """
+    return {"psnr": psnr_rgb(output, reference), "ssim": ssim_rgb(output, reference),
+            "lpips": lpips(output, reference),
+            "niqe": niqe(output) if min(output.shape[-2:]) >= NIQE_BLOCK else float("nan")}

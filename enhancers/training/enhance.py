@@ -26,6 +26,7 @@ from PIL import Image
 
 from .. import degrade
 from ..metrics import psnr_rgb
+from ..pretrained import imagenet_normalize, vgg16_features_imagenet
 from ..self_ensemble import DIHEDRAL, dihedral
 from ..specs import WEIGHTS_DIR
 from . import data
@@ -101,13 +102,9 @@ class PerceptualLoss(torch.nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        from ..pretrained import vgg16_features_imagenet
-
         self.vgg = vgg16_features_imagenet()[:max(PERCEPTUAL_LAYERS) + 1]
 
     def forward(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        from ..pretrained import imagenet_normalize
-
         x = imagenet_normalize(torch.cat([out, target]))
         loss = out.new_zeros(())
         for i, layer in enumerate(self.vgg):
