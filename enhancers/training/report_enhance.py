@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from .. import degrade, imageio
-from ..metrics import lpips, niqe, psnr_rgb, ssim_rgb
+from ..metrics import niqe, quality_scores
 from ..sharpen import unsharp_mask
 from ..specs import WEIGHTS_DIR
 from . import data
@@ -47,11 +47,6 @@ def _psnr_chain(lq: torch.Tensor, scale: int) -> torch.Tensor:
     x, _ = dejpeg(lq)
     x, _ = denoise(x)
     return upscale(x, "sr/compact-x2") if scale == 2 else x
-
-
-def _score(out: torch.Tensor, hr: torch.Tensor) -> dict[str, float]:
-    out = out.clamp(0, 1)
-    return {"psnr": psnr_rgb(out, hr), "ssim": ssim_rgb(out, hr), "lpips": lpips(out, hr), "niqe": niqe(out)}
 
 
 def _methods(lq: torch.Tensor, scale: int) -> dict[str, torch.Tensor]:
@@ -87,7 +82,7 @@ def generator_table(photos=None) -> dict:
         for proto, (lq, scale) in _protocols(hr, i).items():
             for method, out in _methods(lq, scale).items():
                 rows.append({"photo": Path(p).name, "protocol": proto, "method": method,
-                             "clean_niqe": clean_niqe, **_score(out, hr)})
+                             "clean_niqe": clean_niqe, **quality_scores(out.clamp(0, 1), hr)})
     mean: dict = {}
     for proto in sorted({r["protocol"] for r in rows}):
         mean[proto] = {}
@@ -131,8 +126,51 @@ def best_baseline(mean: dict) -> tuple[str, float]:
     return m, base[m]
 
 
+_STAGES = {
+    "psnr": ("stage 1 (Real-ESRNet, L1 only)", "generator_a0", "α = 0, the fidelity end of the slider"),
+    "gan": ("stage 2 (GAN: L1 + VGG16 perceptual + U-Net discriminator; EMA of the generator)", "generator_a1",
+            "α = 1, the texture end of the slider"),
+}
+
+
+def _stage_card(stage: str, mean: dict, run: dict) -> Path:
+    """``weights/enhance-compact-x2-<stage>.md``: the card of one of the two weight files."""
+    what, key, where = _STAGES[stage]
+    cfg = run.get("config", {})
+    rows = "\n".join(f"| {proto} | {m[key]['psnr']:.2f} | {m[key]['ssim']:.4f} | {m[key]['lpips']:.4f} | "
+                     f"{m[key]['niqe']:.2f} | {best_baseline(m)[0]} {best_baseline(m)[1]:.4f} |"
+                     for proto, m in mean.items())
+    name = f"enhance-compact-x2-{stage}"
+    text = f"""# {name}.safetensors — {what}
+
+- **Used by**: `enhance/compact-x2` ({where}).
+- **Full card** (both stages, training curves, every baseline): `weights/enhance-compact-x2.md`.
+- **Architecture**: SRVGGNetCompact, 48 channels, 10 convolutions, ×2 (spandrel loads it);
+  {(WEIGHTS_DIR / f'{name}.safetensors').stat().st_size / 1e6:.2f} MB, float32.
+- **License**: MIT (trained by this project). Training photos: Debian `mate-backgrounds` (GPL-2+) and
+  `lomiri-wallpapers-16.04` (CC-BY-4.0, CC-BY-SA-4.0, CC0-1.0 per file), and scikit-image's photos.
+- **Training data**: the training split of that corpus ({run.get('train_images', '?')} HR images: each photo ↓2, ↓3,
+  ↓4 Lanczos), {cfg.get('hr_patch', '?')}² HR patches degraded on the fly by `enhancers.degrade.second_order`
+  (ranges "{cfg.get('degradation', '?')}", `enhancers/training/enhance.py`).
+- **Training**: init `{cfg.get('init', '?')}`, batch {cfg.get('batch', '?')}, Adam {cfg.get('lr', '?')},
+  {run.get('steps_done', '?')} steps in {run.get('train_seconds', 0) / 60:.0f} min on CPU (bfloat16 autocast);
+  `make train-enhance`.
+- **Paper**: Real-ESRGAN, Wang et al. 2021, https://arxiv.org/abs/2107.10833.
+
+## Held-out metrics (11 photos never trained on, 512 px crops; `report-enhance`)
+
+| Protocol | RGB PSNR (dB) | SSIM | LPIPS ↓ | NIQE ↓ | best baseline by LPIPS |
+|---|---|---|---|---|---|
+{rows}
+"""
+    path = WEIGHTS_DIR / f"{name}.md"
+    path.write_text(text)
+    return path
+
+
 def write_cards(gen: dict, tone: dict) -> list[Path]:
-    """Write ``weights/enhance-metrics.json``, ``weights/enhance-compact-x2.md`` and ``weights/tone-curves.md``."""
+    """Write ``weights/enhance-metrics.json``, ``weights/enhance-compact-x2.md`` (both stages), one card per
+    weight file (``enhance-compact-x2-psnr.md``, ``enhance-compact-x2-gan.md``) and ``weights/tone-curves.md``."""
     METRICS_FILE.write_text(json.dumps({"generator": gen, "tone": tone}, indent=1))
     held = ", ".join(Path(p).name for p in data.split().heldout)
     psnr_run, gan_run, tone_run = (_summary("enhance-compact-x2-psnr"), _summary("enhance-compact-x2-gan"),
@@ -211,6 +249,8 @@ running the ×2 model on the input reduced ×2 instead of reducing its output.
 """
     path = WEIGHTS_DIR / "enhance-compact-x2.md"
     path.write_text(card)
+    stage_cards = [_stage_card(name, gen["mean"], run) for name, run in
+                   (("psnr", psnr_run), ("gan", gan_run))]
     tone_rows = "\n".join(f"| {name} | {r.get('input_psnr', '—')} | **{r['output_psnr']}** |"
                           for name, r in tone.items())
     tcfg = tone_run.get("config", {})
@@ -243,7 +283,7 @@ the 20 % run ships; its run folder is `runs/tone-curves`.
 """
     tpath = WEIGHTS_DIR / "tone-curves.md"
     tpath.write_text(tcard)
-    return [METRICS_FILE, path, tpath]
+    return [METRICS_FILE, path, *stage_cards, tpath]
 
 
 def main(cards_only: bool = False) -> int:
