@@ -2,12 +2,14 @@
 
 Prints, all from one run, each measurement in a fresh process (so peak RSS values don't mix):
 
-1. every bundled image model at 1 MP and 3 MP (a Lanczos-resized astronaut) in fp32 and bf16: input MP/s,
+1. every bundled image model at 1 MP and 3 MP (a Lanczos-resized astronaut) in fp32 and under ``auto`` (bf16
+   where the spec allows it, as the CLI and app run it): input MP/s,
    peak RSS, the max difference between the two outputs (levels of 8 bits, on a 0.25 MP crop), and the
    held-out quality of both (PSNR on four held-out photos: Y channel for SR and enhancement, RGB for
    denoising at σ = 25 and JPEG at QF 20; none for style and colorization, which have no reference);
 2. ``sr/compact-x4``'s ×4 self-ensemble default (8 passes) in fp32 vs bf16;
-3. the glibc allocator thresholds (:func:`enhancers.precision.tune_allocator`) on vs off, fp32 and bf16;
+3. the glibc allocator thresholds (:func:`enhancers.precision.tune_allocator`) on vs off, fp32 and auto, for
+   every bundled SR model: the speed-up over today's fp32 path (fp32, glibc defaults) and the new one;
 4. the peer: Real-ESRGAN's own inference class ``RealESRGANer`` (realesrgan 0.3.0, basicsr 1.4.2) with the
    same ``sr/compact-x4`` weights in its own ``SRVGGNetCompact``, tiled (tile 256, pad 10) and untiled, and
    our default (auto precision, allocator on) as ratios of its MP/s and peak RSS;
@@ -20,6 +22,7 @@ removed, so a one-function stand-in is put in ``sys.modules`` before it is impor
     python benchmarks/cpu_precision.py               # full run: all models, 1 and 3 MP (minutes to an hour)
     python benchmarks/cpu_precision.py --quick       # sr/compact-x4 only, 0.25 MP: checks that it works
     python benchmarks/cpu_precision.py --threads 1 --compile
+    python benchmarks/cpu_precision.py --sizes 1 --no-peer --cards   # and update the model cards
 """
 
 from __future__ import annotations
@@ -112,8 +115,9 @@ def _ours(model_id: str, megapixels: float, precision: str, allocator: bool, thr
             "precision": ran, "threads": torch.get_num_threads()}
 
 
-def _compiled(model_id: str, megapixels: float, threads: int | None, repeat: int) -> dict:
-    """``torch.compile`` (inductor, freezing) of the bf16 module, untiled so one shape compiles once."""
+def _compiled(model_id: str, megapixels: float, threads: int | None, repeat: int, compile: bool = True) -> dict:
+    """``torch.compile`` (inductor, freezing) of the bf16 module, untiled so one shape compiles once;
+    ``compile=False``: the same untiled bf16 call in eager mode, for comparison."""
     _start(True, threads)
     import dataclasses
 
@@ -126,7 +130,7 @@ def _compiled(model_id: str, megapixels: float, threads: int | None, repeat: int
     inductor_config.freezing = True
     rgb = _photo(megapixels)
     loaded = load_model(model_id, precision="bf16")
-    fast = dataclasses.replace(loaded, module=torch.compile(loaded.module, dynamic=False))
+    fast = dataclasses.replace(loaded, module=torch.compile(loaded.module, dynamic=False)) if compile else loaded
     size = max(rgb.shape[-2:])
     with torch.inference_mode():
         t0 = time.perf_counter()
@@ -288,10 +292,53 @@ def _row(label: str, r: dict, extra: str = "") -> None:
     print(f"  {label:<44} {r['mp']:>5.2f} MP {_mps(r):>7.3f} MP/s {r['peak_mib']:>7.0f} MiB{extra}", flush=True)
 
 
+CARD_HEADING = "## CPU precision"
+
+
+def card_path(model_id: str) -> Path:
+    """A bundled model's card: ``weights/<task>-<name>.md`` (``sr/compact-x2`` → ``weights/sr-compact-x2.md``)."""
+    return ROOT / "weights" / f"{model_id.replace('/', '-')}.md"
+
+
+def write_card_section(model_id: str, diff: float, quality: dict, speed: dict[float, float], ran: str) -> Path:
+    """Replace (or append) the card's CPU-precision section with this run's measurements."""
+    from enhancers.registry import get_spec
+
+    spec = get_spec(model_id)
+    if spec.cpu_bf16:
+        policy = ("Runs in **bf16** on CPUs with native bf16 (AVX512_BF16 or AMX-BF16) under `auto`, the default; "
+                  "fp32 elsewhere. `--precision fp32`, `ENHANCERS_PRECISION=fp32` or the Super-resolution tab's "
+                  "Advanced setting force fp32")
+    else:
+        policy = f"Runs in **fp32** on every CPU, whatever the precision setting: {spec.fp32_reason}"
+    lines = [CARD_HEADING, "", f"- {policy}. The stats line and the CLI's `--json` report say which precision ran."]
+    if spec.cpu_bf16:
+        lines.append("- Measured by `benchmarks/cpu_precision.py --cards` (one thread of a 2-core AVX-512 CPU with "
+                     f"AVX512_BF16): max |bf16 − fp32| = {diff:.0f} level(s) of 8 bits on a 0.25 MP crop")
+        if quality["fp32"] is not None:
+            delta = round(quality["bf16"] - quality["fp32"], 3) + 0.0  # no "-0.000"
+            lines[-1] += (f"; held-out PSNR {quality['fp32']:.3f} dB in fp32, {quality['bf16']:.3f} dB in bf16 "
+                          f"({delta:+.3f} dB)")
+        if ran == "bf16":
+            lines[-1] += "; speed: " + ", ".join(f"{ratio:.2f}× fp32 at {mp:g} MP" for mp, ratio in speed.items())
+        lines[-1] += "."
+    section = "\n".join(lines) + "\n"
+    path = card_path(model_id)
+    text = path.read_text()
+    if CARD_HEADING in text:
+        start = text.index(CARD_HEADING)
+        end = text.find("\n## ", start + 1)
+        text = text[:start] + section + ("" if end < 0 else "\n" + text[end + 1:])
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    path.write_text(text)
+    return path
+
+
 def main() -> None:
     from enhancers.loader import is_ready
     from enhancers.precision import cpu_has_native_bf16, tune_allocator
-    from enhancers.registry import get_spec, list_specs
+    from enhancers.registry import list_specs
 
     tune_allocator()
     bundled = [s.id for t in IMAGE_TASKS for s in list_specs(t) if s.source_kind == "bundled" and is_ready(s)]
@@ -303,6 +350,9 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help=f"{PEER_MODEL} at 0.25 MP only (checks that it works)")
     ap.add_argument("--compile", action="store_true", help="also torch.compile (inductor, freezing) in bf16")
     ap.add_argument("--no-peer", action="store_true", help="skip Real-ESRGAN's RealESRGANer")
+    ap.add_argument("--sections", nargs="*", type=int, default=[1, 2, 3, 4, 5], help="which of the 5 to run")
+    ap.add_argument("--cards", action="store_true",
+                    help="write each measured model's CPU-precision section into its card, weights/<name>.md")
     args = ap.parse_args()
     if args.quick:
         models, sizes, repeat = [PEER_MODEL], [0.25], 2
@@ -312,6 +362,26 @@ def main() -> None:
 
     print(f"CPU with native bf16 (AVX512_BF16 / AMX-BF16): {cpu_has_native_bf16()} · allocator tuned: "
           f"{tune_allocator()} · threads: {t or 'library default'}")
+    if 1 in args.sections:
+        _models_section(models, sizes, t, repeat, args.cards)
+    if 2 in args.sections:
+        _ensemble_section(sizes, t)
+    if 3 in args.sections:
+        _allocator_section(models, sizes, t, repeat)
+    if 4 in args.sections and not args.no_peer:
+        _peer_section(sizes, t, repeat)
+    if 5 in args.sections and args.compile:
+        print(f"5. torch.compile (inductor, freezing), {PEER_MODEL} bf16, untiled, {sizes[0]} MP")
+        eager = in_fresh_process(_compiled, PEER_MODEL, sizes[0], t, repeat, False)
+        comp = in_fresh_process(_compiled, PEER_MODEL, sizes[0], t, repeat)
+        _row("eager bf16, untiled", eager)
+        _row("compiled bf16, untiled", comp, f"   {_mps(comp) / _mps(eager):.2f}× eager, compile "
+             f"{comp['compile_s']:.1f} s (first call − later calls)")
+
+
+def _models_section(models: list[str], sizes: list[float], t: int | None, repeat: int, cards: bool) -> None:
+    from enhancers.registry import get_spec
+
     print("1. Models in fp32 and bf16 (allocator on); max diff on a 0.25 MP crop, PSNR on held-out photos")
     for model_id in models:
         spec = get_spec(model_id)
@@ -321,46 +391,54 @@ def main() -> None:
         quality = ("" if q["fp32"] is None else
                    f"   PSNR fp32 {q['fp32']:.3f} dB, bf16 {q['bf16']:.3f} dB ({q['bf16'] - q['fp32']:+.3f})")
         print(f" {model_id}: max |bf16 − fp32| = {diff:.0f} levels{quality}{note}", flush=True)
+        speed = {}
         for mp in sizes:
-            res = {p: in_fresh_process(_ours, model_id, mp, p, True, t, repeat) for p in ("fp32", "bf16")}
+            res = {p: in_fresh_process(_ours, model_id, mp, p, True, t, repeat) for p in ("fp32", "auto")}
+            speed[mp] = _mps(res["auto"]) / _mps(res["fp32"])
             _row("fp32", res["fp32"])
-            _row(f"bf16 (ran {res['bf16']['precision']})", res["bf16"],
-                 f"   {_mps(res['bf16']) / _mps(res['fp32']):.2f}× fp32")
+            _row(f"auto (ran {res['auto']['precision']})", res["auto"], f"   {speed[mp]:.2f}× fp32")
+        if cards:
+            print(f"  card: {write_card_section(model_id, diff, q, speed, res['auto']['precision'])}", flush=True)
 
+
+def _ensemble_section(sizes: list[float], t: int | None) -> None:
     ens_mp = sizes[0]
     print(f"2. {PEER_MODEL}'s default ×4 self-ensemble (8 passes), {ens_mp} MP")
     ens = {p: in_fresh_process(_ours, PEER_MODEL, ens_mp, p, True, t, 1, True) for p in ("fp32", "bf16")}
     _row("fp32, self-ensemble", ens["fp32"])
     _row("bf16, self-ensemble", ens["bf16"], f"   {_mps(ens['bf16']) / _mps(ens['fp32']):.2f}× fp32")
 
-    print(f"3. Allocator thresholds (mmap 32 MiB, trim 1 GiB) on vs off, {PEER_MODEL}, {sizes[0]} MP")
-    alloc = {(p, on): in_fresh_process(_ours, PEER_MODEL, sizes[0], p, on, t, repeat)
-             for p in ("fp32", "bf16") for on in (False, True)}
-    for p in ("fp32", "bf16"):
-        _row(f"{p}, glibc defaults", alloc[(p, False)])
-        _row(f"{p}, tuned", alloc[(p, True)], f"   {_mps(alloc[(p, True)]) / _mps(alloc[(p, False)]):.2f}× defaults")
-    old = alloc[("fp32", False)]
-    new = alloc[("bf16", True)]
-    print(f"  bf16 + tuned allocator: {_mps(new) / _mps(old):.2f}× today's fp32 path, "
-          f"{_mps(new) / _mps(alloc[('fp32', True)]):.2f}× the new fp32 path")
 
-    if not args.no_peer:
-        print(f"4. Peer: Real-ESRGAN's RealESRGANer (realesrgan 0.3.0), same {PEER_MODEL} weights, fp32")
-        print(f"  max |ours fp32 − peer| on a 0.25 MP crop: "
-              f"{in_fresh_process(_peer_vs_ours, t)['max_diff']:.0f} levels")
-        for mp in sizes:
-            ours = in_fresh_process(_ours, PEER_MODEL, mp, "auto", True, t, repeat)
-            _row(f"ours (auto → {ours['precision']}, allocator on)", ours)
-            for tile, label in ((256, "tiled (tile 256, pad 10)"), (0, "untiled")):
-                peer = in_fresh_process(_peer, mp, tile, False, t, repeat)
-                _row(f"RealESRGANer {label}", peer,
-                     f"   ours: {_mps(ours) / _mps(peer):.2f}× its MP/s, {ours['peak_mib'] / peer['peak_mib']:.2f}× "
-                     f"its peak RSS")
+def _allocator_section(models: list[str], sizes: list[float], t: int | None, repeat: int) -> None:
+    from enhancers.registry import get_spec
 
-    if args.compile:
-        print(f"5. torch.compile (inductor, freezing), {PEER_MODEL} bf16, untiled, {sizes[0]} MP")
-        comp = in_fresh_process(_compiled, PEER_MODEL, sizes[0], t, repeat)
-        _row("compiled bf16", comp, f"   compile {comp['compile_s']:.1f} s")
+    sr_models = [m for m in models if get_spec(m).task == "sr"] or [PEER_MODEL]
+    print(f"3. Allocator thresholds (mmap 32 MiB, trim 1 GiB) on vs off, bundled SR models, {sizes[0]} MP")
+    for model_id in sr_models:
+        alloc = {(p, on): in_fresh_process(_ours, model_id, sizes[0], p, on, t, repeat)
+                 for p in ("fp32", "auto") for on in (False, True)}
+        print(f" {model_id}")
+        for p in ("fp32", "auto"):
+            _row(f"{p}, glibc defaults", alloc[(p, False)])
+            _row(f"{p}, tuned", alloc[(p, True)],
+                 f"   {_mps(alloc[(p, True)]) / _mps(alloc[(p, False)]):.2f}× defaults")
+        old, new = alloc[("fp32", False)], alloc[("auto", True)]
+        print(f"  auto ({new['precision']}) + tuned allocator: {_mps(new) / _mps(old):.2f}× today's fp32 path "
+              f"(fp32, glibc defaults), {_mps(new) / _mps(alloc[('fp32', True)]):.2f}× the new fp32 path", flush=True)
+
+
+def _peer_section(sizes: list[float], t: int | None, repeat: int) -> None:
+    print(f"4. Peer: Real-ESRGAN's RealESRGANer (realesrgan 0.3.0), same {PEER_MODEL} weights, fp32")
+    print(f"  max |ours fp32 − peer| on a 0.25 MP crop: "
+          f"{in_fresh_process(_peer_vs_ours, t)['max_diff']:.0f} levels")
+    for mp in sizes:
+        ours = in_fresh_process(_ours, PEER_MODEL, mp, "auto", True, t, repeat)
+        _row(f"ours (auto → {ours['precision']}, allocator on)", ours)
+        for tile, label in ((256, "tiled (tile 256, pad 10)"), (0, "untiled")):
+            peer = in_fresh_process(_peer, mp, tile, False, t, repeat)
+            _row(f"RealESRGANer {label}", peer,
+                 f"   ours: {_mps(ours) / _mps(peer):.2f}× its MP/s, {ours['peak_mib'] / peer['peak_mib']:.2f}× "
+                 f"its peak RSS")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Command line: ``python -m enhancers models|sr|enhance|denoise|dejpeg|colorize|style ...``.
+"""Command line: ``python -m enhancers models|sr|enhance|denoise|dejpeg|colorize|style|batch ...``.
 
 Every bad file gets one line on stderr and the exit code is 1; nothing is
 written for it. Usage errors exit with 2. With ``--json`` each processed file gives one JSON
@@ -16,9 +16,8 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from .batch import IMAGE_SUFFIXES
 from .errors import EnhancerError
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".gif"}
 
 
 def iter_inputs(inputs: list[str]) -> Iterator[Path]:
@@ -64,13 +63,12 @@ def _tile_bar(desc: str) -> tuple[Callable[[int, int], None], Callable[[], None]
     return update, close
 
 
-def _process(args: argparse.Namespace, run: Callable, model: str,
-             preload: tuple[tuple[str, float | None], ...] = ()) -> int:
-    """The per-file loop of every command: read, ``run(image, progress)``, write, report.
+def _process(args: argparse.Namespace, run: Callable, models: list[tuple[str, float | None]]) -> int:
+    """The per-file loop of every command: read, ``run(image, progress)`` → :class:`~enhancers.steps.StepOutcome`,
+    write, report.
 
-    ``model`` (with ``args.fidelity`` as α where the command has it) and the ``preload`` pairs
-    ``(model id, α)`` are loaded before the first file, in ``args.precision``, so that ``seconds``
-    covers the model alone.
+    The ``models`` pairs ``(model id, α)`` are loaded before the first file, in ``args.precision``, so that
+    ``seconds`` covers the model alone; the first one is the model the report names.
     """
     from . import imageio
     from .loader import load_model
@@ -83,17 +81,18 @@ def _process(args: argparse.Namespace, run: Callable, model: str,
         print("error: no input images found", file=sys.stderr)
         return 1
     with use_precision(getattr(args, "precision", None)):
-        loaded = load_model(model, getattr(args, "fidelity", None))
-        for extra, alpha in preload:
+        model = models[0][0]
+        loaded = load_model(*models[0])
+        for extra, alpha in models[1:]:
             load_model(extra, alpha)
         for path in files:
             progress, close = _tile_bar(path.name)
             try:
                 image = imageio.open_image(path)
                 started = time.perf_counter()
-                out = run(image, progress)
+                outcome = run(image, progress)
                 seconds = time.perf_counter() - started
-                result, note = out if isinstance(out, tuple) else (out, "")
+                result, note = outcome.image, outcome.note
                 dest = imageio.save_result(out_dir / f"{path.stem}.png", result)
                 close()
                 if args.json:
@@ -114,87 +113,48 @@ def _process(args: argparse.Namespace, run: Callable, model: str,
     return 1 if failures else 0
 
 
+def _run_one_step(args: argparse.Namespace, task: str, **options: object) -> int:
+    """A single-task command: the same :class:`~enhancers.steps.Step` a ``batch`` chain runs."""
+    from . import steps
+
+    step = steps.Step(task, options)
+    return _process(args, lambda image, progress: steps.run_step(image, step, progress), step.models())
+
+
 def _sr(args: argparse.Namespace) -> int:
-    from . import sr
-
-    model = args.model or sr.default_model(args.scale or 2)
-
-    def run(image, progress):
-        return sr.upscale_image(image, model, args.scale, args.tile, progress, with_before=False,
-                                self_ensemble=args.self_ensemble, precision=args.precision).image
-
-    return _process(args, run, model)
+    return _run_one_step(args, "sr", model=args.model, scale=args.scale, tile=args.tile,
+                         self_ensemble=args.self_ensemble)
 
 
 def _enhance(args: argparse.Namespace) -> int:
-    from . import enhance
-
-    def run(image, progress):
-        res = enhance.enhance_image(image, args.model, args.scale, args.fidelity, args.tone, args.faces,
-                                    args.only_largest_face, args.face_fidelity, args.tile, progress,
-                                    with_before=False)
-        notes = [f", {args.model}"]
-        if res.alpha is not None:
-            notes.append(f" α = {res.alpha:.2f}")
-        if args.tone:
-            notes.append(", auto-tone")
-        if args.faces:
-            notes.append(f", {len(res.faces)} face(s) restored")
-        return res.image, "".join(notes)
-
-    return _process(args, run, args.model, ((enhance.TONE_MODEL, None),) if args.tone else ())
+    return _run_one_step(args, "enhance", model=args.model, scale=args.scale, fidelity=args.fidelity,
+                         tone=args.tone, faces=args.faces, only_largest_face=args.only_largest_face,
+                         face_fidelity=args.face_fidelity, tile=args.tile)
 
 
 def _denoise(args: argparse.Namespace) -> int:
-    from . import denoise
-
-    def run(image, progress):
-        res = denoise.denoise_image(image, args.model, args.sigma, args.tile, progress)
-        if res.sigma is None:
-            return res.image, f", {args.model} is blind"
-        how = "estimated" if res.sigma_estimated is not None else "given"
-        return res.image, f", σ = {res.sigma:.1f} ({how})"
-
-    return _process(args, run, args.model)
+    return _run_one_step(args, "denoise", model=args.model, sigma=args.sigma, tile=args.tile)
 
 
 def _dejpeg(args: argparse.Namespace) -> int:
-    from . import dejpeg
-
-    def run(image, progress):
-        res = dejpeg.dejpeg_image(image, args.model, args.quality, args.tile, progress)
-        q = res.quality
-        header = f", file header says {q.header}" if q.header is not None else ""
-        found = f", DCT grid says {q.estimated}" if q.estimated is not None else ""
-        return res.image, f", QF predicted {q.predicted:.0f}{found}{header}, used {q.used:.0f}"
-
-    return _process(args, run, args.model)
+    return _run_one_step(args, "dejpeg", model=args.model, quality=args.quality, tile=args.tile)
 
 
 def _colorize(args: argparse.Namespace) -> int:
-    from . import colorize
-
-    def run(image, progress):
-        return colorize.colorize_image(image, args.model, args.saturation, args.work_size, progress,
-                                       ensemble=not args.no_ensemble).image
-
-    return _process(args, run, args.model)
+    return _run_one_step(args, "colorize", model=args.model, saturation=args.saturation, work_size=args.work_size,
+                         ensemble=not args.no_ensemble)
 
 
 def _style(args: argparse.Namespace) -> int:
     from . import imageio, style
+    from .steps import StepOutcome
 
     if (args.style is None) == (args.model is None):
         print("error: give either --style STYLE_IMAGE (Gatys optimisation) or --model ID (fast style)",
               file=sys.stderr)
         return 2
     if args.model is not None:
-        def run(image, progress):
-            out = style.fast_stylize(image.rgb, args.model, args.strength)
-            progress(1, 1)
-            return image.with_pixels(out, image.alpha)
-
-        return _process(args, run, args.model)
+        return _run_one_step(args, "style", model=args.model, strength=args.strength)
     style_img = imageio.open_image(args.style).rgb
     cfg = style.GatysConfig(steps=args.steps, size=args.size, optimizer=args.optimizer, init=args.init,
                             content_weight=args.content_weight, style_weight=args.style_weight,
@@ -209,9 +169,25 @@ def _style(args: argparse.Namespace) -> int:
         out = final.image
         alpha = (imageio.resize(image.alpha, (out.shape[-1], out.shape[-2]), "bicubic")
                  if image.alpha is not None else None)
-        return image.with_pixels(out, alpha)
+        return StepOutcome(image.with_pixels(out, alpha), {"model": cfg.features})
 
-    return _process(args, run_gatys, cfg.features)
+    return _process(args, run_gatys, [(cfg.features, None)])
+
+
+def _batch(args: argparse.Namespace) -> int:
+    from .batch import run_batch
+
+    def report(record: dict) -> None:
+        if args.json:
+            print(json.dumps(record, ensure_ascii=False), flush=True)
+        if record["status"] == "error":
+            print(f"error: {record['error']}", file=sys.stderr, flush=True)
+
+    summary = run_batch(args.inputs, args.output_dir, args.steps, args.engine, args.address, args.workers,
+                        args.cpus_per_worker, args.gpus_per_worker, args.precision, on_record=report)
+    print(f"restored {summary.ok}, skipped {summary.skipped} (already done), failed {summary.error} "
+          f"in {summary.seconds:.1f} s; manifest: {summary.manifest}", file=sys.stderr)
+    return summary.exit_code
 
 
 def _add_report_options(p: argparse.ArgumentParser) -> None:
@@ -310,6 +286,27 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--strength", type=float, default=1.0, help="fast style: blend with the photo (0–1)")
     _add_report_options(st)
     st.set_defaults(func=_style)
+    b = sub.add_parser("batch", help="restore a photo archive: a chain of steps over files and folders, "
+                                      "in this process or on Ray",
+                       description="Runs STEPS on every image under the INPUTs into DIR (relative paths kept, "
+                                   "PNG), records each photo in DIR/manifest.jsonl, and skips photos whose "
+                                   "output is already complete, so an interrupted run resumes. Exit code 1 if "
+                                   "any input failed.")
+    b.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders (searched recursively)")
+    b.add_argument("--output-dir", required=True, metavar="DIR", help="writes DIR/<relative path>.png")
+    b.add_argument("--steps", required=True,
+                   help="comma-separated chain, options after colons: e.g. dejpeg,denoise,sr:x2 · denoise:sigma=15 "
+                        "· enhance:x2:tone · colorize · style:model=style/rhythm")
+    b.add_argument("--engine", default="local", choices=("local", "ray"),
+                   help="local: this process; ray: Ray Data actors (a local Ray, or --address)")
+    b.add_argument("--address", default=None,
+                   help="join this Ray cluster (auto, or ray://host:port); default: start Ray on this machine")
+    b.add_argument("--workers", type=int, default=None,
+                   help="Ray actors, each holding the models (default: the cluster's CPUs / --cpus-per-worker)")
+    b.add_argument("--cpus-per-worker", type=float, default=1.0, help="Ray CPUs (torch threads) per actor")
+    b.add_argument("--gpus-per-worker", type=float, default=0.0, help="Ray GPUs per actor (GPU clusters)")
+    _add_report_options(b)
+    b.set_defaults(func=_batch)
     return ap
 
 

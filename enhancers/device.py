@@ -29,17 +29,29 @@ def pick_dtype(device: torch.device, supports_half: bool, supports_bfloat16: boo
     return torch.float32
 
 
-def configure_cpu_threads() -> int:
-    """Use one intra-op thread per physical core (at most 8), once per process."""
-    if not _threads_set.is_set():
-        n = os.cpu_count() or 1
-        try:
-            import psutil
+def configure_cpu_threads(threads: int | None = None) -> int:
+    """Set torch's intra-op CPU threads, once per process unless ``threads`` is given.
 
-            n = psutil.cpu_count(logical=False) or n
-        except ImportError:  # psutil is a runtime requirement; stay usable without it
-            pass
-        torch.set_num_threads(max(1, min(8, n)))
+    ``threads`` when given; else ``OMP_NUM_THREADS`` when set (Ray sets it to an actor's CPUs); else one
+    thread per physical core, at most 8. Returns the thread count in effect.
+    """
+    if threads is not None:
+        torch.set_num_threads(max(1, threads))
+        _threads_set.set()
+    elif not _threads_set.is_set():
+        omp = os.environ.get("OMP_NUM_THREADS", "").strip()
+        if omp.isdigit() and int(omp) > 0:
+            n = int(omp)
+        else:
+            n = os.cpu_count() or 1
+            try:
+                import psutil
+
+                n = psutil.cpu_count(logical=False) or n
+            except ImportError:  # psutil is a runtime requirement; stay usable without it
+                pass
+            n = min(8, n)
+        torch.set_num_threads(max(1, n))
         _threads_set.set()
     return torch.get_num_threads()
 

@@ -109,7 +109,10 @@ def open_image(source: str | os.PathLike | bytes | Image.Image, limit: int | Non
                 im = Image.open(io.BytesIO(data))
         except Image.DecompressionBombError as e:
             raise ImageTooLargeError(f"{name}: refused as a decompression bomb ({e})") from e
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        except UnidentifiedImageError as e:
+            raise ImageReadError(f"{name}: not a readable image (no image format recognised in its "
+                                 f"{len(data)} bytes)") from e
+        except (OSError, SyntaxError, ValueError) as e:
             raise ImageReadError(f"{name}: not a readable image ({type(e).__name__}: {e})") from e
     try:
         check_size(*im.size, limit=limit)
@@ -292,6 +295,23 @@ def save_png(path: str | os.PathLike, rgb: torch.Tensor, alpha: torch.Tensor | N
 def save_result(path: str | os.PathLike, image: LoadedImage) -> Path:
     """Save a processed :class:`LoadedImage` as PNG with its alpha, ICC and EXIF."""
     return save_png(path, image.rgb, image.alpha, image.icc_profile, image.exif)
+
+
+def as_saved(image: LoadedImage) -> LoadedImage:
+    """What :func:`open_image` returns for the PNG that :func:`save_result` writes for ``image``.
+
+    The pixels are quantised to 8 bits exactly as in the file (alpha too), and the metadata is what
+    the file carries (format PNG, no JPEG quality). Encoded in memory with fast compression, which
+    changes the file size only, not the pixels.
+    """
+    kwargs: dict = {"format": "PNG", "compress_level": 1}
+    if image.icc_profile:
+        kwargs["icc_profile"] = image.icc_profile
+    if image.exif:
+        kwargs["exif"] = image.exif
+    buf = io.BytesIO()
+    tensor_to_pil(image.rgb, image.alpha).save(buf, **kwargs)
+    return open_image(buf.getvalue(), limit=image.width * image.height)
 
 
 def jpeg_compress(rgb: torch.Tensor, quality: int, grayscale: bool = False) -> torch.Tensor:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import torch
@@ -50,6 +51,17 @@ def test_every_bundled_image_model_is_covered():
     image_tasks = ("sr", "enhance", "denoise", "dejpeg", "color", "style")
     bundled = {s.id for t in image_tasks for s in list_specs(t) if s.source_kind == "bundled"}
     assert bundled == set(RUNS)
+
+
+@pytest.mark.parametrize("model_id", sorted(RUNS))
+def test_model_card_states_the_cpu_precision(model_id: str) -> None:
+    card = (Path(__file__).resolve().parents[1] / "weights" / f"{model_id.replace('/', '-')}.md").read_text()
+    assert "## CPU precision" in card, f"{model_id}: run `python benchmarks/cpu_precision.py --cards`"
+    section = card[card.index("## CPU precision"):]
+    if get_spec(model_id).cpu_bf16:
+        assert "Runs in **bf16**" in section and "max |bf16 − fp32| = " in section
+    else:
+        assert "Runs in **fp32** on every CPU" in section and get_spec(model_id).fp32_reason in section
 
 
 @pytest.mark.parametrize("model_id", sorted(RUNS))
