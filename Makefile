@@ -96,28 +96,40 @@ train-restore: venv photos
 # and without the colourfulness term), then the shipped model, warm-started from the plain-L1 run; then its card.
 train-color: venv photos
 	bash scripts/fetch_color_photos.sh
-	$(BIN)/python -m enhancers.training color --minutes 10 --cf-weight 0.5 --out color-cmp-imagenet-cf --weights-dir runs/cmp
+	# the plain-L1 U-Net that NoGAN starts from (the previous color/unet), about 30 min
 	$(BIN)/python -m enhancers.training color --minutes 10 --cf-weight 0 --out color-cmp-imagenet-l1 --weights-dir runs/cmp
-	$(BIN)/python -m enhancers.training color --minutes 10 --cf-weight 0.5 --encoder scratch --out color-cmp-scratch-cf --weights-dir runs/cmp
-	$(BIN)/python -m enhancers.training color --minutes 28 --cf-weight 0.5 --out color-unet-cf05 --weights-dir runs/cmp
-	$(BIN)/python -m enhancers.training color --minutes 20 --cf-weight 0 --lr 3e-4 --init runs/cmp/color-cmp-imagenet-l1.safetensors --out color-unet
+	$(BIN)/python -m enhancers.training color --minutes 20 --cf-weight 0 --lr 3e-4 --init runs/cmp/color-cmp-imagenet-l1.safetensors --out color-unet-v1 --weights-dir runs/color-old
+	# NoGAN (DeOldify): generator with the VGG16 feature loss, critic, short GAN phase; about 50 min
+	$(BIN)/python -m enhancers.training color-nogan --stage gen --out color-nogan-gen --minutes 25 --init runs/color-old/color-unet-v1.safetensors --feature-weight 0.1
+	$(BIN)/python -m enhancers.training color-nogan --stage critic --out color-nogan-critic-1.5e-3 --minutes 7 --init runs/color-nogan-gen/generator.safetensors --d-lr 1.5e-3
+	$(BIN)/python -m enhancers.training color-nogan --stage gan --out color-nogan --minutes 15 --init runs/color-nogan-gen/generator.safetensors --critic-init runs/color-nogan-critic-1.5e-3/critic.safetensors --feature-weight 0.1 --adv-weight 0.05 --lr 5e-5 --d-lr 2e-4 --weights-dir runs/color-nogan-w
+	cp runs/color-nogan-w/color-nogan.safetensors weights/color-unet.safetensors
 	$(BIN)/python -m enhancers.training color-card
-	$(BIN)/python -m enhancers.training color-eval
 
 # Fast style networks (time-capped, run one after another on CPU), then the held-out report
-# (Gatys hybrid vs random VGG19, fast vs Gatys) and their model cards.
+# (Gatys VGG16 vs hybrid vs random VGG19, fast vs Gatys) and their model cards. The first stages used the
+# earlier hybrid loss (--features gatys/hybrid); the VGG16 stages (Johnson et al. 2016's loss) continue them.
 train-style: venv photos
-	$(BIN)/python -m enhancers.training style --style rhythm --minutes 10.5
-	$(BIN)/python -m enhancers.training style --style truchet --minutes 10.5
-	$(BIN)/python -m enhancers.training style --style elephants --minutes 10.5
-	# continued on a quiet machine (how the shipped weights were made)
-	$(BIN)/python -m enhancers.training style --style rhythm --minutes 15 --init weights/style-rhythm.safetensors
-	$(BIN)/python -m enhancers.training style --style truchet --minutes 15 --init weights/style-truchet.safetensors
-	$(BIN)/python -m enhancers.training style --style elephants --minutes 9 --threads 2 \
+	$(BIN)/python -m enhancers.training style --features gatys/hybrid --style rhythm --minutes 10.5
+	$(BIN)/python -m enhancers.training style --features gatys/hybrid --style truchet --minutes 10.5
+	$(BIN)/python -m enhancers.training style --features gatys/hybrid --style elephants --minutes 10.5
+	$(BIN)/python -m enhancers.training style --features gatys/hybrid --style rhythm --minutes 15 \
+		--init weights/style-rhythm.safetensors
+	$(BIN)/python -m enhancers.training style --features gatys/hybrid --style truchet --minutes 15 \
+		--init weights/style-truchet.safetensors
+	$(BIN)/python -m enhancers.training style --features gatys/hybrid --style elephants --minutes 9 --threads 2 \
 		--init weights/style-elephants.safetensors
-	# third stage for the two styles furthest from their Gatys result
-	$(BIN)/python -m enhancers.training style --style truchet --minutes 25 --init weights/style-truchet.safetensors
-	$(BIN)/python -m enhancers.training style --style elephants --minutes 25 --init weights/style-elephants.safetensors
+	$(BIN)/python -m enhancers.training style --features gatys/hybrid --style truchet --minutes 25 \
+		--init weights/style-truchet.safetensors
+	$(BIN)/python -m enhancers.training style --features gatys/hybrid --style elephants --minutes 25 \
+		--init weights/style-elephants.safetensors
+	# VGG16 loss: a stage at style weight 10, then one at 40 (10 left the palette behind)
+	for s in rhythm truchet elephants; do \
+		$(BIN)/python -m enhancers.training style --style $$s --minutes 9 --style-weight 10 \
+			--init weights/style-$$s.safetensors --run-dir runs/vgg16 || exit 1; \
+		$(BIN)/python -m enhancers.training style --style $$s --minutes 12 --style-weight 40 \
+			--init weights/style-$$s.safetensors --run-dir runs/vgg16 || exit 1; \
+	done
 	$(BIN)/python -m enhancers.training report-style --steps 100 --size 256 --photos 2 --fast-photos 2
 
 # GAN enhancement generator in two stages (Real-ESRGAN's recipe: L1, then L1 + VGG16 perceptual + U-Net GAN), the
@@ -148,6 +160,7 @@ bench: venv bench-peer
 	$(BIN)/python benchmarks/color_speed.py
 	$(BIN)/python benchmarks/style_speed.py
 	$(BIN)/python benchmarks/enhance_speed.py
+	$(BIN)/python benchmarks/batch_scale.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts

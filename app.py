@@ -14,7 +14,14 @@ from enhancers.precision import tune_allocator
 tune_allocator()  # before any model allocates: large tile buffers stay mapped between tiles (glibc)
 
 from ui import colorize, dejpeg, denoise, enhance, latent, models, sr, style  # noqa: E402
-from ui.common import CONCURRENCY, MAX_FILE_SIZE, OUTPUT_DIR, OUTPUT_MAX_AGE_S, SHORTCUTS_JS  # noqa: E402
+from ui.common import (  # noqa: E402
+    CONCURRENCY,
+    MAX_FILE_SIZE,
+    OUTPUT_DIR,
+    OUTPUT_MAX_AGE_S,
+    SHORTCUTS_JS,
+    install_atomic_pil_cache,
+)
 
 __all__ = ["LAUNCH_KWARGS", "OUTPUT_DIR", "OUTPUT_MAX_AGE_S", "build_demo", "demo"]
 
@@ -33,6 +40,7 @@ TABS = (
 
 def build_demo() -> gr.Blocks:
     """Build the Blocks app (nothing heavy runs here: models load on first use)."""
+    install_atomic_pil_cache()
     with gr.Blocks(title="AI Image Enhancer", delete_cache=(1800, 3600)) as demo:
         gr.Markdown("# AI Image Enhancer\nUpload a photo, pick an algorithm, and compare before and after "
                     "with the slider. Bundled models work offline; Hub models download on first use. "

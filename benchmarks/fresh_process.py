@@ -9,6 +9,14 @@ from collections.abc import Callable
 
 def peak_rss_mib() -> float:
     """This process's peak resident set size so far, in MiB (Linux reports KiB)."""
+    # VmHWM starts afresh at exec; ru_maxrss keeps the parent's peak at fork (a test run's 3 GB, say).
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

@@ -53,7 +53,7 @@ def main() -> int:
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--features", nargs="*", default=["gatys/hybrid", "gatys/random-vgg19"])
+    ap.add_argument("--features", nargs="*", default=["gatys/vgg16", "gatys/hybrid", "gatys/random-vgg19"])
     ap.add_argument("--skip-gatys", action="store_true")
     a = ap.parse_args()
 

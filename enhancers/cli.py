@@ -275,8 +275,8 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--model", default=None, help="fast style network id, e.g. style/elephants")
     st.add_argument("--steps", type=int, default=100, help="Gatys optimiser steps")
     st.add_argument("--size", type=int, default=256, help="Gatys working size: longer side in px")
-    st.add_argument("--features", default="gatys/hybrid", help="feature network id (gatys/hybrid, "
-                    "gatys/random-vgg19, gatys/vgg19 from the Hub)")
+    st.add_argument("--features", default="gatys/vgg16", help="feature network id (gatys/vgg16: ImageNet VGG16, "
+                    "offline; gatys/vgg19 from the Hub, the paper's; baselines gatys/hybrid, gatys/random-vgg19)")
     st.add_argument("--optimizer", default="lbfgs", choices=("lbfgs", "adam"))
     st.add_argument("--init", default="content", choices=("content", "noise"))
     st.add_argument("--content-weight", type=float, default=1.0)

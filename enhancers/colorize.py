@@ -2,9 +2,9 @@
 
 Pipeline (every registered ``color/...`` model): NTSC gray of the input → resized so
 that its short side is the working size → the model predicts L*a*b* scaled to
-[−1, 1] (by default the a*b* mean of a six-pass test-time ensemble: mirror × three
-working sizes) → a*b* are upsampled (bilinear) to full resolution, multiplied by the
-saturation, and combined with the L* of the full-resolution gray image → sRGB. The
+[−1, 1] (by default a six-pass test-time ensemble, mirror × three working sizes, whose
+a*b* keep the hue of their mean and their median chroma) → a*b* are upsampled (bilinear) to full
+resolution, multiplied by the saturation, and combined with the L* of the full-resolution gray image → sRGB. The
 result keeps every detail of the input, at any size; colours that fall outside
 sRGB lose chroma rather than lightness (:func:`enhancers.lab.lab_to_rgb_in_gamut`).
 """
@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from . import imageio
+from .device import compute_slot
 from .errors import InvalidInputError
 from .imageio import LoadedImage
 from .lab import AB_SCALE, gray_to_rgb, lab_to_rgb_in_gamut, ntsc_gray
@@ -56,30 +57,59 @@ def work_size(height: int, width: int, short_side: int = WORK_SIZE) -> tuple[int
     return max(1, round(height * f)), max(1, round(width * f))
 
 
+ENSEMBLE_REDUCTIONS = ("chroma", "mean")
+ENSEMBLE_REDUCTION = "chroma"  # the default: chosen on the held-out photos, see weights/color-unet.md
+
+
+def reduce_ab(passes: torch.Tensor, reduction: str = ENSEMBLE_REDUCTION) -> torch.Tensor:
+    """Combine the a*b* of several passes, float32 ``(P, 2, h, w)`` → ``(1, 2, h, w)``.
+
+    ``"mean"``: the plain mean. Where the passes disagree in hue it cancels to gray, which a squared
+    error (PSNR) rewards and the eye reads as dull colour. ``"chroma"`` (the default): the hue of the
+    mean, with the median chroma √(a*² + b*²) of the passes, so agreement decides the hue and the
+    passes' own confidence the saturation. Where the passes cancel exactly the result is gray.
+
+    Raises:
+        InvalidInputError: unknown ``reduction``.
+    """
+    if reduction not in ENSEMBLE_REDUCTIONS:
+        raise InvalidInputError(f"ensemble reduction must be one of {ENSEMBLE_REDUCTIONS}, got {reduction!r}")
+    mean = passes.mean(dim=0, keepdim=True)
+    if reduction == "mean":
+        return mean
+    chroma = passes.norm(dim=1, keepdim=True).quantile(0.5, dim=0, keepdim=True)
+    return mean * (chroma / mean.norm(dim=1, keepdim=True).clamp_min(1e-6))
+
+
 @torch.inference_mode()
 def predict_ab(module: Callable[[torch.Tensor], torch.Tensor], gray: torch.Tensor, short_side: int = WORK_SIZE,
                device: torch.device | None = None, dtype: torch.dtype = torch.float32, ensemble: bool = False,
-               progress: Progress | None = None) -> torch.Tensor:
+               progress: Progress | None = None, reduction: str = ENSEMBLE_REDUCTION) -> torch.Tensor:
     """Run a colorization model on the gray image at its working size.
 
-    With ``ensemble``, a*b* are averaged over the image and its mirror image at three working
-    sizes (:data:`ENSEMBLE_SIZES` × ``short_side``). Where the model is unsure, the six
-    predictions disagree and their mean loses chroma; where it is sure, they agree. The mean
-    is what the squared error (PSNR) rewards.
+    With ``ensemble``, a*b* are combined over the image and its mirror image at three working
+    sizes (:data:`ENSEMBLE_SIZES` × ``short_side``) by :func:`reduce_ab`: by default the hue of
+    their mean with their median chroma, so disagreement between the passes does not mute colour.
 
     Args:
         module: gray ``(1, 1, h, w)`` in [0, 1] → L*a*b* scaled to [−1, 1], ``(1, 3, h, w)``.
         gray: float32 ``(1, 1, H, W)`` in [0, 1].
         short_side: working size (short side, pixels).
-        ensemble: average the test-time ensemble instead of one pass.
+        ensemble: combine the test-time ensemble instead of one pass.
         progress: ``progress(done, total)`` after each pass.
+        reduction: ``"chroma"`` or ``"mean"`` (:func:`reduce_ab`).
 
     Returns:
         a*, b* in Lab units, float32 ``(1, 2, h, w)`` at the working size, on CPU.
+
+    Raises:
+        InvalidInputError: the model returned the wrong shape, or unknown ``reduction``.
     """
+    if reduction not in ENSEMBLE_REDUCTIONS:
+        raise InvalidInputError(f"ensemble reduction must be one of {ENSEMBLE_REDUCTIONS}, got {reduction!r}")
     h, w = work_size(*gray.shape[-2:], short_side)
     passes = [(f, mirror) for f in ENSEMBLE_SIZES for mirror in (False, True)] if ensemble else [(1.0, False)]
-    total = torch.zeros(1, 2, h, w)
+    outs = torch.empty(len(passes), 2, h, w)
     for i, (f, mirror) in enumerate(passes):
         sh, sw = work_size(*gray.shape[-2:], max(32, round(short_side * f)))
         small = imageio.resize(gray, (sw, sh), "bicubic").to(device or gray.device, dtype)
@@ -87,10 +117,11 @@ def predict_ab(module: Callable[[torch.Tensor], torch.Tensor], gray: torch.Tenso
         if out.shape != (1, 3, sh, sw):
             raise InvalidInputError(f"colorization model returned {tuple(out.shape)}, expected (1, 3, {sh}, {sw})")
         ab = out[:, 1:].flip(-1) if mirror else out[:, 1:]
-        total += ab if (sh, sw) == (h, w) else F.interpolate(ab, size=(h, w), mode="bilinear", align_corners=False)
+        outs[i] = (ab if (sh, sw) == (h, w) else F.interpolate(ab, size=(h, w), mode="bilinear",
+                                                               align_corners=False))[0]
         if progress:
             progress(i + 1, len(passes))
-    return total.div_(len(passes)).mul_(AB_SCALE)
+    return reduce_ab(outs, reduction).mul_(AB_SCALE)
 
 
 def combine(gray: torch.Tensor, ab: torch.Tensor, saturation: float = 1.0,
@@ -133,7 +164,7 @@ def colorize(rgb: torch.Tensor, model_id: str = DEFAULT_MODEL, saturation: float
         short_side: working size the model sees (short side, pixels, 32 to 1024).
         progress: ``progress(done, total)``: one step per model pass, one for the full-resolution combine.
         out_dtype: float32, or uint8 (×255) for results headed to a file.
-        ensemble: average six passes (mirror × three working sizes, :func:`predict_ab`); off: one pass.
+        ensemble: combine six passes (mirror × three working sizes, :func:`predict_ab`); off: one pass.
 
     Returns:
         RGB ``(1, 3, H, W)``, float32 in [0, 1] (or uint8); its L* is the gray input's.
@@ -152,8 +183,9 @@ def colorize(rgb: torch.Tensor, model_id: str = DEFAULT_MODEL, saturation: float
     if progress:
         progress(0, passes + 1)
     loaded = load_model(model_id)
-    ab = predict_ab(loaded.module, gray, short_side, loaded.device, loaded.dtype, ensemble,
-                    (lambda done, _total: progress(done, passes + 1)) if progress else None)
+    with compute_slot():
+        ab = predict_ab(loaded.module, gray, short_side, loaded.device, loaded.dtype, ensemble,
+                        (lambda done, _total: progress(done, passes + 1)) if progress else None)
     out = combine(gray, ab, saturation, out_dtype)
     if progress:
         progress(passes + 1, passes + 1)

@@ -4,10 +4,50 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 
 _threads_set = threading.Event()
+_slots_lock = threading.Lock()
+_slots: threading.BoundedSemaphore | None = None
+_held = threading.local()
+
+
+def compute_slots() -> int:
+    """How many model runs may compute at once in this process: ``ENHANCERS_COMPUTE_SLOTS``, else 2 on CUDA
+    and 1 on CPU (one run already uses every core)."""
+    raw = os.environ.get("ENHANCERS_COMPUTE_SLOTS", "").strip()
+    if raw.isdigit() and int(raw) > 0:
+        return int(raw)
+    return 2 if pick_device().type == "cuda" else 1
+
+
+@contextmanager
+def compute_slot() -> Iterator[None]:
+    """Hold one of the process's :func:`compute_slots` while a model computes (re-entrant in one thread).
+
+    A server can then accept more requests than it computes at once: one waiting on a Hub download or on
+    file I/O holds no slot, and the others keep computing.
+    """
+    global _slots
+    if getattr(_held, "depth", 0):
+        _held.depth += 1
+        try:
+            yield
+        finally:
+            _held.depth -= 1
+        return
+    with _slots_lock:
+        if _slots is None:
+            _slots = threading.BoundedSemaphore(compute_slots())
+    with _slots:
+        _held.depth = 1
+        try:
+            yield
+        finally:
+            _held.depth = 0
 
 
 def pick_device() -> torch.device:

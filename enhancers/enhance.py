@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import torch
 
 from . import imageio
+from .device import compute_slot
 from .errors import InvalidInputError
 from .imageio import LoadedImage
 from .loader import load_model, resolve_alpha
@@ -66,7 +67,7 @@ def auto_tone(rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
     imageio.check_image_tensor(rgb)
     loaded = load_model(TONE_MODEL)
-    with torch.no_grad():
+    with torch.no_grad(), compute_slot():
         curves = loaded.module(rgb.to(loaded.device, loaded.dtype)).float().cpu()
     return apply_curves(rgb, curves), curves[0]
 

@@ -39,5 +39,16 @@ class UnsafeWeightsError(EnhancerError):
     """A weights file holds pickled code or objects outside the allowed tensor types."""
 
 
+class OutputWriteError(EnhancerError, OSError):
+    """A result could not be written (no space left on the device, no permission, read-only file system).
+
+    Also an :class:`OSError`, so code that catches write failures as such keeps working.
+    """
+
+
+class Cancelled(EnhancerError):
+    """The run was stopped on request (the user pressed Stop or the client went away) between tiles or steps."""
+
+
 class MissingDataError(EnhancerError):
     """Training or evaluation data is not on disk (run ``make photos`` first)."""

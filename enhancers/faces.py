@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from . import imageio
+from .device import compute_slot
 from .errors import InvalidInputError, ModelUnavailableError
 from .loader import is_ready, load_model
 from .registry import get_spec, list_specs, task_spec
@@ -130,7 +131,7 @@ def detect_faces(rgb: torch.Tensor, min_confidence: float = MIN_CONFIDENCE,
                               antialias=True, align_corners=False)
     fy, fx = small.shape[-2] / h, small.shape[-1] / w
     detector = load_model(DETECTOR)
-    with torch.inference_mode():
+    with torch.inference_mode(), compute_slot():
         boxes, points = detector.module(small.to(detector.device))
     # Pixel centres: x_photo = (x_small + 0.5) / f − 0.5.
     scale = np.array([fx, fy, fx, fy], dtype=np.float64)
@@ -281,7 +282,7 @@ def restore_faces(rgb: torch.Tensor, model_id: str = DEFAULT_MODEL, *, only_larg
     restorer = _load_restorer(model_id)
     for i, face in enumerate(found):
         crop, affine = align_face(rgb, face)  # from the input: a neighbour's pasted face never leaks in
-        with torch.inference_mode():
+        with torch.inference_mode(), compute_slot():
             restored = restorer.module(crop.to(restorer.device),
                                        fidelity=fidelity if "fidelity" in spec.controls else None)
         _paste_into(out, restored.float().to(out.device), affine)

@@ -8,8 +8,10 @@ image arrays.
 
 from __future__ import annotations
 
+import errno
 import io
 import os
+import struct
 import tempfile
 import warnings
 from dataclasses import dataclass, replace
@@ -19,12 +21,22 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .errors import ImageReadError, ImageTooLargeError, InvalidInputError
+from .errors import ImageReadError, ImageTooLargeError, InvalidInputError, OutputWriteError
 
 DEFAULT_MAX_PIXELS = 40_000_000
 _ORIENTATION_TAG = 0x0112
 _RESAMPLE = {"bicubic": Image.Resampling.BICUBIC, "lanczos": Image.Resampling.LANCZOS,
              "bilinear": Image.Resampling.BILINEAR, "nearest": Image.Resampling.NEAREST}
+
+# What Pillow's decoders and metadata parsers raise on malformed data (found by scripts/fuzz_images.py).
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError, ZeroDivisionError)
+# Pillow re-encodes EXIF (exif_transpose, Exif.tobytes); values of the wrong type then raise TypeError.
+_METADATA_ERRORS = (*_DECODE_ERRORS, TypeError)
+# Checked above 1 MP only. The most pixels per byte measured for flat 6000×6000 images: JPEG 256 (gray,
+# optimised), PNG 3207 (1-bit; deflate's ceiling is 8256), GIF 1341, deflated TIFF 209, lossless WebP 25140;
+# RLE BMP cannot pass 128. Each limit leaves a margin of 1.2–8× over that.
+_RATIO_CHECK_FROM = 1_000_000
+_MAX_PIXELS_PER_BYTE = {"JPEG": 1000, "GIF": 5000, "BMP": 1000, "WEBP": 100_000, "": 10_000}
 
 
 def max_pixels() -> int:
@@ -85,8 +97,9 @@ def open_image(source: str | os.PathLike | bytes | Image.Image, limit: int | Non
     Pillow mode (1, L, LA, P, PA, RGB, RGBA, CMYK, I;16, I, F, YCbCr, LAB, HSV).
 
     Raises:
-        ImageReadError: empty, truncated, corrupt, or not an image.
-        ImageTooLargeError: more pixels than ``limit`` (default :func:`max_pixels`).
+        ImageReadError: empty, truncated, corrupt, or not an image. A corrupt EXIF block is dropped instead.
+        ImageTooLargeError: more pixels than ``limit`` (default :func:`max_pixels`), or a decompression bomb
+            (above 1 MP, more pixels per byte than the format can encode).
     """
     name = "image"
     if isinstance(source, Image.Image):
@@ -118,17 +131,45 @@ def open_image(source: str | os.PathLike | bytes | Image.Image, limit: int | Non
         check_size(*im.size, limit=limit)
     except ImageTooLargeError as e:
         raise ImageTooLargeError(f"{name}: {e}") from None
+    if not isinstance(source, Image.Image):
+        _check_declared_canvas(name, im, len(data))
     source_format = im.format  # exif_transpose returns a copy without it
     jpeg_quality = _ijg_quality(getattr(im, "quantization", None)) if source_format == "JPEG" else None
     try:
         im.seek(0)
         im.load()
-        im = ImageOps.exif_transpose(im)
-    except (OSError, SyntaxError, ValueError, EOFError) as e:
-        raise ImageReadError(f"{name}: image data is corrupt or truncated ({e})") from e
-    rgb, alpha = _split_channels(im)
+        try:
+            im = ImageOps.exif_transpose(im)
+        except _METADATA_ERRORS:  # an unreadable EXIF block: keep the pixels as stored (the EXIF is dropped below)
+            pass
+        rgb, alpha = _split_channels(im)
+    except _DECODE_ERRORS as e:
+        raise ImageReadError(f"{name}: image data is corrupt or truncated ({type(e).__name__}: {e})") from e
     return LoadedImage(rgb=rgb, alpha=alpha, icc_profile=_rgb_icc(im), exif=_exif_without_orientation(im),
                        source_mode=im.mode, source_format=source_format, jpeg_quality=jpeg_quality)
+
+
+def _check_declared_canvas(name: str, im: Image.Image, nbytes: int) -> None:
+    """Refuse a small file that declares a canvas far larger than its format can encode in that many bytes, or
+    (TIFF) whose strips cover only part of it.
+
+    Such a file is a decompression bomb even under the pixel limit: decoders fill the missing data, which
+    costs seconds and hundreds of MB for nothing (found by ``scripts/fuzz_images.py``).
+    """
+    pixels = im.size[0] * im.size[1]
+    if pixels <= _RATIO_CHECK_FROM:
+        return
+    limit = _MAX_PIXELS_PER_BYTE.get(im.format or "", _MAX_PIXELS_PER_BYTE[""])
+    if pixels > limit * nbytes:
+        raise ImageTooLargeError(
+            f"{name}: refused as a decompression bomb: its {nbytes} bytes declare {im.size[0]}×{im.size[1]} = "
+            f"{pixels / 1e6:.1f} MP, more than {limit} pixels per byte, which no {im.format or 'image'} file can hold")
+    if im.format == "TIFF":  # strips or tiles that cover a sliver of the canvas: Pillow would fill the rest with 0
+        covered = sum((t[1][2] - t[1][0]) * (t[1][3] - t[1][1]) for t in im.tile)
+        if covered < pixels:
+            raise ImageReadError(f"{name}: its image data covers {covered} of the {pixels} pixels it declares "
+                                 f"({im.size[0]}×{im.size[1]}); the file is corrupt")
+
 
 
 def _split_channels(im: Image.Image) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -167,11 +208,14 @@ def _rgb_icc(im: Image.Image) -> bytes | None:
 
 
 def _exif_without_orientation(im: Image.Image) -> bytes | None:
-    exif = im.getexif()
-    if not exif:
+    try:
+        exif = im.getexif()
+        if not exif:
+            return None
+        exif.pop(_ORIENTATION_TAG, None)
+        return exif.tobytes() if len(exif) else None
+    except _METADATA_ERRORS:  # corrupt EXIF: the result carries none
         return None
-    exif.pop(_ORIENTATION_TAG, None)
-    return exif.tobytes() if len(exif) else None
 
 
 def _hwc_to_tensor(arr: np.ndarray) -> torch.Tensor:
@@ -270,7 +314,10 @@ def save_png(path: str | os.PathLike, rgb: torch.Tensor, alpha: torch.Tensor | N
     """Write a PNG atomically (temp file + rename), keeping ICC and EXIF.
 
     ``rgb`` is RGB ``(1, 3, H, W)``, float32 in [0, 1] or uint8 in [0, 255].
-    A failure leaves no partial file at ``path``.
+    A failure leaves no partial file at ``path`` and no temp file.
+
+    Raises:
+        OutputWriteError: the file system refused the write (no space left, no permission, read-only).
     """
     path = Path(path)
     im = tensor_to_pil(rgb, alpha)
@@ -279,17 +326,29 @@ def save_png(path: str | os.PathLike, rgb: torch.Tensor, alpha: torch.Tensor | N
         kwargs["icc_profile"] = icc_profile
     if exif:
         kwargs["exif"] = exif
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".png.part", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".png.part", dir=path.parent)
+    except OSError as e:
+        raise _write_error(path, e) from e
     try:
         os.chmod(tmp, 0o644)  # mkstemp creates 0600; results are ordinary shareable files
         with os.fdopen(fd, "wb") as fh:
             im.save(fh, **kwargs)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError) and not isinstance(e, OutputWriteError):
+            raise _write_error(path, e) from e
         raise
     return path
+
+
+def _write_error(path: Path, e: OSError) -> OutputWriteError:
+    reason = "no space left on the device" if e.errno == errno.ENOSPC else (e.strerror or str(e))
+    err = OutputWriteError(f"cannot write {path}: {reason}; nothing was written")
+    err.errno = e.errno
+    return err
 
 
 def save_result(path: str | os.PathLike, image: LoadedImage) -> Path:

@@ -81,13 +81,20 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     try:
         obj = torch.load(str(path), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
-        raise UnsafeWeightsError(
-            f"refused to load {path.name}: it contains pickled code or objects other than tensors ({e})") from e
+        raise UnsafeWeightsError(f"refused to load {path.name}: it contains pickled code or objects other than "
+                                 f"tensors ({_unpickler_reason(e)})") from e
     except (RuntimeError, EOFError, OSError) as e:
         raise ModelUnavailableError(f"cannot read {path.name}: {e}") from e
     if not isinstance(obj, dict):
         raise UnsafeWeightsError(f"{path.name}: expected a state dict, got {type(obj).__name__}")
     return obj
+
+
+def _unpickler_reason(e: BaseException) -> str:
+    """The line of torch's long ``weights_only`` message that names what was refused."""
+    lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+    named = [line.removeprefix("WeightsUnpickler error:").strip() for line in lines if "WeightsUnpickler" in line]
+    return (named or lines or [type(e).__name__])[0][:300]
 
 
 def interpolate_state_dicts(a: Mapping[str, object], b: Mapping[str, object], alpha: float) -> dict[str, object]:
@@ -179,12 +186,14 @@ def bundled_alternatives(task: str) -> list[str]:
 def weights_path(spec: ModelSpec) -> Path | None:
     """Local path to the spec's weights, downloading Hub weights on first use.
 
-    Honours ``HF_ENDPOINT``, ``HF_HOME`` and ``HF_HUB_OFFLINE`` at call time; tqdm
-    shows download progress (``gr.Progress(track_tqdm=True)`` mirrors it in the app).
+    Honours ``HF_ENDPOINT``, ``HF_HOME``, ``HF_HUB_OFFLINE`` and ``ENHANCERS_HUB_TIMEOUT`` (:func:`hub_timeout`)
+    at call time; tqdm shows download progress (``gr.Progress(track_tqdm=True)`` mirrors it in the app). A fresh
+    download whose sha256 is not the one the Hub advertised is deleted again.
 
     Raises:
-        ModelUnavailableError: bundled file missing, or the Hub cannot be reached
-            and the file is not cached. The message names offline alternatives.
+        ModelUnavailableError: bundled file missing, or the Hub cannot be reached, answers with an error, stalls,
+            cuts the download short or sends a corrupted file, and the file is not cached. The message says
+            which, and names offline alternatives.
     """
     return None if spec.source is None else _file_path(spec, spec.source)
 
@@ -211,6 +220,7 @@ def _file_path(spec: ModelSpec, src: BundledWeights | HubWeights) -> Path:
 
 def _hub_download(spec: ModelSpec, src: HubWeights) -> Path:
     import httpx2  # huggingface_hub 2.x's HTTP client; its transport errors are not OSError
+    import huggingface_hub.constants
     from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url, try_to_load_from_cache
     from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError
 
@@ -222,20 +232,95 @@ def _hub_download(spec: ModelSpec, src: HubWeights) -> Path:
                                     repo_type=src.repo_type)
     if isinstance(cached, str):
         return Path(cached)
+    timeout = hub_timeout()
+    # huggingface_hub reads its body-read timeout from this constant at every download (it is set from
+    # HF_HUB_DOWNLOAD_TIMEOUT once, at import); a stalled transfer is retried 5 times before it fails.
+    huggingface_hub.constants.HF_HUB_DOWNLOAD_TIMEOUT = timeout
     try:
         if not offline:
             # One un-retried metadata request first: hf_hub_download retries a dead
             # connection with back-off for ~25 s before it gives up.
             get_hf_file_metadata(hf_hub_url(src.repo_id, src.filename, repo_type=src.repo_type,
-                                            revision=src.revision, endpoint=endpoint), timeout=10, endpoint=endpoint)
-        return Path(hf_hub_download(repo_id=src.repo_id, filename=src.filename, revision=src.revision,
-                                    repo_type=src.repo_type, local_files_only=offline,
+                                            revision=src.revision, endpoint=endpoint), timeout=timeout,
+                                 endpoint=endpoint)
+        path = Path(hf_hub_download(repo_id=src.repo_id, filename=src.filename, revision=src.revision,
+                                    repo_type=src.repo_type, local_files_only=offline, etag_timeout=timeout,
                                     endpoint=endpoint, cache_dir=_hub_cache_dir()))
+        _check_blob_sha256(path)
+        return path
     except (LocalEntryNotFoundError, EntryNotFoundError, HfHubHTTPError, httpx2.HTTPError, OSError, ValueError) as e:
-        reason = "offline mode (HF_HUB_OFFLINE) and not in the local cache" if offline else _short(e)
+        reason = ("offline mode (HF_HUB_OFFLINE) and not in the local cache" if offline
+                  else _download_failure(e, timeout))
         raise ModelUnavailableError(
             f"model {spec.id} ({spec.title}) could not be downloaded from the Hugging Face Hub "
             f"({where}): {reason}. Models that work offline: {alternatives}.") from e
+
+
+DEFAULT_HUB_TIMEOUT_S = 10.0
+
+
+def hub_timeout() -> float:
+    """Seconds to wait for the Hub to answer or to send more of a download, from ``ENHANCERS_HUB_TIMEOUT``
+    (read at every download; default 10). A stalled download fails after about 6× this: huggingface_hub
+    retries it 5 times."""
+    try:
+        value = float(os.environ.get("ENHANCERS_HUB_TIMEOUT", ""))
+    except ValueError:
+        return DEFAULT_HUB_TIMEOUT_S
+    return value if value > 0 else DEFAULT_HUB_TIMEOUT_S
+
+
+class _ChecksumMismatch(OSError):
+    """The downloaded bytes do not hash to the sha256 the Hub advertised (its ETag for LFS files)."""
+
+
+def _check_blob_sha256(path: Path) -> None:
+    """Compare a fresh download with the sha256 it is stored under; delete it from the cache when they differ.
+
+    The Hub's ETag of an LFS file is the sha256 of its content, and huggingface_hub names the blob after it;
+    a 40-hex ETag (a git blob id) is not a content hash of the file and is not checked.
+    """
+    import hashlib
+
+    blob = path.resolve()
+    expected = blob.name
+    if len(expected) != 64 or any(c not in "0123456789abcdef" for c in expected):
+        return
+    digest = hashlib.sha256()
+    with blob.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    if digest.hexdigest() != expected:
+        evict_from_hub_cache(path)
+        raise _ChecksumMismatch(f"the downloaded file's sha256 {digest.hexdigest()[:12]}… does not match the "
+                                f"Hub's {expected[:12]}…, so it was corrupted on the way; it was deleted, try again")
+
+
+def evict_from_hub_cache(path: Path) -> bool:
+    """Delete a downloaded file from the Hugging Face cache (its snapshot link and the blob it points to), so
+    that the next request downloads it again. Returns False, deleting nothing, for paths outside a Hub cache."""
+    path = Path(path)
+    blob = path.resolve()
+    if blob.parent.name != "blobs" or "snapshots" not in path.parts:
+        return False
+    blob.unlink(missing_ok=True)
+    if path.is_symlink() or path.exists():
+        path.unlink(missing_ok=True)
+    return True
+
+
+def _download_failure(e: BaseException, timeout: float) -> str:
+    """What went wrong, in words, for the error message."""
+    import httpx2
+
+    if isinstance(e, _ChecksumMismatch):
+        return str(e)
+    if isinstance(e, httpx2.TimeoutException):
+        return (f"the Hub stopped answering for {timeout:g} s (timeout; set ENHANCERS_HUB_TIMEOUT to wait longer) "
+                f"[{_short(e)}]")
+    if isinstance(e, httpx2.RemoteProtocolError) or "Consistency check failed" in str(e):
+        return f"the download was cut short before the end of the file [{_short(e)}]"
+    return _short(e)
 
 
 def _hub_cache_dir() -> str | None:
@@ -261,7 +346,7 @@ def read_interpolation_pair(spec: ModelSpec) -> tuple[dict[str, torch.Tensor], d
         ModelUnavailableError: a file cannot be obtained.
     """
     path_a, path_b = interpolation_paths(spec)
-    a, b = read_state_dict(path_a), read_state_dict(path_b)
+    a, b = _read_weights(path_a), _read_weights(path_b)
     _check_same_layout(a, b, "")
     return a, b
 
@@ -287,7 +372,18 @@ def build_model(spec: ModelSpec, device: torch.device | None = None, alpha: floa
         return _assemble(spec, interpolate_state_dicts(*read_interpolation_pair(spec), alpha), device, alpha,
                          precision)
     path = weights_path(spec)
-    return _assemble(spec, read_state_dict(path) if path is not None else None, device, None, precision)
+    return _assemble(spec, _read_weights(path) if path is not None else None, device, None, precision)
+
+
+def _read_weights(path: Path) -> dict[str, torch.Tensor]:
+    """:func:`read_state_dict`; a downloaded file it refuses is deleted from the Hub cache, so that the next
+    request downloads it afresh rather than failing on the same copy."""
+    try:
+        return read_state_dict(path)
+    except (UnsafeWeightsError, ModelUnavailableError) as e:
+        if not evict_from_hub_cache(path):
+            raise
+        raise type(e)(f"{e} (the downloaded copy was deleted from the Hugging Face cache)") from e
 
 
 def _assemble(spec: ModelSpec, state: dict[str, torch.Tensor] | None, device: torch.device | None,

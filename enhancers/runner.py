@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from .device import free_memory_bytes
+from .device import compute_slot, free_memory_bytes
 from .imageio import check_image_tensor
 from .loader import LoadedModel
 from .self_ensemble import self_ensemble as mean_over_symmetries
@@ -43,6 +43,8 @@ def run_model(loaded: LoadedModel, image: torch.Tensor, scale: int | None = None
     Raises:
         InvalidInputError: ``image`` breaks the contract.
         MemoryError: out of memory at the smallest tile.
+
+    The run holds one of the process's compute slots (:func:`enhancers.device.compute_slot`).
     """
     check_image_tensor(image)
     spec = loaded.spec
@@ -60,17 +62,17 @@ def run_model(loaded: LoadedModel, image: torch.Tensor, scale: int | None = None
         out = mean_over_symmetries(one_pass, t) if self_ensemble else one_pass(t)
         return out.float().clamp_(0, 1)
 
-    h, w = image.shape[-2:]
-    if not policy.enabled:
-        result = fn(image).cpu()
-        if progress:
-            progress(1, 1)
-        return result.mul_(255).round_().to(torch.uint8) if out_dtype == torch.uint8 else result
-    if tile is None:
-        tile = policy.tile or auto_tile(free_memory_bytes(loaded.device), activation_bytes_per_pixel(loaded, s),
-                                        multiple=max(policy.multiple, 8))
-    return run_tiled_with_backoff(fn, image, s, tile, policy.overlap if overlap is None else overlap,
-                                  policy.multiple, progress, out_dtype, policy.align)
+    with compute_slot():
+        if not policy.enabled:
+            result = fn(image).cpu()
+            if progress:
+                progress(1, 1)
+            return result.mul_(255).round_().to(torch.uint8) if out_dtype == torch.uint8 else result
+        if tile is None:
+            tile = policy.tile or auto_tile(free_memory_bytes(loaded.device), activation_bytes_per_pixel(loaded, s),
+                                            multiple=max(policy.multiple, 8))
+        return run_tiled_with_backoff(fn, image, s, tile, policy.overlap if overlap is None else overlap,
+                                      policy.multiple, progress, out_dtype, policy.align)
 
 
 def is_gray(rgb: torch.Tensor) -> bool:

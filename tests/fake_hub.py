@@ -2,6 +2,9 @@
 
 Point ``HF_ENDPOINT`` at :attr:`FakeHub.url`; files under ``root`` are served as the repo's files at
 ``commit`` (and at ``main``). Tests never use the network.
+
+Set :attr:`FakeHub.fault` to make file requests fail the way a real Hub or CDN can (see :data:`FAULTS`);
+set it back to None and the next request succeeds.
 """
 
 from __future__ import annotations
@@ -14,6 +17,12 @@ from pathlib import Path
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 REPO = "test-org/tiny-sr"
+FAULTS = {
+    "http500": "every request for the file answers 500 Internal Server Error",
+    "stall": "the download sends its headers and half the body, then nothing until released (or 60 s)",
+    "truncate": "the download announces the full length, sends half the body and closes the connection",
+    "bad_sha": "the download serves bytes of the right length whose sha256 is not the advertised ETag",
+}
 
 
 class FakeHub:
@@ -24,6 +33,9 @@ class FakeHub:
         self.lfs_redirect = lfs_redirect
         self.repo, self.commit = repo, commit
         self.requests: Counter[tuple[str, str, str]] = Counter()
+        self.fault: str | None = None
+        self.release = threading.Event()  # ends a "stall" early (set by close())
+        self.stalled = threading.Event()  # set when a download has started stalling
         self._lock = threading.Lock()
         self.hub = self._start("hub")
         self.cdn = self._start("cdn")
@@ -49,6 +61,7 @@ class FakeHub:
         return server
 
     def close(self) -> None:
+        self.release.set()
         for server in (self.hub, self.cdn):
             server.shutdown()
             server.server_close()
@@ -60,11 +73,14 @@ class FakeHub:
     def _handle(self, req: http.server.BaseHTTPRequestHandler, role: str, body: bool) -> None:
         with self._lock:
             self.requests[(role, req.command, req.path)] += 1
+        fault = self.fault
         if role == "cdn":
             data = self._blob(req.path.removeprefix("/cdn/"))
             if data is None:
                 return self._send(req, 404, b"", {}, body)
-            return self._send(req, 200, data, {"ETag": f'"{hashlib.sha256(data).hexdigest()}"'}, body)
+            if fault == "http500":
+                return self._send(req, 500, b"Internal Server Error", {}, body)
+            return self._send_content(req, data, {"ETag": f'"{hashlib.sha256(data).hexdigest()}"'}, body, fault)
 
         prefix = f"/{self.repo}/resolve/"
         if not req.path.startswith(prefix):
@@ -75,12 +91,33 @@ class FakeHub:
         path = self.root / filename
         if not path.is_file():
             return self._send(req, 404, b"", {"X-Error-Code": "EntryNotFound", "X-Repo-Commit": self.commit}, body)
+        if fault == "http500":
+            return self._send(req, 500, b"Internal Server Error", {"X-Repo-Commit": self.commit}, body)
         data = path.read_bytes()
         sha = hashlib.sha256(data).hexdigest()
         if self.lfs_redirect:
             return self._send(req, 302, b"", {"Location": f"{self.cdn_url}/cdn/{sha}", "X-Repo-Commit": self.commit,
                                               "X-Linked-Etag": f'"{sha}"', "X-Linked-Size": str(len(data))}, body)
-        return self._send(req, 200, data, {"X-Repo-Commit": self.commit, "ETag": f'"{sha}"'}, body)
+        return self._send_content(req, data, {"X-Repo-Commit": self.commit, "ETag": f'"{sha}"'}, body, fault)
+
+    def _send_content(self, req: http.server.BaseHTTPRequestHandler, data: bytes, headers: dict[str, str],
+                      body: bool, fault: str | None) -> None:
+        if not body or fault not in ("stall", "truncate", "bad_sha"):
+            return self._send(req, 200, data, headers, body)
+        if fault == "bad_sha":
+            return self._send(req, 200, bytes(b ^ 0x5A for b in data), headers, body)
+        req.send_response(200)
+        for k, v in headers.items():
+            req.send_header(k, v)
+        req.send_header("Content-Type", "application/octet-stream")
+        req.send_header("Content-Length", str(len(data)))
+        req.end_headers()
+        req.wfile.write(data[:len(data) // 2])
+        req.wfile.flush()
+        if fault == "stall":
+            self.stalled.set()
+            self.release.wait(60)
+        req.close_connection = True
 
     def _blob(self, sha: str) -> bytes | None:
         for p in self.root.iterdir():

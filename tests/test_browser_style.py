@@ -58,7 +58,7 @@ def test_gatys_streams_images_and_curve_then_stop_cancels(page, photo_path) -> N
     # updates stream every 10 steps, and one may be on screen for less than the locator's polling interval.)
     expect(page.locator("#style-status")).to_contain_text(re.compile(r"Step ([1-9]\d?|[1-4]\d\d)/500"),
                                                           timeout=RUN_TIMEOUT_MS)
-    expect(page.locator("#style-status")).to_contain_text("MobileNetV2")
+    expect(page.locator("#style-status")).to_contain_text("VGG16 ImageNet")
     expect(page.locator(SLIDER_IMAGES)).to_have_count(2)
     expect(page.locator("#style-curve canvas, #style-curve svg").first).to_be_visible(timeout=30_000)
     assert_no_error_toast(page)

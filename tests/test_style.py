@@ -13,8 +13,8 @@ from safetensors.torch import load_file, save_file
 import enhancers.registry
 from enhancers import imageio, loader, style
 from enhancers.archs.johnson import JohnsonNet, build as build_johnson
-from enhancers.archs.style_features import (VGG_LAYERS, build_random_vgg19, build_vgg19, random_vgg19_features,
-                                            vgg19_layer_names)
+from enhancers.archs.style_features import (VGG16_CFG, VGG16_LAYERS, VGG_LAYERS, build_random_vgg19, build_vgg19,
+                                            random_vgg19_features, vgg19_layer_names)
 from enhancers.errors import InvalidInputError, ModelUnavailableError
 from enhancers.training.data import SKIMAGE_EVAL, skimage_dir
 
@@ -97,6 +97,29 @@ def test_vgg_layer_names_follow_torchvision_indices() -> None:
     assert names["vgg.relu4_2"] == 22 and names["vgg.relu5_1"] == 29 and len(names) == 16
 
 
+def test_vgg16_layer_names_follow_torchvision_indices() -> None:
+    names = vgg19_layer_names(VGG16_CFG)
+    # The perceptual-loss ReLUs of torchvision's vgg16().features (enhancers.pretrained's docstring).
+    assert [names[f"vgg.relu{n}"] for n in ("1_2", "2_2", "3_3", "4_3", "5_3")] == [3, 8, 15, 22, 29]
+    assert len(names) == 13 and "vgg.relu3_4" not in names
+
+
+def test_offline_vgg16_feature_network_is_the_imagenet_vgg16() -> None:
+    from enhancers.pretrained import vgg16_features_imagenet
+
+    net = loader.load_model("gatys/vgg16").module
+    ref = vgg16_features_imagenet()
+    assert torch.equal(net.vgg[28].weight, ref[28].weight) and torch.equal(net.vgg[0].bias, ref[0].bias)
+    assert not any(isinstance(m, torch.nn.MaxPool2d) for m in net.vgg)  # average pooling, as Gatys et al.
+    assert set(net.layers) == set(VGG16_LAYERS) == set(style.available_layers("gatys/vgg16"))
+    d = style.DEFAULT_LAYERS["gatys/vgg16"]
+    out = net(torch.rand(1, 3, 64, 64), d.style + d.content)
+    assert out["vgg.relu1_2"].shape == (1, 64, 64, 64) and out["vgg.relu4_3"].shape == (1, 512, 8, 8)
+    assert style.DEFAULT_FEATURES == "gatys/vgg16" == style.feature_networks()[0]
+    with pytest.raises(InvalidInputError, match="vgg.relu5_4.*offers"):
+        net(torch.rand(1, 3, 32, 32), ["vgg.relu5_4"])
+
+
 def test_random_vgg_is_reproducible() -> None:
     a, b = random_vgg19_features(), random_vgg19_features()
     assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
@@ -136,7 +159,7 @@ def test_hub_vgg19_offline_gives_clear_error(photo, style_image, tmp_path, monke
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     cfg = style.GatysConfig(steps=2, size=64, features="gatys/vgg19")
-    with pytest.raises(ModelUnavailableError, match=r"gatys/vgg19.*timm/vgg19\.tv_in1k.*gatys/hybrid"):
+    with pytest.raises(ModelUnavailableError, match=r"gatys/vgg19.*timm/vgg19\.tv_in1k.*gatys/vgg16"):
         next(style.gatys(photo, style_image, cfg))
 
 
@@ -284,3 +307,31 @@ def test_fast_stylize_validates_inputs(photo) -> None:
         style.fast_stylize(photo, "sr/bicubic")
     with pytest.raises(InvalidInputError, match="at least 16 px"):
         style.fast_stylize(torch.rand(1, 3, 8, 64), "style/maze-starry-night")
+
+
+# --- Quality measures (enhancers.style_metrics) -------------------------------------------------------------------
+
+def test_lab_sliced_wasserstein_matches_scipy_and_is_zero_for_same_colours(photo, style_image) -> None:
+    import numpy as np
+    from kornia.color import rgb_to_lab
+    from scipy.stats import wasserstein_distance
+
+    from enhancers import style_metrics
+
+    shuffled = photo.flatten(2)[:, :, torch.randperm(photo[0, 0].numel())].view_as(photo)
+    assert style_metrics.lab_sliced_wasserstein(photo, shuffled) < 1e-6  # positions do not matter
+    d = style_metrics.lab_sliced_wasserstein(photo, style_image, projections=8)
+    a, b = (rgb_to_lab(t)[0].reshape(3, -1).T.numpy() for t in (photo, style_image))
+    dirs = np.random.default_rng(0).normal(size=(3, 8))
+    dirs /= np.linalg.norm(dirs, axis=0, keepdims=True)
+    reference = np.mean([wasserstein_distance(a @ dirs[:, i], b @ dirs[:, i]) for i in range(8)])
+    assert d > 5 and abs(d - reference) < 0.05 * reference
+
+
+def test_alexnet_gram_distance_is_zero_for_the_style_itself(photo, style_image) -> None:
+    from enhancers import style_metrics
+
+    s = style.resize_long_side(style_image, 128)
+    assert style_metrics.gram_distance(s, s) < 1e-6
+    assert 0.3 < style_metrics.gram_distance(style.resize_long_side(photo, 128), s) <= 1.0
+    assert style_metrics.structure_ssim(photo, photo) == pytest.approx(1.0)

@@ -32,14 +32,19 @@ and laid over every original detail. The classroom view below shows the three ch
 and its gradient stays smooth near the edges instead of being cut by a clip.
 
 **Why colours can look dull.** A gray car can be red or blue; a loss that averages over such possibilities
-predicts something in between, a brownish "sepia". Plain L1 (our U-Net's loss) predicts the median instead and
-stayed colourful in our tests; a colourfulness term overshot. DDColor uses learned colour queries. The
-saturation slider scales a\\* and b\\* after the fact.
+predicts something in between, a brownish "sepia". Plain L1 predicts the median instead, but still prefers a
+safe, pale guess. DDColor uses learned colour queries. The saturation slider scales a\\* and b\\* after the fact.
 
-**Test-time ensemble.** The model also colours the mirror image, and both at three working sizes, and the
-six guesses are averaged. Where it is sure (sky, foliage) they agree; where it is guessing they disagree
-and the average is muted, which is closer to the truth on average (higher PSNR) than one confident
-wrong colour.
+**How our U-Net was trained: NoGAN.** DeOldify's recipe (Antic 2019). (1) The U-Net learns with L1 on a\\*b\\*
+plus a *feature loss*: how differently an ImageNet VGG16 network "sees" the true photo and ours, which rewards
+plausible colour and texture rather than the average. (2) A *critic* network learns to tell real colour photos
+from the U-Net's. (3) A short GAN phase: the U-Net also tries to fool the critic, and it is stopped as soon as
+the critic's loss shows it can no longer tell them apart, which comes early; longer GAN training brings artefacts.
+
+**Test-time ensemble.** The model also colours the mirror image, and both at three working sizes. Averaging the
+six a\\*b\\* guesses would cancel where they disagree in hue and mute the colour, so the result takes the hue of
+their average and their median chroma (colour strength): agreement picks the hue, the guesses keep their
+saturation.
 """
 DDCOLOR_CAVEAT = ("**License caveat (DDColor):** the DDColor weights on the Hub are Apache-2.0, but the architecture "
                   "code comes from `spandrel_extra_arches`, whose architectures are for private and non-commercial "
@@ -117,9 +122,9 @@ def build() -> None:
                                      info="The colours are predicted at this size and laid over the "
                                           "full-resolution lightness.", elem_id="color-work-size")
                     ensemble = gr.Checkbox(True, label="Test-time ensemble (6 passes)",
-                                           info="Averages the colours predicted for the photo and its mirror "
-                                                "image at three working sizes. Where the model is unsure they "
-                                                "disagree and the average is muted instead of a wrong guess.",
+                                           info="Combines the colours predicted for the photo and its mirror "
+                                                "image at three working sizes: the hue of their average with "
+                                                "their median chroma, so disagreement does not mute the colour.",
                                            elem_id="color-ensemble")
                 run = run_button("Colorize", "color-run")
             with gr.Column(scale=2):

@@ -3,8 +3,10 @@ model cards, score lines and the recurring result components."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -16,21 +18,25 @@ import torch
 from PIL import UnidentifiedImageError
 
 from enhancers import imageio
-from enhancers.device import pick_device
-from enhancers.errors import EnhancerError
+from enhancers.device import compute_slots, pick_device
+from enhancers.errors import EnhancerError, OutputWriteError
 from enhancers.loader import is_ready
 from enhancers.registry import get_spec, list_specs
 from enhancers.specs import ModelSpec
+from ui.cancel import check_cancelled
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES_DIR = ROOT / "examples"
 OUTPUT_DIR = Path(tempfile.gettempdir()) / "enhancers-outputs"
 OUTPUT_MAX_AGE_S = 3600
+# Results beyond this total are removed oldest first, whatever their age (ENHANCERS_OUTPUT_MAX_MB).
+OUTPUT_MAX_BYTES = int(float(os.environ.get("ENHANCERS_OUTPUT_MAX_MB", "1024")) * 2**20)
 MAX_FILE_SIZE = os.environ.get("ENHANCERS_MAX_FILE_SIZE", "50mb")
 ON_GPU = pick_device().type == "cuda"
-CONCURRENCY = 2 if ON_GPU else 1
-# Every event that runs a model shares one queue slot pool, sized for the device.
-MODEL_EVENTS = {"concurrency_id": "models", "concurrency_limit": CONCURRENCY}
+CONCURRENCY = compute_slots()
+# Every event that runs a model shares one queue slot pool: one more than the runs that may compute at once
+# (enhancers.device.compute_slot), so a request waiting on a Hub download does not hold up the others.
+MODEL_EVENTS = {"concurrency_id": "models", "concurrency_limit": CONCURRENCY + 1}
 CLASSROOM_MAX_SIDE = 1024  # classroom runs several methods (NLM is slow): larger photos are reduced first
 
 SHORTCUTS_JS = """
@@ -65,6 +71,44 @@ def gpu(fn):
     import spaces
 
     return spaces.GPU(fn)
+
+
+def _save_pil_to_cache_atomically(img, cache_dir: str, name: str = "image", format: str = "webp") -> str:
+    """Gradio's ``processing_utils.save_pil_to_cache``, but the file appears by rename, complete.
+
+    Gradio names the copy after a hash of its bytes and rewrites it in place each time, so when two requests
+    return the same picture at once (the same GAN seeds, the same example photo), one client could download the
+    file while the other request was rewriting it: ``benchmarks/load.py`` met "Too little data for declared
+    Content-Length" that way with 30 clients.
+    """
+    from gradio import processing_utils
+
+    data = processing_utils.encode_pil_to_bytes(img, format)
+    folder = Path(cache_dir) / processing_utils.hash_bytes(data)
+    folder.mkdir(exist_ok=True, parents=True)
+    path = (folder / f"{name}.{format}").resolve()
+    if path.exists():
+        with contextlib.suppress(OSError):
+            os.utime(path)  # Gradio's delete_cache ages files by their time stamps; this copy is in use again
+    else:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    return str(path)
+
+
+def install_atomic_pil_cache() -> None:
+    """Make Gradio write its cached copies of returned PIL images by rename (see
+    :func:`_save_pil_to_cache_atomically`); the app calls this once, when it builds the Blocks."""
+    from gradio import processing_utils
+
+    processing_utils.save_pil_to_cache = _save_pil_to_cache_atomically
 
 
 # --- Inputs -----------------------------------------------------------------------------------------------------
@@ -159,35 +203,79 @@ def result_file(elem_id: str, label: str = "Full-resolution PNG") -> gr.File:
 
 
 def output_path(stem: str, suffix: str, ext: str = ".png") -> Path:
-    """A fresh path ``OUTPUT_DIR/<unique>/<stem><suffix><ext>``; outputs older than an hour are removed."""
-    OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
-    cutoff = time.time() - OUTPUT_MAX_AGE_S
-    for old in OUTPUT_DIR.glob("*/*"):
+    """A fresh path ``OUTPUT_DIR/<unique>/<stem><suffix><ext>``, after :func:`prune_outputs`.
+
+    Raises:
+        gr.Error: the folder cannot be created (no space left, no permission).
+    """
+    try:
+        OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
+        prune_outputs()
+        return Path(tempfile.mkdtemp(dir=OUTPUT_DIR)) / f"{stem}{suffix}{ext}"
+    except OSError as e:
+        raise gr.Error(f"Cannot save the result in {OUTPUT_DIR}: {e.strerror or e}.") from e
+
+
+def prune_outputs(max_age_s: float = OUTPUT_MAX_AGE_S, max_bytes: int = OUTPUT_MAX_BYTES) -> None:
+    """Remove result folders of ``OUTPUT_DIR`` older than ``max_age_s`` (by their newest file), then the oldest
+    ones until the rest hold at most ``max_bytes``. Served results are already in Gradio's own cache."""
+    folders = []
+    for folder in OUTPUT_DIR.iterdir():
         try:
-            if old.stat().st_mtime < cutoff:
-                old.unlink()
-                old.parent.rmdir()
-        except OSError:  # another request removed it first, or its folder still holds a newer file
-            pass
-    return Path(tempfile.mkdtemp(dir=OUTPUT_DIR)) / f"{stem}{suffix}{ext}"
+            files = [f.stat() for f in folder.iterdir()]
+            newest = max((f.st_mtime for f in files), default=folder.stat().st_mtime)  # empty: when it was made
+        except OSError:  # another request removed it meanwhile
+            continue
+        folders.append((newest, sum(f.st_size for f in files), folder))
+    folders.sort()
+    total = sum(size for _, size, _ in folders)
+    cutoff = time.time() - max_age_s
+    for mtime, size, folder in folders:
+        if mtime >= cutoff and total <= max_bytes:
+            break
+        shutil.rmtree(folder, ignore_errors=True)
+        total -= size
+
+
+def _save(write: Callable[[Path], Path], path: Path) -> str:
+    """``write(path)``; a failed write (no space left, …) becomes a ``gr.Error`` and leaves no folder behind."""
+    try:
+        return str(write(path))
+    except OutputWriteError as e:
+        shutil.rmtree(path.parent, ignore_errors=True)
+        raise gr.Error(f"Cannot save the result: {e}") from e
 
 
 def png_output(stem: str, suffix: str, rgb: torch.Tensor, alpha: torch.Tensor | None = None) -> str:
-    """Save RGB ``(1, 3, H, W)`` in [0, 1] (and alpha ``(1, 1, H, W)``) as a fresh PNG; returns its path."""
-    return str(imageio.save_png(output_path(stem, suffix), rgb, alpha))
+    """Save RGB ``(1, 3, H, W)`` in [0, 1] (and alpha ``(1, 1, H, W)``) as a fresh PNG; returns its path.
+
+    Raises:
+        gr.Error: the file cannot be written (no partial file is left).
+    """
+    return _save(lambda p: imageio.save_png(p, rgb, alpha), output_path(stem, suffix))
 
 
 def save_before_after(stem: str, suffix: str, result: imageio.LoadedImage, before_suffix: str,
                       before: torch.Tensor, before_alpha: torch.Tensor | None = None) -> tuple[str, str]:
     """Save the full-resolution result (alpha and metadata kept) and the "before" RGB ``(1, 3, H, W)`` in [0, 1]
-    as PNGs; returns their paths as (before, result), the order of the before/after slider."""
-    full = imageio.save_result(output_path(stem, suffix), result)
-    return png_output(stem, before_suffix, before, before_alpha), str(full)
+    as PNGs; returns their paths as (before, result), the order of the before/after slider.
+
+    Raises:
+        gr.Error: a file cannot be written (no partial file is left).
+    """
+    full = _save(lambda p: imageio.save_result(p, result), output_path(stem, suffix))
+    try:
+        return png_output(stem, before_suffix, before, before_alpha), full
+    except gr.Error:
+        shutil.rmtree(Path(full).parent, ignore_errors=True)
+        raise
 
 
 def tile_progress(progress: gr.Progress) -> Callable[[int, int], None]:
-    """A tiling progress callback ``(done, total)`` that moves Gradio's progress bar."""
+    """A tiling progress callback ``(done, total)`` that moves Gradio's progress bar, after
+    :func:`check_cancelled`."""
     def on_tile(done: int, total: int) -> None:
+        check_cancelled()
         progress(done / total, desc=f"Tile {done}/{total}")
 
     return on_tile

@@ -8,6 +8,7 @@ from pathlib import Path
 import gradio as gr
 
 from enhancers import dejpeg
+from ui.cancel import stoppable
 from ui.common import (MODEL_EVENTS, advanced_tile, before_after_slider, classroom_photo, describe_model, gpu,
                        kept_note, model_dropdown, open_upload, photo_input, png_output, result_file, run_button,
                        save_before_after, short_name, task_choices, tile_progress, user_errors)
@@ -92,5 +93,5 @@ def build() -> None:
         with gr.Accordion("How JPEG artifact removal works", open=False):
             gr.Markdown(NOTES)
         model.change(describe_model, model, card, api_name="dejpeg_model_card", queue=False)
-        run.click(gpu(run_dejpeg), [photo, model, auto, quality, classroom, classroom_q, tile],
+        run.click(gpu(stoppable(run_dejpeg, outputs=3)), [photo, model, auto, quality, classroom, classroom_q, tile],
                   [slider, download, stats], api_name="dejpeg", **MODEL_EVENTS)

@@ -9,6 +9,7 @@ import gradio as gr
 
 from enhancers import denoise
 from enhancers.registry import get_spec
+from ui.cancel import stoppable
 from ui.common import (MODEL_EVENTS, advanced_tile, before_after_slider, classroom_photo, describe_model, gpu,
                        kept_note, model_dropdown, open_upload, photo_input, png_output, result_file, run_button,
                        save_before_after, score, short_name, task_choices, tile_progress, user_errors)
@@ -91,5 +92,5 @@ def build() -> None:
         with gr.Accordion("How denoising works", open=False):
             gr.Markdown(NOTES)
         model.change(describe_model, model, card, api_name="denoise_model_card", queue=False)
-        run.click(gpu(run_denoise), [photo, model, sigma, blind, classroom, tile],
+        run.click(gpu(stoppable(run_denoise, outputs=4)), [photo, model, sigma, blind, classroom, tile],
                   [slider, download, stats, gallery], api_name="denoise", **MODEL_EVENTS)

@@ -13,6 +13,7 @@ from PIL import Image, ImageDraw
 
 from enhancers import enhance, faces, imageio
 from enhancers.registry import get_spec
+from ui.cancel import check_cancelled, stoppable
 from ui.common import (MODEL_EVENTS, add_examples, advanced_tile, before_after_slider, classroom_photo,
                        describe_model, gpu, kept_note, model_choices, model_dropdown, open_upload, photo_input,
                        png_output, result_file, run_button, save_before_after, short_name, tile_progress, user_errors)
@@ -97,6 +98,7 @@ def stage_progress(progress: gr.Progress, face_title: str | None
         progress(0, desc=name)
 
     def on_step(done: int, total: int) -> None:
+        check_cancelled()  # Stop or a closed page ends the run here (see ui.cancel.stoppable)
         unit = "face" if current[0] == face_title else "tile"
         progress(done / total, desc=f"{current[0]}: {unit} {done}/{total}")
 
@@ -248,7 +250,8 @@ def build() -> None:
         model.change(on_model_change, model, [card, fidelity], api_name="enhance_model_controls", queue=False)
         face_model.change(on_face_change, face_model, [face_card, only_largest, face_w, preview],
                           api_name="enhance_face_controls", queue=False)
-        run.click(gpu(run_enhance), [photo, model, scale, fidelity, tone, face_model, only_largest, face_w, tile],
+        run.click(gpu(stoppable(run_enhance, outputs=4)),
+                  [photo, model, scale, fidelity, tone, face_model, only_largest, face_w, tile],
                   [slider, download, stats, preview], api_name="enhance", **MODEL_EVENTS)
         compare.click(gpu(run_classroom), photo, [gallery, table, classroom_stats], api_name="enhance_classroom",
                       **MODEL_EVENTS)

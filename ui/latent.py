@@ -338,10 +338,12 @@ def build() -> None:
         tab.select(None, None, None, js=PICK_BRUSH_JS, api_name="latent_pick_brush", api_visibility="private",
                    queue=False)
         model.change(latent_view, model, view_out, api_name="latent_view", **MODEL_EVENTS)
+        # Clicks carry their position as browser event data, which an API call cannot send (Gradio fails before
+        # the handler runs): kept out of the API, where /latent_decode takes (x, y) instead.
         latent_map_img.select(latent_click_map, model, [decoded, decoded_info], api_name="latent_click_map",
-                              show_progress="hidden", **MODEL_EVENTS)
+                              show_progress="hidden", api_visibility="undocumented", **MODEL_EVENTS)
         grid_img.select(latent_click_grid, model, [decoded, decoded_info], api_name="latent_click_grid",
-                        show_progress="hidden", **MODEL_EVENTS)
+                        show_progress="hidden", api_visibility="undocumented", **MODEL_EVENTS)
         decode_btn.click(latent_decode, [x_in, y_in], decoded, api_name="latent_decode", **MODEL_EVENTS)
         sketch_out_all = [sketch_in, sketch_out, latent_map_img, sketch_info]
         encode_btn.click(latent_encode_sketch, [sketch, model], sketch_out_all, api_name="latent_encode_sketch",

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import gradio as gr
 
 from enhancers import sr
+from ui.cancel import CancelToken, in_worker
 from ui.common import (MODEL_EVENTS, add_examples, before_after_slider, describe_model, gpu, kept_note, model_choices,
                        model_dropdown, open_upload, photo_input, result_file, run_button, save_before_after, short_name,
                        tile_progress, user_errors)
@@ -24,8 +26,10 @@ def on_scale_change(scale: int) -> gr.Dropdown:
 
 def run_sr(image_path: str | None, model_id: str = sr.default_model(2), scale: int = 2, tile: int = 0,
            self_ensemble: str = "model default", precision: str = "auto",
-           progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple[tuple[str, str], str, str]:
-    """Upscale one photo. Returns the (before, after) PNG pair, the full-resolution PNG and a stats line.
+           progress: gr.Progress = gr.Progress(track_tqdm=True)) -> Iterator[tuple]:
+    """Upscale one photo. Yields, last, the (before, after) PNG pair, the full-resolution PNG and a stats line;
+    before that, every :data:`~ui.cancel.HEARTBEAT_S` while the tiles run, a stats line saying how far it is
+    (the other outputs unchanged), so that Stop or a closed page ends the run at the next tile.
 
     ``self_ensemble``: "on", "off", or "model default" (8 passes over flips and rotations for sr/compact-x4).
     ``precision``: "auto" (bf16 on CPUs with native bf16, for models measured to allow it), "fp32" or "bf16"."""
@@ -36,9 +40,26 @@ def run_sr(image_path: str | None, model_id: str = sr.default_model(2), scale: i
     started = time.perf_counter()
     image = open_upload(image_path, MEMORY_HINT)
     progress(0, desc="Loading model")
-    with user_errors(MEMORY_HINT):
-        result = sr.upscale_image(image, model_id, int(scale), int(tile) or None, tile_progress(progress),
-                                  self_ensemble=SELF_ENSEMBLE_CHOICES[self_ensemble], precision=precision)
+    tiles = [0, 0]
+    on_tile = tile_progress(progress)
+
+    def count_tile(done: int, total: int) -> None:
+        tiles[:] = done, total
+        on_tile(done, total)
+
+    def work(token: CancelToken):
+        with user_errors(MEMORY_HINT):
+            yield sr.upscale_image(image, model_id, int(scale), int(tile) or None, token.checked(count_tile),
+                                   self_ensemble=SELF_ENSEMBLE_CHOICES[self_ensemble], precision=precision)
+
+    result = None
+    for result in in_worker(work):
+        if result is None:
+            where = f"tile {tiles[0]}/{tiles[1]}" if tiles[1] else "loading the model"
+            yield gr.skip(), gr.skip(), (f"Upscaling {image.width}×{image.height}… {where} · "
+                                         f"{time.perf_counter() - started:.0f} s")
+    if result is None:  # cancelled
+        return
     out = result.image
     before, full = save_before_after(Path(image_path).stem, f"_x{result.scale}_{short_name(model_id)}", out,
                                      "_before_bicubic", result.before)
@@ -46,7 +67,7 @@ def run_sr(image_path: str | None, model_id: str = sr.default_model(2), scale: i
     stats = (f"**Input** {image.width}×{image.height} · **Output** {out.width}×{out.height} (×{result.scale}) · "
              f"**Time** {elapsed:.2f} s · **Model** {model_id} · **Precision** {result.precision}"
              + (" · self-ensemble of 8 passes" if result.self_ensemble else "") + kept_note(out))
-    return (before, full), full, stats
+    yield (before, full), full, stats
 
 
 def build() -> None:

@@ -10,6 +10,7 @@ import torch
 
 from enhancers import imageio, style
 from enhancers.registry import get_spec
+from ui.cancel import CancelToken, in_worker
 from ui.common import (EXAMPLES_DIR, MODEL_EVENTS, add_examples, before_after_slider, describe_model, gpu,
                        model_choices, model_status, photo_input, png_output, result_file, run_button, save_before_after,
                        short_name, user_errors)
@@ -32,8 +33,22 @@ target's squared size), so the same weights suit every feature network. **Fast s
 train a network once per style to produce such an image in a single pass.
 
 **Feature networks.** The paper uses VGG19 trained on ImageNet (*VGG19 ImageNet (Hub)*, a 575 MB download). The
-offline default combines MobileNetV2 trained on ImageNet (structure and texture, blocks 1, 3, 6, 10, 13) with a
-VGG19 whose weights are random but fixed (colour, relu1_1–relu3_1): each alone gives a weak result.
+offline default is its sibling VGG16 with torchvision's ImageNet weights (Gram matrices at relu1_2, relu2_2,
+relu3_3, relu4_3, content at relu3_3), the network Johnson et al. use for their losses. Two classroom baselines
+show why training matters: a VGG19 with *random* (fixed-seed) weights, and the earlier offline hybrid of
+MobileNetV2 (ImageNet) plus that random VGG19.
+
+**Why a trained network's Gram matrices capture texture.** A Gram matrix only records which filters fire
+together, so it can describe no more than the filters can see. ImageNet training turns VGG's filters into
+detectors of edges at each orientation, then corners, stripes, blobs and repeated motifs, each layer combining
+the last; each fires strongly in some places and not at all in others, so *how they co-vary* over the picture
+is a rich texture description, and matching it redraws strokes and motifs at several scales. A random
+network's deeper units are random sums of many inputs, which average local structure away: every unit
+responds much the same way everywhere, roughly following the local colour and brightness, so its Gram matrix
+is close to the outer product of the *mean* activations, a summary of the palette. Measured on two style
+images and a photo, that mean term is 84–88 % of the Gram matrix (squared Frobenius norm) at relu2_1–relu4_1 of
+the random VGG19, against 48–60 % at relu2_2–relu4_3 of the ImageNet VGG16: matching random Gram matrices
+mostly recolours, and the random "content" features do not pin the structure down either.
 """
 
 
@@ -86,7 +101,9 @@ def run_style(content_path: str | None, style_path: str | None, features: str = 
     """Gatys style transfer, streamed: yields (before, after) PNGs, the loss curve, a status line, the PNG.
 
     Every ``every`` steps the current image and the losses are yielded; the download
-    is the final image at the working size (None until the run ends).
+    is the final image at the working size (None until the run ends). The optimisation runs in a worker
+    thread (:func:`ui.cancel.in_worker`) that stops at the next step once Stop is pressed or the page closes;
+    in between, every :data:`~ui.cancel.HEARTBEAT_S`, only the status line is updated.
     """
     content, style_rgb = _open_style_inputs(content_path, style_path)
     with user_errors("Try a smaller working size."):
@@ -101,7 +118,21 @@ def run_style(content_path: str | None, style_path: str | None, features: str = 
         stem = Path(content_path).stem
         before = None
         title = get_spec(features).title
-        for update in style.gatys(content.rgb, style_rgb, cfg):
+        steps_done = [0]
+
+        def work(token: CancelToken):
+            def should_stop() -> bool:
+                token.check()  # raises Cancelled, which ends the worker; Stop itself needs no final update
+                steps_done[0] += 1
+                return False
+
+            yield from style.gatys(content.rgb, style_rgb, cfg, should_stop=should_stop)
+
+        for update in in_worker(work):
+            if update is None:
+                yield (gr.skip(), gr.skip(), f"**Step {steps_done[0]}/{cfg.steps}** · {title} (`{features}`) …",
+                       gr.skip())
+                continue
             if before is None:
                 before = png_output(stem, "_before", style.resize_long_side(content.rgb, cfg.size))
             current = png_output(stem, f"_style_step{update.step}", update.image)

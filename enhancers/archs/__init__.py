@@ -55,6 +55,7 @@ BUILDERS: dict[str, str] = {
     "style-hybrid": "enhancers.archs.style_features:build_hybrid",
     "style-random-vgg19": "enhancers.archs.style_features:build_random_vgg19",
     "style-vgg19": "enhancers.archs.style_features:build_vgg19",
+    "style-vgg16": "enhancers.archs.style_features:build_vgg16",
     "tone-curves": "enhancers.archs.tone_curves:build",
     "mtcnn": "enhancers.archs.face_restorers:build_mtcnn",
     "gfpgan": "enhancers.archs.face_restorers:build_gfpgan",

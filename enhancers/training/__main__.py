@@ -10,7 +10,6 @@ import json
 import sys
 
 from ..errors import EnhancerError
-from ..specs import WEIGHTS_DIR
 from .sr import ARCHS, SRConfig, train
 
 
@@ -84,9 +83,23 @@ def build_parser() -> argparse.ArgumentParser:
     col.add_argument("--weights-dir", default=None, help="default: weights/")
     col.add_argument("--run-dir", default="runs")
     col.add_argument("--init", default=None, help="start from these weights (.safetensors)")
-    sub.add_parser("color-card", help="write weights/color-unet.md and weights/color-metrics.json from runs/")
-    sub.add_parser("color-eval", help="held-out metrics of color/unet, one pass and test-time ensemble "
-                                      "(into weights/color-metrics.json and weights/color-unet.md)")
+    ng = sub.add_parser("color-nogan", help="NoGAN colorization training (DeOldify): --stage gen, critic, then gan")
+    ng.add_argument("--stage", choices=("gen", "critic", "gan"), required=True)
+    ng.add_argument("--out", required=True, help="logs in RUN_DIR/<OUT>; stage gan also writes weights/<OUT>.safetensors")
+    ng.add_argument("--minutes", type=float, required=True, help="wall-clock budget (stage gan may stop earlier)")
+    ng.add_argument("--init", default=None, help="generator weights to start from (.safetensors)")
+    ng.add_argument("--critic-init", default=None, help="stage gan: the pretrained critic (.safetensors)")
+    ng.add_argument("--lr", type=float, default=2e-4)
+    ng.add_argument("--d-lr", type=float, default=2e-4)
+    ng.add_argument("--feature-weight", type=float, default=0.05)
+    ng.add_argument("--adv-weight", type=float, default=0.02)
+    ng.add_argument("--caught-up", type=float, default=0.5, help="stop when the critic's running loss has closed this share of its gap to 2 ln 2")
+    ng.add_argument("--batch", type=int, default=8)
+    ng.add_argument("--threads", type=int, default=1)
+    ng.add_argument("--weights-dir", default=None, help="default: weights/")
+    ng.add_argument("--run-dir", default="runs")
+    sub.add_parser("color-card", help="measure color/unet (gray, previous, new; held-out and check photos; one pass "
+                                      "and both ensembles) and write weights/color-unet.md, color-metrics.json, sheet")
     sty = sub.add_parser("style", help="train a fast style network (time-capped)")
     sty.add_argument("--style", required=True, help="examples/styles/<STYLE>.jpg")
     sty.add_argument("--minutes", type=float, default=13.0, help="wall-time budget")
@@ -99,13 +112,23 @@ def build_parser() -> argparse.ArgumentParser:
     sty.add_argument("--tv-weight", type=float, default=1.0)
     sty.add_argument("--threads", type=int, default=1)
     sty.add_argument("--init", default=None, help="continue from these weights (.safetensors)")
+    sty.add_argument("--out", default=None, help="write the weights here (default weights/style-<STYLE>.safetensors)")
+    sty.add_argument("--features", default="gatys/vgg16", choices=("gatys/vgg16", "gatys/hybrid"),
+                     help="loss network: ImageNet VGG16 at Johnson et al.'s layers, or the earlier hybrid")
+    sty.add_argument("--run-dir", default="runs", help="logs go to RUN_DIR/style-<STYLE>/")
     rst = sub.add_parser("report-style", help="held-out Gatys and fast-style losses, and style model cards")
     rst.add_argument("--steps", type=int, default=100)
     rst.add_argument("--photos", type=int, default=3, help="held-out photos to use")
     rst.add_argument("--size", type=int, default=256, help="working size (longer side, px)")
-    rst.add_argument("--part", choices=("gatys", "fast", "all"), default="all")
+    rst.add_argument("--part", choices=("gatys", "fast", "unseen", "all"), default="all",
+                     help="unseen: VGG16 vs hybrid Gatys on --unseen-photos × --unseen-styles (not part of all)")
     rst.add_argument("--fast-photos", type=int, default=None, help="photos for the fast-vs-Gatys part")
     rst.add_argument("--out", default="weights/style-report.json")
+    rst.add_argument("--unseen-photos", default=None, help="folder of photos used nowhere else")
+    rst.add_argument("--unseen-styles", default=None, help="folder of style images used nowhere else")
+    rst.add_argument("--compare-weights", default=None,
+                     help="folder of other style-<name>.safetensors to score alongside the bundled ones")
+    rst.add_argument("--compare-label", default="other weights", help="their row label in the tables")
     en = sub.add_parser("enhance", help="train the GAN enhancement generator: --stage psnr, then --stage gan")
     en.add_argument("--stage", choices=("psnr", "gan"), required=True)
     en.add_argument("--out", required=True, help="weights/<OUT>.safetensors, logs in RUN_DIR/<OUT>")
@@ -174,35 +197,37 @@ def _dispatch(a: argparse.Namespace) -> int:
     if a.task == "restore":
         return _restore(a)
     if a.task == "color-card":
-        from .colorize import write_card
+        from .colorize_nogan_report import write_card
 
-        print(json.dumps(write_card()["color-unet"]["mean"], indent=1))
-        return 0
-    if a.task == "color-eval":
-        from .colorize import evaluate_inference, write_inference_section
-
-        path = WEIGHTS_DIR / "color-metrics.json"
-        metrics = json.loads(path.read_text())
-        metrics["inference"] = evaluate_inference()
-        path.write_text(json.dumps(metrics, indent=1))
-        write_inference_section(WEIGHTS_DIR / "color-unet.md", metrics["inference"])
-        print(json.dumps(metrics["inference"], indent=1))
+        print(json.dumps(write_card()["bars_met"], indent=1))
         return 0
     if a.task == "color":
         return _color(a)
+    if a.task == "color-nogan":
+        from .colorize_nogan import NoGANConfig, train as train_nogan
+
+        cfg = NoGANConfig(stage=a.stage, out_name=a.out, minutes=a.minutes, init=a.init, critic_init=a.critic_init,
+                          lr=a.lr, d_lr=a.d_lr, feature_weight=a.feature_weight, adv_weight=a.adv_weight,
+                          caught_up=a.caught_up, batch=a.batch, threads=a.threads, run_dir=a.run_dir)
+        if a.weights_dir:
+            cfg.weights_dir = a.weights_dir
+        summary = train_nogan(cfg)
+        print(json.dumps({"steps": summary["steps"], "stop": summary["stop"], "curve": summary["curve"][-1:]}))
+        return 0
     if a.task == "style":
         from .style import StyleTrainConfig, train as train_style
 
         summary = train_style(StyleTrainConfig(
             style=a.style, minutes=a.minutes, crop=a.crop, batch=a.batch, width=a.width, res_blocks=a.res_blocks,
             lr=a.lr, style_weight=a.style_weight, tv_weight=a.tv_weight, threads=a.threads,
-            init=a.init))
+            init=a.init, out=a.out, run_dir=a.run_dir, features=a.features))
         print(json.dumps({k: summary[k] for k in ("steps", "seconds", "final_ema", "bytes")}))
         return 0
     if a.task == "report-style":
         from .style_report import main as style_report
 
-        return style_report(a.steps, a.photos, a.out, a.size, a.part, a.fast_photos)
+        return style_report(a.steps, a.photos, a.out, a.size, a.part, a.fast_photos, a.unseen_photos,
+                            a.unseen_styles, a.compare_weights, a.compare_label)
     if a.task == "report-sr":
         return _report(a)
     if a.task in ("enhance", "tone", "report-enhance"):

