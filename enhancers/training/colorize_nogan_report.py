@@ -221,7 +221,6 @@ def _command(cfg: dict) -> str:
 def _card_text(stages, logs, new, prev, default_key, verdict, visual_check, precision) -> str:
     gen, critic, gan = stages
     label = dict((k, lab) for k, _, _, lab in MODES)[default_key]
-    hm = new["heldout"][default_key]["mean"]
 
     def yes(ok: bool) -> str:
         return "**met**" if ok else "**NOT met**"
