@@ -17,7 +17,6 @@ import argparse
 import io
 import json
 import random
-import resource
 import signal
 import struct
 import sys
@@ -33,6 +32,7 @@ from PIL import Image, ImageCms
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.fresh_process import peak_rss_mib  # noqa: E402
 from enhancers import imageio  # noqa: E402
 from enhancers.errors import EnhancerError  # noqa: E402
 
@@ -420,19 +420,6 @@ def _contract_problem(image: imageio.LoadedImage) -> str:
     return ""
 
 
-def peak_rss_mb() -> float:
-    """Peak resident set size of this process so far, in MB (Linux reports kB)."""
-    # VmHWM starts afresh at exec; ru_maxrss keeps the parent's peak at fork (a test run's 3 GB, say).
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", type=int, default=1000)
@@ -471,7 +458,7 @@ def main(argv: list[str] | None = None) -> int:
         if kind != "ok":
             print(f"  {kind}: {n}")
     print(f"  max seconds per case: {slowest[0]:.3f} ({slowest[1]})")
-    print(f"  peak RSS: {peak_rss_mb():.0f} MB")
+    print(f"  peak RSS: {peak_rss_mib():.0f} MB")
     print("  by mutation: " + "; ".join(f"{m} {c['ok']}/{sum(c.values())} ok" for m, c in by_mutation.items()))
     print(f"  failures (unexpected exception, timeout or broken contract): {len(failures)}")
     for case, outcome in failures[:args.show]:
@@ -480,7 +467,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps({
             "cases": args.cases, "seed": args.seed, "seconds": total, "outcomes": dict(kinds),
-            "max_case_seconds": slowest[0], "peak_rss_mb": peak_rss_mb(),
+            "max_case_seconds": slowest[0], "peak_rss_mb": peak_rss_mib(),
             "failures": [{"index": c.index, "source": c.source, "mutation": c.mutation, "kind": o.kind,
                           "detail": o.detail} for c, o in failures]}, indent=1))
     return 1 if failures else 0

@@ -67,6 +67,22 @@ def _run_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name == "enhancers-run"]
 
 
+def _cancel_and_check(client: Client, long_job, small: Path, what: str) -> None:
+    """Once ``long_job`` runs, queue a quick /sr, cancel the long job, and require the quick one to finish and
+    the cancelled worker thread to stop within FREED_WITHIN_S."""
+    _wait_until_running(long_job)
+    quick = _quick_sr(client, small)
+
+    cancelled_at = time.monotonic()
+    long_job.cancel()
+    quick.result(timeout=60)
+    freed_after = time.monotonic() - cancelled_at
+    print(f"queued request done {freed_after:.2f} s after the cancel")
+
+    assert freed_after < FREED_WITHIN_S, f"the queued request finished {freed_after:.1f} s after {what}"
+    _assert_worker_stops()
+
+
 def _assert_worker_stops(timeout: float = FREED_WITHIN_S) -> None:
     deadline = time.monotonic() + timeout
     while _run_threads() and time.monotonic() < deadline:
@@ -78,49 +94,19 @@ def test_stop_during_gatys_frees_the_worker(client: Client, photos: dict[str, Pa
     # every=50: without the worker thread, the handler would first yield again after 50 steps
     long_job = client.submit(handle_file(str(photos["content"])), handle_file(str(STYLE_IMAGE)), steps=500,
                              size=256, every=50, api_name="/style")
-    _wait_until_running(long_job)
-    quick = _quick_sr(client, photos["small"])
-
-    cancelled_at = time.monotonic()
-    long_job.cancel()
-    quick.result(timeout=60)
-    freed_after = time.monotonic() - cancelled_at
-    print(f"queued request done {freed_after:.2f} s after the cancel")
-
-    assert freed_after < FREED_WITHIN_S, f"the queued request finished {freed_after:.1f} s after Stop"
-    _assert_worker_stops()
+    _cancel_and_check(client, long_job, photos["small"], "Stop")
 
 
 def test_cancel_during_large_sr_frees_the_worker(client: Client, photos: dict[str, Path]) -> None:
     long_job = client.submit(handle_file(str(photos["large"])), "sr/compact-x2", 2, 64, "off", "fp32",
                              api_name="/sr")
-    _wait_until_running(long_job)
-    quick = _quick_sr(client, photos["small"])
-
-    cancelled_at = time.monotonic()
-    long_job.cancel()
-    quick.result(timeout=60)
-    freed_after = time.monotonic() - cancelled_at
-    print(f"queued request done {freed_after:.2f} s after the cancel")
-
-    assert freed_after < FREED_WITHIN_S, f"the queued request finished {freed_after:.1f} s after the cancel"
-    _assert_worker_stops()
+    _cancel_and_check(client, long_job, photos["small"], "the cancel")
 
 
 def test_cancel_during_large_enhance_frees_the_worker(client: Client, photos: dict[str, Path]) -> None:
     """/enhance is a plain function in ui/enhance.py, made stoppable where it is registered (ui.cancel.stoppable)."""
     long_job = client.submit(handle_file(str(photos["large"])), "enhance/compact-x2", 2, tile=64, api_name="/enhance")
-    _wait_until_running(long_job)
-    quick = _quick_sr(client, photos["small"])
-
-    cancelled_at = time.monotonic()
-    long_job.cancel()
-    quick.result(timeout=60)
-    freed_after = time.monotonic() - cancelled_at
-    print(f"queued request done {freed_after:.2f} s after the cancel")
-
-    assert freed_after < FREED_WITHIN_S, f"the queued request finished {freed_after:.1f} s after the cancel"
-    _assert_worker_stops()
+    _cancel_and_check(client, long_job, photos["small"], "the cancel")
 
 
 def test_disconnect_during_large_sr_frees_the_worker(app_url: str, client: Client, photos: dict[str, Path]) -> None:

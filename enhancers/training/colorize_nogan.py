@@ -42,6 +42,7 @@ from ..specs import WEIGHTS_DIR
 from . import data
 from .checkpoints import save_weights
 from .colorize import L_WEIGHT, _batch, _pool, evaluate, training_photos
+from .gan import discriminator_step
 from .runs import start_run
 
 STAGES = ("gen", "critic", "gan")
@@ -232,17 +233,9 @@ def train(cfg: NoGANConfig) -> dict:
                 pred = gen.eval()(gray).float()
             fake_lab = torch.cat([target[:, :1], pred[:, 1:]], dim=1)
         if cfg.stage in ("critic", "gan"):
-            with autocast:
-                real_logits = critic(target).float()
-                fake_logits = critic(fake_lab).float()
-            loss_d = (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
-                      + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            opt_d.step()
-            terms["critic"] = loss_d
-            terms["p_real"] = torch.sigmoid(real_logits).mean()
-            terms["p_fake"] = torch.sigmoid(fake_logits).mean()
+            d = discriminator_step(critic, opt_d, target, fake_lab, autocast)
+            loss_d = d["loss"]
+            terms.update(critic=loss_d, p_real=d["p_real"], p_fake=d["p_fake"])
             window = (window + [float(loss_d.detach())])[-cfg.loss_window:]
         for k, v in terms.items():
             sums[k] = sums.get(k, 0.0) + float(v.detach())

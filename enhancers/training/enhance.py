@@ -31,6 +31,7 @@ from ..self_ensemble import DIHEDRAL, dihedral
 from ..specs import WEIGHTS_DIR
 from . import data
 from .checkpoints import save_weights
+from .gan import discriminator_step
 from .runs import start_run
 
 # Real-ESRGAN's ranges (paper defaults) ask a 23-block network to undo ↓6 resizes and σ 30 noise twice over; a
@@ -237,17 +238,8 @@ def train(cfg: EnhanceConfig) -> dict:
         if gan:
             for p in disc.parameters():
                 p.requires_grad_(True)
-            with autocast:
-                real_logits = disc(hr).float()
-                fake_logits = disc(out.detach()).float()
-            loss_d = (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
-                      + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            opt_d.step()
-            losses["d"] = loss_d
-            losses["d_real"] = torch.sigmoid(real_logits).mean()
-            losses["d_fake"] = torch.sigmoid(fake_logits).mean()
+            d = discriminator_step(disc, opt_d, hr, out, autocast)
+            losses.update(d=d["loss"], d_real=d["p_real"], d_fake=d["p_fake"])
             with torch.no_grad():
                 for pe, pg in zip(ema.parameters(), gen.parameters()):
                     pe.lerp_(pg, 1 - cfg.ema_decay)
