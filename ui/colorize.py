@@ -114,7 +114,8 @@ def build() -> None:
                 photo = photo_input("Black-and-white photo", "color-input")
                 model = model_dropdown(model_choices(colorize.model_ids()), colorize.DEFAULT_MODEL, "color-model")
                 saturation = gr.Slider(0, colorize.MAX_SATURATION, value=1.0, step=0.05, label="Saturation",
-                                       info="Multiplies a\\* and b\\*: 0 gives the gray photo back, 1 the prediction.",
+                                       info="Multiplies a∗ and b∗ (the colour channels): 0 gives the gray photo "
+                                            "back, 1 the prediction.",
                                        elem_id="color-saturation")
                 with gr.Accordion("Advanced", open=False):
                     work = gr.Slider(128, 1024, value=colorize.WORK_SIZE, step=32,
