@@ -110,25 +110,37 @@ train-color: venv photos
 # (Gatys VGG16 vs hybrid vs random VGG19, fast vs Gatys) and their model cards. The first stages used the
 # earlier hybrid loss (--features gatys/hybrid); the VGG16 stages (Johnson et al. 2016's loss) continue them.
 train-style: venv photos
-	$(BIN)/python -m enhancers.training style --features gatys/hybrid --style rhythm --minutes 10.5
-	$(BIN)/python -m enhancers.training style --features gatys/hybrid --style truchet --minutes 10.5
-	$(BIN)/python -m enhancers.training style --features gatys/hybrid --style elephants --minutes 10.5
-	$(BIN)/python -m enhancers.training style --features gatys/hybrid --style rhythm --minutes 15 \
+	$(BIN)/python -m enhancers.training style --features gatys/hybrid --upsample transpose --style rhythm --minutes 10.5
+	$(BIN)/python -m enhancers.training style --features gatys/hybrid --upsample transpose --style truchet --minutes 10.5
+	$(BIN)/python -m enhancers.training style --features gatys/hybrid --upsample transpose --style elephants --minutes 10.5
+	$(BIN)/python -m enhancers.training style --features gatys/hybrid --upsample transpose --style rhythm --minutes 15 \
 		--init weights/style-rhythm.safetensors
-	$(BIN)/python -m enhancers.training style --features gatys/hybrid --style truchet --minutes 15 \
+	$(BIN)/python -m enhancers.training style --features gatys/hybrid --upsample transpose --style truchet --minutes 15 \
 		--init weights/style-truchet.safetensors
-	$(BIN)/python -m enhancers.training style --features gatys/hybrid --style elephants --minutes 9 --threads 2 \
+	$(BIN)/python -m enhancers.training style --features gatys/hybrid --upsample transpose --style elephants --minutes 9 --threads 2 \
 		--init weights/style-elephants.safetensors
-	$(BIN)/python -m enhancers.training style --features gatys/hybrid --style truchet --minutes 25 \
+	$(BIN)/python -m enhancers.training style --features gatys/hybrid --upsample transpose --style truchet --minutes 25 \
 		--init weights/style-truchet.safetensors
-	$(BIN)/python -m enhancers.training style --features gatys/hybrid --style elephants --minutes 25 \
+	$(BIN)/python -m enhancers.training style --features gatys/hybrid --upsample transpose --style elephants --minutes 25 \
 		--init weights/style-elephants.safetensors
-	# VGG16 loss: a stage at style weight 10, then one at 40 (10 left the palette behind)
+	# VGG16 loss: a stage at style weight 10, then one at 40 (10 left the palette behind), then one with TV 10
+	# (truchet: style weight 80), all with the paper's transposed convolutions
 	for s in rhythm truchet elephants; do \
-		$(BIN)/python -m enhancers.training style --style $$s --minutes 9 --style-weight 10 \
+		sw=30; lr=0.002; if [ $$s = truchet ]; then sw=80; lr=0.004; fi; \
+		$(BIN)/python -m enhancers.training style --style $$s --minutes 9 --style-weight 10 --upsample transpose \
 			--init weights/style-$$s.safetensors --run-dir runs/vgg16 || exit 1; \
-		$(BIN)/python -m enhancers.training style --style $$s --minutes 12 --style-weight 40 \
+		$(BIN)/python -m enhancers.training style --style $$s --minutes 12 --style-weight 40 --upsample transpose \
 			--init weights/style-$$s.safetensors --run-dir runs/vgg16 || exit 1; \
+		$(BIN)/python -m enhancers.training style --style $$s --minutes 10 --style-weight $$sw --tv-weight 10 \
+			--lr $$lr --upsample transpose --init weights/style-$$s.safetensors --run-dir runs/vgg16 || exit 1; \
+	done
+	# then resize convolutions instead of transposed ones (no checkerboard), started from the transposed kernels
+	for s in rhythm elephants truchet; do \
+		sw=30; lr=0.003; lr2=0.0015; if [ $$s = truchet ]; then sw=80; lr=0.004; lr2=0.002; fi; \
+		$(BIN)/python -m enhancers.training style --style $$s --minutes 11 --style-weight $$sw --tv-weight 10 \
+			--lr $$lr --init weights/style-$$s.safetensors --run-dir runs/vgg16r || exit 1; \
+		$(BIN)/python -m enhancers.training style --style $$s --minutes 8 --style-weight $$sw --tv-weight 10 \
+			--lr $$lr2 --init weights/style-$$s.safetensors --run-dir runs/vgg16r || exit 1; \
 	done
 	$(BIN)/python -m enhancers.training report-style --steps 100 --size 256 --photos 2 --fast-photos 2
 

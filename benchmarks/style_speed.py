@@ -5,9 +5,12 @@
   that loads the network.
 - Fast styles: seconds per image at about 1 MP (budget ≤ 3 s on CPU), best of ``--repeat``,
   for each bundled network, and peak RSS growth.
+- ``--upsampling``: for each bundled network with resize-convolution upsampling, the shipped phase form
+  (four 3×3 convolutions at the input resolution and a pixel shuffle) against the literal one (upsample,
+  pad, convolve), each in a fresh process: seconds at 1 MP and peak RSS growth, and their ratios.
 - The machine's fp32 GEMM rate and load average, to judge how contended the CPU was.
 
-    python benchmarks/style_speed.py [--steps 100] [--size 256] [--threads 2] [--repeat 3]
+    python benchmarks/style_speed.py [--steps 100] [--size 256] [--threads 2] [--repeat 3] [--upsampling]
 """
 
 from __future__ import annotations
@@ -55,7 +58,10 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--features", nargs="*", default=["gatys/vgg16", "gatys/hybrid", "gatys/random-vgg19"])
     ap.add_argument("--skip-gatys", action="store_true")
+    ap.add_argument("--upsampling", action="store_true", help="only the resize-convolution comparison")
     a = ap.parse_args()
+    if a.upsampling:
+        return _upsampling(a.threads, a.repeat)
 
     import torch
 
@@ -93,6 +99,44 @@ def main() -> int:
         rss = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0) / 1024
         print(f"Fast {spec.id}: {w}×{h} ({w * h / 1e6:.2f} MP) best {min(times):.2f} s, median "
               f"{sorted(times)[len(times) // 2]:.2f} s, peak RSS growth {rss:.0f} MiB")
+    return 0
+
+
+def _fast_once(model_id: str, literal: bool, threads: int, repeat: int) -> dict:
+    """Best-of-``repeat`` seconds and peak RSS growth (MiB) of one fast style at 1 MP, in this (fresh) process."""
+    import torch
+
+    from benchmarks.fresh_process import peak_rss_mib
+    from enhancers import style
+    from enhancers.archs.johnson import ResizeConvLayer
+
+    if literal:
+        ResizeConvLayer.forward = ResizeConvLayer.reference
+    torch.set_num_threads(threads)
+    photo = _photo(1.0)
+    style.fast_stylize(photo[..., :64, :64], model_id)  # load and warm up
+    before = peak_rss_mib()
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        style.fast_stylize(photo, model_id)
+        times.append(time.perf_counter() - t)
+    return {"seconds": min(times), "rss": peak_rss_mib() - before}
+
+
+def _upsampling(threads: int, repeat: int) -> int:
+    from benchmarks.fresh_process import in_fresh_process
+    from enhancers.registry import list_specs
+
+    print(f"threads {threads} · fp32 GEMM {_gemm_gflops():.1f} GFLOP/s · 1 MP, best of {repeat}, fresh process each")
+    for spec in list_specs("style"):
+        if dict(spec.arch_kwargs).get("upsample") != "resize" or spec.source_kind != "bundled":
+            continue
+        lit = in_fresh_process(_fast_once, spec.id, True, threads, repeat)
+        pha = in_fresh_process(_fast_once, spec.id, False, threads, repeat)
+        print(f"{spec.id}: literal {lit['seconds']:.2f} s, {lit['rss']:.0f} MiB · phases {pha['seconds']:.2f} s, "
+              f"{pha['rss']:.0f} MiB · phases/literal: time {pha['seconds'] / lit['seconds']:.2f}×, "
+              f"peak RSS growth {pha['rss'] / max(lit['rss'], 1e-9):.2f}×")
     return 0
 
 

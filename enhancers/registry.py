@@ -247,14 +247,23 @@ _JOHNSON = "https://arxiv.org/abs/1603.08155"
 _MAZE = ("maze/FastStyleTransfer", "e51197a619714beb1308b79b5a4fee2c732f734b")
 _MAZE_MOSAIC_WHY = ("Mosaic_512.pth was added in commit 2292765 (short hash only; not confirmed in full), "
                     "so it follows the main branch")
-# (name, title, what it imitates, license of the style image): weights/style-<name>.safetensors.
-_BUNDLED_STYLES: tuple[tuple[str, str, str, str], ...] = (
-    ("rhythm", "Rhythm", "the ribbon artwork “rhythm” (ukui-wallpapers)", "CC-BY-SA-3.0"),
-    ("truchet", "Truchet", "the GNOME “truchet” tiles (gnome-backgrounds)", "GPL-2+"),
-    ("elephants", "Elephants", "the painting “Elephants” (mate-backgrounds)", "GPL-2+"),
+# (name, title, what it imitates, license of the style image, JohnsonNet's upsampling):
+# weights/style-<name>.safetensors. The "resize" networks were trained with the VGG16 loss; truchet keeps the
+# hybrid-loss network (see its card: the VGG16 loss led this small network back to the identity).
+_BUNDLED_STYLES: tuple[tuple[str, str, str, str, str], ...] = (
+    ("rhythm", "Rhythm", "the ribbon artwork “rhythm” (ukui-wallpapers)", "CC-BY-SA-3.0", "resize"),
+    ("truchet", "Truchet", "the GNOME “truchet” tiles (gnome-backgrounds)", "GPL-2+", "transpose"),
+    ("elephants", "Elephants", "the painting “Elephants” (mate-backgrounds)", "GPL-2+", "resize"),
 )
+_STYLE_LOSS = {"resize": "Johnson et al.'s perceptual loss through ImageNet VGG16, enlarging by resize + convolution",
+               "transpose": "a perceptual loss through MobileNetV2 + random VGG19"}
 # Bundled styles that stay in fp32 on CPU, and why (tests/test_precision.py measures the others).
-_STYLE_FP32_WHY = {"elephants": "in bf16, 1 value in 36,864 moved by 3 levels of 8 bits on a held-out photo (limit 2)"}
+_STYLE_FP32_WHY = {
+    "rhythm": "in bf16, 63 values in 36,864 moved by more than 2 levels of 8 bits (up to 4) on a held-out photo "
+              "(limit 2)",
+    "elephants": "in bf16, 3,288 values in 36,864 moved by more than 2 levels of 8 bits (up to 13) on a held-out "
+                 "photo (limit 2)",
+}
 _STYLE_SPECS: tuple[ModelSpec, ...] = (
     ModelSpec(
         id="gatys/vgg16", title="VGG16 ImageNet, offline", task="gatys", arch="style-vgg16", source=None,
@@ -291,11 +300,10 @@ _STYLE_SPECS: tuple[ModelSpec, ...] = (
         cpu_bf16=name not in _STYLE_FP32_WHY, cpu_bf16_why=_STYLE_FP32_WHY.get(name, ""),
         license=f"MIT (trained by this project); style image {lic}",
         paper=_JOHNSON, tiling=Tiling(enabled=False), min_size=16,
-        arch_kwargs=(("value_range", 1.0), ("residual", True)),
+        arch_kwargs=(("value_range", 1.0), ("residual", True), ("upsample", upsample)),
         description=f"A small Johnson et al. 2016 network trained here on the photo corpus to paint in the style "
-                    f"of {what}, with a perceptual loss through MobileNetV2 + random VGG19. One pass, no "
-                    f"optimisation.")
-      for name, title, what, lic in _BUNDLED_STYLES),
+                    f"of {what}, with {_STYLE_LOSS[upsample]}. One pass, no optimisation.")
+      for name, title, what, lic, upsample in _BUNDLED_STYLES),
     *(ModelSpec(
         id=f"style/maze-{name}", title=f"{title} (Hub)", task="style", arch="johnson",
         source=HubWeights(_MAZE[0], filename, revision=revision, size_mb=6.7, unpinned_why=why), license="MIT",

@@ -383,3 +383,21 @@ def test_batch_norm_recalibration_replaces_noisy_statistics_and_freezing_keeps_t
     before = model[1].running_mean.clone()
     model(torch.rand(2, 1, 16, 16))
     assert torch.equal(model[1].running_mean, before) and model[0].training and not model[1].training
+
+
+def test_critic_view_area_reduces_large_crops_only():
+    from enhancers.training.colorize_nogan import critic_view
+
+    lab = torch.rand(2, 3, 128, 128) * 2 - 1
+    small = critic_view(lab, 64)
+    assert small.shape == (2, 3, 64, 64)
+    assert torch.allclose(small[:, :, 5, 7], lab[:, :, 10:12, 14:16].mean(dim=(-2, -1)), atol=1e-6)
+    assert critic_view(lab, None) is lab and critic_view(lab, 128) is lab
+
+
+def test_gan_stop_threshold_closes_the_gap_to_chance_or_waits_for_the_budget():
+    from enhancers.training.colorize_nogan import CHANCE_LOSS, caught_up_threshold
+
+    assert caught_up_threshold(1.0, 0.5) == pytest.approx(1.0 + 0.5 * (CHANCE_LOSS - 1.0))
+    assert caught_up_threshold(1.0, 0.0) == 1.0
+    assert caught_up_threshold(1.86, 0.8) == float("inf")  # started worse than chance: nothing to close

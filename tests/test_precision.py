@@ -152,7 +152,8 @@ def test_cli_json_reports_each_file_and_honours_precision(tmp_path, photo_file, 
 
 @pytest.mark.parametrize("argv", [
     ["denoise", "--sigma", "15"],
-    ["style", "--model", "style/rhythm"],
+    # a bundled fast style that runs in bf16 (some keep fp32: see their specs)
+    ["style", "--model", next(s.id for s in list_specs("style") if s.source_kind == "bundled" and s.cpu_bf16)],
 ])
 def test_cli_json_on_other_commands(tmp_path, photo_file, capsys, argv: list[str]) -> None:
     rc = cli.main([argv[0], str(photo_file), "--output-dir", str(tmp_path), "--json", "--precision", "bf16",

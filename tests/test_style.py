@@ -12,7 +12,7 @@ from safetensors.torch import load_file, save_file
 
 import enhancers.registry
 from enhancers import imageio, loader, style
-from enhancers.archs.johnson import JohnsonNet, build as build_johnson
+from enhancers.archs.johnson import JohnsonNet, build as build_johnson, resize_conv_state
 from enhancers.archs.style_features import (VGG16_CFG, VGG16_LAYERS, VGG_LAYERS, build_random_vgg19, build_vgg19,
                                             random_vgg19_features, vgg19_layer_names)
 from enhancers.errors import InvalidInputError, ModelUnavailableError
@@ -258,15 +258,74 @@ def test_hub_architecture_loads_random_state_dict_with_hub_keys(tmp_path) -> Non
         build_johnson(state)
 
 
-@pytest.mark.parametrize(("width", "blocks"), [(8, 1), (16, 3)])
-def test_small_johnson_round_trips_through_safetensors(tmp_path, width, blocks) -> None:
-    net = JohnsonNet(width, blocks, value_range=1.0, residual=True)
+@pytest.mark.parametrize(("width", "blocks", "upsample"), [(8, 1, "transpose"), (16, 3, "transpose"),
+                                                         (8, 1, "resize"), (16, 3, "resize")])
+def test_small_johnson_round_trips_through_safetensors(tmp_path, width, blocks, upsample) -> None:
+    net = JohnsonNet(width, blocks, value_range=1.0, residual=True, upsample=upsample)
     path = tmp_path / "tiny.safetensors"
     save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(path))
-    again = build_johnson(load_file(str(path)), value_range=1.0, residual=True).module
+    again = build_johnson(load_file(str(path)), value_range=1.0, residual=True, upsample=upsample).module
     x = torch.rand(1, 3, 30, 41)
     assert torch.allclose(net.eval()(x), again(x))
     assert again(x).shape == x.shape and not torch.isnan(again(x)).any()
+    other = "resize" if upsample == "transpose" else "transpose"
+    with pytest.raises(InvalidInputError, match="do not match the Johnson architecture"):
+        build_johnson(load_file(str(path)), value_range=1.0, residual=True, upsample=other)
+
+
+def test_unknown_upsampling_is_refused() -> None:
+    with pytest.raises(InvalidInputError, match="upsample must be one of transpose, resize, got 'bicubic'"):
+        JohnsonNet(8, 1, upsample="bicubic")
+
+
+def test_resize_conv_state_converts_transposed_kernels() -> None:
+    torch.manual_seed(0)
+    old = JohnsonNet(8, 1, value_range=1.0, residual=True).state_dict()
+    new = resize_conv_state(old)
+    net = JohnsonNet(8, 1, value_range=1.0, residual=True, upsample="resize")
+    net.load_state_dict(new)  # strict: every key and shape matches the resize layout
+    k = "DeconvBlock.0.conv_transpose.weight"
+    assert new["DeconvBlock.0.conv_layer.weight"].shape == (16, 32, 3, 3) and old[k].shape == (32, 16, 3, 3)
+    assert torch.equal(new["DeconvBlock.0.conv_layer.weight"][2, 5], old[k][5, 2].flip(-1, -2))
+    assert torch.equal(new["ResidualBlock.0.conv1.conv_layer.weight"], old["ResidualBlock.0.conv1.conv_layer.weight"])
+
+
+@pytest.mark.parametrize("shape", [(1, 5, 7, 9), (2, 5, 1, 4), (1, 5, 2, 2)])
+def test_resize_conv_phases_equal_upsample_pad_convolve(shape) -> None:
+    from torch.nn.functional import conv2d, interpolate, pad, pixel_shuffle
+
+    from enhancers.archs.johnson import ResizeConvLayer
+
+    torch.manual_seed(0)
+    layer = ResizeConvLayer(5, 3)
+    x = torch.randn(shape)
+    with torch.no_grad():
+        layer.norm_layer.weight.uniform_(0.5, 2)
+        layer.norm_layer.bias.uniform_(-1, 1)
+        out, ref = layer(x), layer.reference(x)
+        # before the InstanceNorm, so that the border pixels are compared on their own scale
+        literal = conv2d(pad(interpolate(x, scale_factor=2), (1, 1, 1, 1), mode="reflect"),
+                         layer.conv_layer.weight, layer.conv_layer.bias)
+        phased = pixel_shuffle(conv2d(pad(x, (1, 1, 1, 1), mode="replicate"), *layer.phase_weights()), 2)
+    assert out.shape == (shape[0], 3, 2 * shape[2], 2 * shape[3])
+    assert torch.allclose(out, ref, atol=1e-5)
+    assert torch.allclose(phased, literal, atol=1e-5)
+
+
+def test_resize_upsampling_has_no_checkerboard() -> None:
+    """Odena et al. 2016: with equal weights on a flat input, a stride-2 transposed 3×3 convolution gives output
+    pixels 1, 2 or 4 input taps (a checkerboard); nearest ×2 + 3×3 convolution gives every pixel the same sum."""
+    spread = {}
+    for mode in ("transpose", "resize"):
+        layer = JohnsonNet(1, 0, upsample=mode).DeconvBlock[2]  # the second ×2 upsampling (channels 2 → 1)
+        with torch.no_grad():
+            for p in layer.parameters():
+                p.fill_(1.0)
+            out = layer(torch.ones(1, 2, 8, 8))
+        assert out.shape == (1, 1, 16, 16)
+        spread[mode] = float(out[0, 0, 2:-2, 2:-2].std())
+    assert spread["transpose"] > 0.5
+    assert spread["resize"] < 1e-5
 
 
 @pytest.mark.parametrize("spec_id", ["style/maze-starry-night", "style/maze-mosaic"])

@@ -30,7 +30,11 @@ optimiser otherwise leaves behind.
 content weight × content loss + style weight × style loss + TV weight × TV loss, one optimiser step at a time:
 watch the curve fall and the picture change. Here every loss is *relative* (squared error divided by the
 target's squared size), so the same weights suit every feature network. **Fast styles** (Johnson et al. 2016)
-train a network once per style to produce such an image in a single pass.
+train a network once per style to produce such an image in a single pass. The bundled ones were trained here with
+Johnson et al.'s loss through the same ImageNet VGG16 (content at relu2_2, Gram matrices at relu1_2–relu4_3). They
+enlarge by nearest-neighbour ×2 and a 3×3 convolution instead of the paper's stride-2 transposed convolution:
+that one gives alternate output pixels different numbers of inputs, a checkerboard that the VGG16 Gram matrices
+rewarded and training amplified (Odena et al. 2016, "Deconvolution and checkerboard artifacts").
 
 **Feature networks.** The paper uses VGG19 trained on ImageNet (*VGG19 ImageNet (Hub)*, a 575 MB download). The
 offline default is its sibling VGG16 with torchvision's ImageNet weights (Gram matrices at relu1_2, relu2_2,

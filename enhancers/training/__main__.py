@@ -95,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     ng.add_argument("--adv-weight", type=float, default=0.02)
     ng.add_argument("--caught-up", type=float, default=0.5, help="stop when the critic's running loss has closed this share of its gap to 2 ln 2")
     ng.add_argument("--batch", type=int, default=8)
+    ng.add_argument("--d-feat", type=int, default=32, help="the critic's base channels")
+    ng.add_argument("--critic-size", type=int, default=None, help="the critic sees crops area-reduced to this size")
+    ng.add_argument("--min-gan-steps", type=int, default=40)
     ng.add_argument("--threads", type=int, default=1)
     ng.add_argument("--weights-dir", default=None, help="default: weights/")
     ng.add_argument("--run-dir", default="runs")
@@ -116,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     sty.add_argument("--features", default="gatys/vgg16", choices=("gatys/vgg16", "gatys/hybrid"),
                      help="loss network: ImageNet VGG16 at Johnson et al.'s layers, or the earlier hybrid")
     sty.add_argument("--run-dir", default="runs", help="logs go to RUN_DIR/style-<STYLE>/")
+    sty.add_argument("--upsample", default="resize", choices=("resize", "transpose"),
+                     help="resize: nearest ×2 + 3×3 convolution (no checkerboard); transpose: the paper's")
     rst = sub.add_parser("report-style", help="held-out Gatys and fast-style losses, and style model cards")
     rst.add_argument("--steps", type=int, default=100)
     rst.add_argument("--photos", type=int, default=3, help="held-out photos to use")
@@ -208,7 +213,8 @@ def _dispatch(a: argparse.Namespace) -> int:
 
         cfg = NoGANConfig(stage=a.stage, out_name=a.out, minutes=a.minutes, init=a.init, critic_init=a.critic_init,
                           lr=a.lr, d_lr=a.d_lr, feature_weight=a.feature_weight, adv_weight=a.adv_weight,
-                          caught_up=a.caught_up, batch=a.batch, threads=a.threads, run_dir=a.run_dir)
+                          caught_up=a.caught_up, batch=a.batch, threads=a.threads, run_dir=a.run_dir,
+                          d_feat=a.d_feat, critic_size=a.critic_size, min_gan_steps=a.min_gan_steps)
         if a.weights_dir:
             cfg.weights_dir = a.weights_dir
         summary = train_nogan(cfg)
@@ -220,7 +226,7 @@ def _dispatch(a: argparse.Namespace) -> int:
         summary = train_style(StyleTrainConfig(
             style=a.style, minutes=a.minutes, crop=a.crop, batch=a.batch, width=a.width, res_blocks=a.res_blocks,
             lr=a.lr, style_weight=a.style_weight, tv_weight=a.tv_weight, threads=a.threads,
-            init=a.init, out=a.out, run_dir=a.run_dir, features=a.features))
+            init=a.init, out=a.out, run_dir=a.run_dir, features=a.features, upsample=a.upsample))
         print(json.dumps({k: summary[k] for k in ("steps", "seconds", "final_ema", "bytes")}))
         return 0
     if a.task == "report-style":

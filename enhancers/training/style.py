@@ -23,7 +23,7 @@ import torch
 from PIL import Image
 
 from .. import imageio
-from ..archs.johnson import JohnsonNet
+from ..archs.johnson import JohnsonNet, resize_conv_state
 from ..errors import InvalidInputError, MissingDataError
 from ..loader import load_model
 from ..specs import WEIGHTS_DIR
@@ -63,6 +63,7 @@ class StyleTrainConfig:
     seed: int = 0
     threads: int = 1
     init: str | None = None  # continue from these weights (.safetensors) instead of the identity
+    upsample: str = "resize"  # JohnsonNet's upsampling; "transpose" weights given as init are converted
     out: str | None = None  # where the weights go; None = weights/style-<style>.safetensors
     log_every: int = 10
     run_dir: str = "runs"
@@ -108,7 +109,7 @@ def train(cfg: StyleTrainConfig) -> dict:
     loss_fn = PerceptualLoss(feats, cfg.style_layers, content_layers, cfg.content_weight, cfg.style_weight,
                              cfg.tv_weight)
     targets = loss_fn.targets(None, style_img)
-    net = JohnsonNet(cfg.width, cfg.res_blocks, value_range=1.0, residual=True)
+    net = JohnsonNet(cfg.width, cfg.res_blocks, value_range=1.0, residual=True, upsample=cfg.upsample)
     with torch.no_grad():  # start as the identity: only the change of style has to be learnt
         last = net.DeconvBlock[-1].conv_layer
         last.weight.zero_()
@@ -116,7 +117,8 @@ def train(cfg: StyleTrainConfig) -> dict:
     if cfg.init:
         from safetensors.torch import load_file
 
-        net.load_state_dict(load_file(cfg.init))
+        state = load_file(cfg.init)
+        net.load_state_dict(resize_conv_state(state) if cfg.upsample == "resize" else state)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     pool = _photo_pool(cfg.photo_short_side)
     budget = cfg.minutes * 60
@@ -153,7 +155,8 @@ def train(cfg: StyleTrainConfig) -> dict:
     out = Path(cfg.out) if cfg.out else WEIGHTS_DIR / f"style-{cfg.style}.safetensors"
     out.parent.mkdir(parents=True, exist_ok=True)
     save_weights(net, out, metadata={"arch": "johnson", "width": str(cfg.width), "res_blocks": str(cfg.res_blocks),
-                                     "value_range": "1.0", "residual": "true", "style": cfg.style, "steps": str(step),
+                                     "value_range": "1.0", "residual": "true", "upsample": cfg.upsample,
+                                     "style": cfg.style, "steps": str(step),
                                      "loss_network": cfg.features})
     summary = {"config": asdict(cfg), "steps": step, "seconds": round(time.perf_counter() - started, 1),
                "final_ema": ema, "params": sum(p.numel() for p in net.parameters()),

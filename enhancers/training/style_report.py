@@ -107,7 +107,8 @@ def _fast_from_file(path: Path):
 
     from ..archs.johnson import build
 
-    return build(load_file(str(path)), value_range=1.0, residual=True).module
+    return build(load_file(str(path)), value_range=1.0, residual=True,
+                 upsample=weights_metadata(path, "upsample", "transpose")).module
 
 
 def main(steps: int = 100, photos: int = 2, out: str = "weights/style-report.json", size: int = 256,
@@ -174,7 +175,13 @@ def main(steps: int = 100, photos: int = 2, out: str = "weights/style-report.jso
                     per_photo[p.name]["compare"] = _score(alt, c, srgb)
                 print(spec.id, p.name, json.dumps(per_photo[p.name]), flush=True)
             report["fast"][spec.id] = per_photo
-            report["compare_label"] = compare_label
+            report.pop("compare_label", None)  # older reports: one label for every style
+            if other is not None and other.is_file():
+                shipped = loss_network(WEIGHTS_DIR / f"style-{name}.safetensors")
+                report.setdefault("compare_labels", {})[spec.id] = _compare_label(loss_network(other), shipped,
+                                                                                  compare_label)
+            else:
+                report.get("compare_labels", {}).pop(spec.id, None)
             path.write_text(json.dumps(report, indent=1))
         for spec in list_specs(style.TASK):
             if spec.source_kind == "bundled":
@@ -183,6 +190,19 @@ def main(steps: int = 100, photos: int = 2, out: str = "weights/style-report.jso
     path.write_text(json.dumps(report, indent=1))
     print(markdown_summary(report))
     return 0
+
+
+def _compare_label(compared_loss: str, shipped_loss: str, fallback: str) -> str:
+    if compared_loss == "gatys/vgg16" and shipped_loss != compared_loss:
+        return "VGG16-loss retraining (not shipped)"
+    if compared_loss == "gatys/hybrid" and shipped_loss != compared_loss:
+        return "hybrid-loss network (replaced)"
+    return f"{fallback} ({compared_loss} loss)"
+
+
+def compare_row_label(report: dict, model_id: str) -> str | None:
+    """The label of the compared weights' row for one style (older reports: one label for all)."""
+    return report.get("compare_labels", {}).get(model_id, report.get("compare_label"))
 
 
 def _mean(rows: list[dict], key: str) -> float:
@@ -212,7 +232,7 @@ def fast_table(report: dict, models: list[str] | None = None) -> list[str]:
         for which in ("photo", "fast", "compare", "gatys"):
             rows = [v[which] for v in per_photo.values() if which in v]
             if rows:
-                label = FAST_LABELS[which].format(steps=report["steps"], compare=report.get("compare_label"))
+                label = FAST_LABELS[which].format(steps=report["steps"], compare=compare_row_label(report, model))
                 lines.append(f"| `{model}` | {label} | "
                              + " | ".join(f"{_mean(rows, k):{f}}" for k, _, f in FAST_COLUMNS) + " |")
     return lines
@@ -265,14 +285,22 @@ CPU_PRECISION_HEADING = "## CPU precision"
 HYBRID_PRETRAINING = {"rhythm": 1280, "truchet": 3215, "elephants": 3767}
 
 
+# Run folders of the VGG16-loss stages, in training order: transposed convolutions, then resize convolutions.
+VGG16_RUN_DIRS = ("vgg16", "vgg16r")
+
+
 def _summaries(name: str) -> list[dict]:
-    """This style's training summaries, oldest first (``runs/vgg16/style-<name>/summary.json`` and its chain)."""
-    path = Path("runs") / "vgg16" / f"style-{name}" / "summary.json"
-    chain, s = [], json.loads(path.read_text()) if path.is_file() else None
-    while s:
-        chain.append(s)
-        s = s.get("previous")
-    return chain[::-1]
+    """This style's VGG16-loss training summaries, oldest first (``runs/<dir>/style-<name>/summary.json`` and
+    the chain of earlier stages each one records, over :data:`VGG16_RUN_DIRS`)."""
+    stages = []
+    for folder in VGG16_RUN_DIRS:
+        path = Path("runs") / folder / f"style-{name}" / "summary.json"
+        chain, s = [], json.loads(path.read_text()) if path.is_file() else None
+        while s:
+            chain.append(s)
+            s = s.get("previous")
+        stages += chain[::-1]
+    return stages
 
 
 def _training_text(name: str) -> str:
@@ -282,6 +310,7 @@ def _training_text(name: str) -> str:
     cfg, last = stages[-1]["config"], stages[-1]
     runs = ", then ".join(f"{r['steps']:,} steps in {r['seconds'] / 60:.1f} min at style weight "
                           f"{r['config']['style_weight']:g}, TV {r['config']['tv_weight']:g}, lr {r['config']['lr']:g}"
+                          + (" with resize convolutions" if r["config"].get("upsample") == "resize" else "")
                           for r in stages)
     total = sum(r["steps"] for r in stages)
     return (f"{len(stages)} time-capped stages with the VGG16 loss ({runs}; {total:,} Adam steps) on a shared "
@@ -292,9 +321,20 @@ def _training_text(name: str) -> str:
             f"{cfg['content_weight']:g}; style targets from the "
             f"style image at {cfg['style_size']} px. Final smoothed losses: content {last['final_ema']['content']:.3f}, "
             f"style {last['final_ema']['style']:.3f}. Width {cfg['width']}, {cfg['res_blocks']} residual blocks, "
-            f"{last['params']:,} parameters, {last['bytes'] / 1e6:.1f} MB.\n\nCommand of the last stage: "
-            f"`python -m enhancers.training style --style {name} --minutes {cfg['minutes']:g} --style-weight "
-            f"{cfg['style_weight']:g} --init weights/style-{name}.safetensors` (all stages: `make train-style`).")
+            f"{last['params']:,} parameters, {last['bytes'] / 1e6:.1f} MB.{_resize_text(stages)}\n\nCommand of the "
+            f"last stage: `python -m enhancers.training style --style {name} --minutes {cfg['minutes']:g} "
+            f"--style-weight {cfg['style_weight']:g} --tv-weight {cfg['tv_weight']:g} --lr {cfg['lr']:g} "
+            f"--init weights/style-{name}.safetensors` (all stages: `make train-style`).")
+
+
+def _resize_text(stages: list[dict]) -> str:
+    first = next((i for i, r in enumerate(stages) if r["config"].get("upsample") == "resize"), None)
+    if not first:
+        return ""
+    return (f" The first {first} VGG16 stages used the paper's stride-2 transposed convolutions, which brought out a "
+            "regular grid (a checkerboard, clearest for rhythm in magenta and green) that the VGG16 Gram matrices "
+            "reward; the later stages replace them by nearest ×2 upsampling and a 3×3 convolution (Odena et al. "
+            "2016), started from the transposed kernels (`enhancers.archs.johnson.resize_conv_state`).")
 
 
 def _section(card: str, heading: str) -> str:
@@ -306,12 +346,17 @@ def _section(card: str, heading: str) -> str:
     return card[start:] if end < 0 else card[start:end + 1]
 
 
-def loss_network(weights: Path) -> str:
-    """The loss network a bundled style network was trained with (safetensors metadata; older files: the hybrid)."""
+def weights_metadata(weights: Path, key: str, default: str) -> str:
+    """One value of a safetensors file's metadata, ``default`` when it has none (files written before the key)."""
     from safetensors import safe_open
 
     with safe_open(str(weights), "pt") as f:
-        return (f.metadata() or {}).get("loss_network", "gatys/hybrid")
+        return (f.metadata() or {}).get(key, default)
+
+
+def loss_network(weights: Path) -> str:
+    """The loss network a bundled style network was trained with (safetensors metadata; older files: the hybrid)."""
+    return weights_metadata(weights, "loss_network", "gatys/hybrid")
 
 
 _HYBRID_LOSS = """- Training loss: content at MobileNetV2 block 6 (torchvision ImageNet weights, offline), Gram
@@ -321,6 +366,26 @@ _VGG16_LOSS = """- Training loss: Johnson et al.'s perceptual loss through torch
   `gatys/vgg16`): content at relu2_2, Gram matrices at relu1_2, relu2_2, relu3_3 and relu4_3, plus
   total variation; all relative (see `enhancers/style.py`). Earlier stages used the
   MobileNetV2 + random VGG19 hybrid (`gatys/hybrid`)."""
+
+
+# Why a VGG16-loss retraining was not shipped, by style ("" = the reason the first retraining gave for all three).
+NOT_SHIPPED_WHY = {
+    "": ("it is not at least as good as these weights by the earlier report's measures (hybrid style loss, colour "
+         "distance, SSIM; the hybrid style loss rises), and the VGG16 stages bring out a regular grid from the "
+         "transposed convolutions, a high-frequency pattern that the VGG16 Gram matrices reward."),
+    "truchet": ("with the VGG16 loss this small network drifts back towards the identity. It barely changes the "
+                "photo (SSIM 0.875, against 0.598 for these weights) and moves the colours less. Three more runs with "
+                "resize convolutions (style weight 80 at learning rates 0.004 and 0.001 from that retraining, and "
+                "300 at 0.002 from these weights) went the same way within 100–300 steps: content loss near 0 and "
+                "style loss back at about the photo's own (1.5 on 96 px crops). The tiles' Gram matrices in VGG16 "
+                "are dominated by a large, regular geometric pattern that a 3-block network at 1/4 resolution "
+                "cannot draw, and a colour shift alone does not lower them, so the photo itself is the nearest "
+                "minimum it finds; Gatys, which optimises the pixels, does draw it (VGG16 style 0.06)."),
+}
+_UPSAMPLING_TEXT = {False: "two stride-2 transposed convolutions",
+                    True: "two ×2 upsamplings (nearest neighbour, then a 3×3 convolution, computed as four phases "
+                          "and a pixel shuffle; no checkerboard)"}
+_ARTEFACT_TEXT = {False: ", with some checkerboard artefacts from the transposed convolutions", True: ""}
 
 
 def write_card(model_id: str, report: dict) -> Path:
@@ -338,24 +403,25 @@ def write_card(model_id: str, report: dict) -> Path:
     per_photo = report["fast"].get(model_id, {})
     stages = _summaries(name)
     vgg16_shipped = loss_network(WEIGHTS_DIR / f"style-{name}.safetensors") == "gatys/vgg16"
+    resize = weights_metadata(WEIGHTS_DIR / f"style-{name}.safetensors", "upsample", "transpose") == "resize"
     if vgg16_shipped:
         training = f"## Training\n\n{_training_text(name)}\n"
+        if compare_row_label(report, model_id):
+            training += (f"\nThe row \"{compare_row_label(report, model_id)}\" below is the network these weights "
+                         "replace.\n")
         seen = HYBRID_PRETRAINING.get(name, 0) + sum(r["steps"] for r in stages)
     else:
         training = _section(old, "## Training").rstrip() + "\n"
         if stages:
             training += (f"\n## VGG16-loss retraining (not shipped)\n\n{_training_text(name)}\n\nThe result (row "
-                         f"\"{report.get('compare_label')}\" below) was not shipped: it is not at least as good as "
-                         "these weights by the earlier report's measures (hybrid style loss, colour distance, "
-                         "SSIM; the hybrid style loss rises), and the VGG16 stages bring out a regular grid from the "
-                         "transposed convolutions (clearest for rhythm, magenta/green), a high-frequency pattern "
-                         "that the VGG16 Gram matrices reward.\n")
+                         f"\"{compare_row_label(report, model_id)}\" below) was not shipped: "
+                         f"{NOT_SHIPPED_WHY.get(name, NOT_SHIPPED_WHY[''])}\n")
         seen = HYBRID_PRETRAINING.get(name, 0)
     text = f"""# {model_id}: fast style network (bundled)
 
 A Johnson et al. 2016 image transformation network (https://arxiv.org/abs/1603.08155), scaled down
 for CPU: reflection-padded 9×9 convolution, two stride-2 convolutions, residual blocks at 1/4
-resolution, two stride-2 transposed convolutions, 9×9 output convolution, affine InstanceNorm; key
+resolution, {_UPSAMPLING_TEXT[resize]}, 9×9 output convolution, affine InstanceNorm; key
 names as in `maze/FastStyleTransfer`. Unlike the Hub networks it adds its output to the input and
 was initialised as the identity (last convolution zeroed), so it only learns the change of style.
 Input and output: RGB float32 in [0, 1]. It runs on the whole image at once (InstanceNorm uses
@@ -378,9 +444,8 @@ style); SSIM of the luminance to the photo (higher = structure kept).
 {chr(10).join(fast_table(report, [model_id]))}
 
 Limitations: trained on a 2-core CPU ({seen:,} Adam steps in all of batch 2, where Johnson et al. use
-40,000 of batch 4), on ~30 photos: it moves the palette part of the way and adds a fine pattern,
-with some checkerboard artefacts from the transposed convolutions; the Gatys result is far closer
-to the style. Retrain longer with `--init weights/style-{name}.safetensors --minutes N`.
+40,000 of batch 4), on ~30 photos: it moves the palette part of the way and adds a fine pattern{_ARTEFACT_TEXT[resize]};
+the Gatys result is far closer to the style. Retrain longer with `--init weights/style-{name}.safetensors --minutes N`.
 """
     path.write_text(text + ("\n" + precision + "\n" if precision else ""))
     return path
