@@ -113,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     sty.add_argument("--lr", type=float, default=4e-3)
     sty.add_argument("--style-weight", type=float, default=10.0)
     sty.add_argument("--tv-weight", type=float, default=1.0)
+    sty.add_argument("--style-size", type=int, default=256,
+                     help="the style image's longer side when its Gram targets are taken (smaller: finer pattern)")
     sty.add_argument("--threads", type=int, default=1)
     sty.add_argument("--init", default=None, help="continue from these weights (.safetensors)")
     sty.add_argument("--out", default=None, help="write the weights here (default weights/style-<STYLE>.safetensors)")
@@ -226,7 +228,8 @@ def _dispatch(a: argparse.Namespace) -> int:
         summary = train_style(StyleTrainConfig(
             style=a.style, minutes=a.minutes, crop=a.crop, batch=a.batch, width=a.width, res_blocks=a.res_blocks,
             lr=a.lr, style_weight=a.style_weight, tv_weight=a.tv_weight, threads=a.threads,
-            init=a.init, out=a.out, run_dir=a.run_dir, features=a.features, upsample=a.upsample))
+            init=a.init, out=a.out, run_dir=a.run_dir, features=a.features, upsample=a.upsample,
+            style_size=a.style_size))
         print(json.dumps({k: summary[k] for k in ("steps", "seconds", "final_ema", "bytes")}))
         return 0
     if a.task == "report-style":

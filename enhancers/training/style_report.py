@@ -374,10 +374,11 @@ NOT_SHIPPED_WHY = {
          "distance, SSIM; the hybrid style loss rises), and the VGG16 stages bring out a regular grid from the "
          "transposed convolutions, a high-frequency pattern that the VGG16 Gram matrices reward."),
     "truchet": ("with the VGG16 loss this small network drifts back towards the identity. It barely changes the "
-                "photo (SSIM 0.875, against 0.598 for these weights) and moves the colours less. Three more runs with "
-                "resize convolutions (style weight 80 at learning rates 0.004 and 0.001 from that retraining, and "
-                "300 at 0.002 from these weights) went the same way within 100–300 steps: content loss near 0 and "
-                "style loss back at about the photo's own (1.5 on 96 px crops). The tiles' Gram matrices in VGG16 "
+                "photo (SSIM 0.875, against 0.598 for these weights) and moves the colours less. Four more runs with "
+                "resize convolutions (style weight 80 at learning rates 0.004 and 0.001 from that retraining; from "
+                "these weights, 300 at 0.002, and 80 at 0.002 with the style image at 128 px for a finer pattern, "
+                "`--style-size 128`) went the same way within 100–400 steps: content loss near 0 (0.03–0.2) and "
+                "style loss back at about the photo's own (1.4–1.5 on 96 px crops). The tiles' Gram matrices in VGG16 "
                 "are dominated by a large, regular geometric pattern that a 3-block network at 1/4 resolution "
                 "cannot draw, and a colour shift alone does not lower them, so the photo itself is the nearest "
                 "minimum it finds; Gatys, which optimises the pixels, does draw it (VGG16 style 0.06)."),
