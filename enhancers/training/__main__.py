@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     col.add_argument("--batch", type=int, default=12)
     col.add_argument("--crop", type=int, default=128)
     col.add_argument("--lr", type=float, default=5e-4)
-    col.add_argument("--encoder-lr", type=float, default=None, help="default: --lr")
+    col.add_argument("--encoder-lr", type=float, default=None, help="default: --lr; 0 freezes the ImageNet encoder")
     col.add_argument("--eval-minutes", type=float, default=5.0)
     col.add_argument("--threads", type=int, default=1)
     col.add_argument("--seed", type=int, default=0)
@@ -98,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     ng.add_argument("--d-feat", type=int, default=32, help="the critic's base channels")
     ng.add_argument("--critic-size", type=int, default=None, help="the critic sees crops area-reduced to this size")
     ng.add_argument("--min-gan-steps", type=int, default=40)
+    ng.add_argument("--freeze-encoder", action="store_true", help="train only the decoder (ImageNet encoder fixed)")
     ng.add_argument("--threads", type=int, default=1)
     ng.add_argument("--weights-dir", default=None, help="default: weights/")
     ng.add_argument("--run-dir", default="runs")
@@ -216,7 +217,8 @@ def _dispatch(a: argparse.Namespace) -> int:
         cfg = NoGANConfig(stage=a.stage, out_name=a.out, minutes=a.minutes, init=a.init, critic_init=a.critic_init,
                           lr=a.lr, d_lr=a.d_lr, feature_weight=a.feature_weight, adv_weight=a.adv_weight,
                           caught_up=a.caught_up, batch=a.batch, threads=a.threads, run_dir=a.run_dir,
-                          d_feat=a.d_feat, critic_size=a.critic_size, min_gan_steps=a.min_gan_steps)
+                          d_feat=a.d_feat, critic_size=a.critic_size, min_gan_steps=a.min_gan_steps,
+                          freeze_encoder=a.freeze_encoder)
         if a.weights_dir:
             cfg.weights_dir = a.weights_dir
         summary = train_nogan(cfg)

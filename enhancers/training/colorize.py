@@ -53,7 +53,7 @@ class ColorConfig:
     batch: int = 12
     crop: int = 128
     lr: float = 5e-4
-    encoder_lr: float | None = None  # default: lr
+    encoder_lr: float | None = None  # default: lr; 0 freezes the encoder
     seed: int = 0
     threads: int = 1
     eval_minutes: float = 5.0
@@ -207,8 +207,13 @@ def train(cfg: ColorConfig) -> dict:
     enc_params = list(model.encoder.parameters())
     enc_ids = {id(p) for p in enc_params}
     other = [p for p in model.parameters() if id(p) not in enc_ids]
-    opt = torch.optim.Adam([{"params": enc_params, "base_lr": cfg.encoder_lr or cfg.lr},
-                            {"params": other, "base_lr": cfg.lr}])
+    groups = [{"params": other, "base_lr": cfg.lr}]
+    if cfg.encoder_lr == 0:  # a frozen encoder keeps its ImageNet features (its batch-norm statistics still adapt)
+        for p in enc_params:
+            p.requires_grad_(False)
+    else:
+        groups.append({"params": enc_params, "base_lr": cfg.encoder_lr or cfg.lr})
+    opt = torch.optim.Adam(groups)
     nparams = sum(p.numel() for p in model.parameters())
     log.write(f"config {json.dumps(asdict(cfg))} params {nparams} train_photos {len(photos)}: "
               f"{[p.name for p in photos]}\n")

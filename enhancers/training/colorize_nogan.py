@@ -68,6 +68,7 @@ class NoGANConfig:
     adv_weight: float = 0.02
     d_feat: int = 32
     critic_size: int | None = None  # the critic sees crops area-reduced to this size (None: full crop)
+    freeze_encoder: bool = False  # keep the generator's ImageNet encoder fixed (only the decoder learns)
     ema_decay: float = 0.98
     caught_up: float = 0.5  # stop stage gan when the critic's running loss has closed this share of its gap to 2 ln 2
     min_gan_steps: int = 40
@@ -179,6 +180,8 @@ def train(cfg: NoGANConfig) -> dict:
     pool = _pool(photos)
     heldout4 = data.split().heldout[:4]
     gen = _generator(cfg.init).train()
+    if cfg.freeze_encoder:
+        gen.encoder.requires_grad_(False)
     if cfg.stage == "gan":  # fine-tune with fixed, well-estimated batch-norm statistics
         recalibrate_batch_norm(gen, pool, cfg, rng)
         freeze_batch_norm(gen)
@@ -191,7 +194,7 @@ def train(cfg: NoGANConfig) -> dict:
         from safetensors.torch import load_file
 
         critic.load_state_dict(load_file(cfg.critic_init))
-    opt_g = torch.optim.Adam(gen.parameters(), lr=cfg.lr, betas=(0.9, 0.99))
+    opt_g = torch.optim.Adam([p for p in gen.parameters() if p.requires_grad], lr=cfg.lr, betas=(0.9, 0.99))
     opt_d = torch.optim.Adam(critic.parameters(), lr=cfg.d_lr, betas=(0.9, 0.99))
     autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16)
     log.write(f"config {json.dumps(asdict(cfg))} train_photos {len(photos)}: {[p.name for p in photos]}\n")
