@@ -209,8 +209,7 @@ def train(cfg: ColorConfig) -> dict:
     other = [p for p in model.parameters() if id(p) not in enc_ids]
     groups = [{"params": other, "base_lr": cfg.lr}]
     if cfg.encoder_lr == 0:  # a frozen encoder keeps its ImageNet features (its batch-norm statistics still adapt)
-        for p in enc_params:
-            p.requires_grad_(False)
+        model.encoder.requires_grad_(False)
     else:
         groups.append({"params": enc_params, "base_lr": cfg.encoder_lr or cfg.lr})
     opt = torch.optim.Adam(groups)

@@ -149,6 +149,7 @@ def main(steps: int = 100, photos: int = 2, out: str = "weights/style-report.jso
         report["unseen"] = {"steps": steps, "size": size, **unseen_check(unseen_photos, unseen_styles, steps, size)}
         path.write_text(json.dumps(report, indent=1))
     if part in ("fast", "all"):
+        report.pop("compare_label", None)  # older reports: one label for every style; now one per style
         for spec in list_specs(style.TASK):
             if spec.source_kind != "bundled":
                 continue
@@ -175,7 +176,6 @@ def main(steps: int = 100, photos: int = 2, out: str = "weights/style-report.jso
                     per_photo[p.name]["compare"] = _score(alt, c, srgb)
                 print(spec.id, p.name, json.dumps(per_photo[p.name]), flush=True)
             report["fast"][spec.id] = per_photo
-            report.pop("compare_label", None)  # older reports: one label for every style
             if other is not None and other.is_file():
                 shipped = loss_network(WEIGHTS_DIR / f"style-{name}.safetensors")
                 report.setdefault("compare_labels", {})[spec.id] = _compare_label(loss_network(other), shipped,
