@@ -45,6 +45,19 @@ def test_unet_discriminator_random_weights_shape_and_roundtrip(tmp_path):
         assert torch.allclose(d2(x), y, atol=1e-6)
 
 
+def test_unet_discriminator_input_gain_scales_the_centred_input():
+    """Gain g sees x as gain 1 sees 0.5 + (x − 0.5)·g, so a small difference between two inputs is amplified."""
+    torch.manual_seed(0)
+    plain = UNetDiscriminatorSN(num_feat=8).eval()
+    gained = UNetDiscriminatorSN(num_feat=8, input_gain=8.0).eval()
+    gained.load_state_dict(plain.state_dict())
+    x = torch.rand(1, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.allclose(gained(x), plain(0.5 + (x - 0.5) * 8.0), atol=1e-5)
+        smooth = torch.full_like(x, 0.5)
+        assert (gained(x) - gained(smooth)).abs().mean() > 2 * (plain(x) - plain(smooth)).abs().mean()
+
+
 def test_tone_net_starts_at_identity_and_roundtrips(tmp_path):
     torch.manual_seed(0)
     net = ToneCurveNet().eval()

@@ -1,5 +1,7 @@
-"""SR training machinery: patch pairs stay aligned through the augmentations; every arch builds."""
+"""SR training machinery: patch pairs stay aligned through the augmentations; every arch builds; the run log's
+loss means."""
 
+import io
 import random
 import shlex
 from dataclasses import replace
@@ -8,6 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from enhancers.training.runs import LossMeans
 from enhancers.training.sr import ARCHS, SRConfig, _batch, build_model
 
 
@@ -76,3 +79,15 @@ def test_training_without_photos_is_one_line_and_writes_nothing(tmp_path, monkey
     assert err.startswith("error: no corpus photos") and "make photos" in err and "Traceback" not in err
     assert not (tmp_path / "runs").exists()
     assert not (WEIGHTS_DIR / "never-written.safetensors").exists()
+
+
+def test_loss_means_writes_the_mean_of_each_term_every_n_steps():
+    log = io.StringIO()
+    means = LossMeans(log, every=2, label="d-warmup", digits=3)
+    means.update(1, {"l1": torch.tensor(1.0), "adv": 0.5}, elapsed_s=3.2)
+    assert log.getvalue() == ""
+    means.update(2, {"l1": torch.tensor(2.0, requires_grad=True), "adv": 1.5}, elapsed_s=6.7, extra=" window 0.9")
+    means.update(3, {"l1": torch.tensor(4.0), "adv": 0.0}, elapsed_s=9.0)
+    means.update(4, {"l1": torch.tensor(6.0), "adv": 0.0}, elapsed_s=12.0)
+    assert log.getvalue().splitlines() == ["d-warmup 2 l1 1.500 adv 1.000 window 0.9 elapsed 7s",
+                                           "d-warmup 4 l1 5.000 adv 0.000 elapsed 12s"]

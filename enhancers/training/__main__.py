@@ -142,6 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
     en.add_argument("--out", required=True, help="weights/<OUT>.safetensors, logs in RUN_DIR/<OUT>")
     en.add_argument("--minutes", type=float, required=True, help="wall-clock budget")
     en.add_argument("--init", default=None, help="start from these generator weights (.safetensors)")
+    en.add_argument("--init-disc", default=None,
+                    help="GAN stage: start the discriminator from these weights (a previous run's disc.safetensors)")
     en.add_argument("--batch", type=int, default=12)
     en.add_argument("--hr-patch", type=int, default=96)
     en.add_argument("--lr", type=float, default=2e-4)
@@ -149,7 +151,12 @@ def build_parser() -> argparse.ArgumentParser:
     en.add_argument("--gan-weight", type=float, default=0.1)
     en.add_argument("--ema-decay", type=float, default=0.995,
                     help="EMA of the generator per step (Real-ESRGAN: 0.999 over 400k steps; a short run needs less)")
+    en.add_argument("--d-input-gain", type=float, default=1.0,
+                    help="discriminator input gain: (x − 0.5)·gain before its first layer (see UNetDiscriminatorSN)")
+    en.add_argument("--d-warmup-minutes", type=float, default=0.0,
+                    help="GAN stage: first train only the discriminator against the frozen generator this long")
     en.add_argument("--perceptual-weight", type=float, default=1.0)
+    en.add_argument("--pixel-weight", type=float, default=1.0)
     en.add_argument("--eval-every", type=int, default=150)
     en.add_argument("--threads", type=int, default=2)
     en.add_argument("--seed", type=int, default=0)
@@ -314,9 +321,10 @@ def _enhance(a: argparse.Namespace) -> int:
         return report_enhance(a.cards_only)
     from .enhance import EnhanceConfig, train as train_enhance
 
-    cfg = EnhanceConfig(stage=a.stage, out_name=a.out, minutes=a.minutes, init=a.init, batch=a.batch,
+    cfg = EnhanceConfig(stage=a.stage, out_name=a.out, minutes=a.minutes, init=a.init, init_disc=a.init_disc, batch=a.batch,
                         hr_patch=a.hr_patch, lr=a.lr, d_lr=a.d_lr, gan_weight=a.gan_weight,
-                        perceptual_weight=a.perceptual_weight, ema_decay=a.ema_decay, eval_every=a.eval_every,
+                        perceptual_weight=a.perceptual_weight, pixel_weight=a.pixel_weight, d_input_gain=a.d_input_gain,
+                        d_warmup_minutes=a.d_warmup_minutes, ema_decay=a.ema_decay, eval_every=a.eval_every,
                         threads=a.threads, seed=a.seed, usm_gt=not a.no_usm_gt, run_dir=a.run_dir,
                         degradation=a.degradation)
     print(json.dumps(train_enhance(cfg)["curve"][-1]))

@@ -34,6 +34,7 @@ from ..lab import gray_to_rgb, lab_scaled_to_rgb, ntsc_gray, rgb_to_lab_scaled
 from ..specs import WEIGHTS_DIR
 from . import data
 from .checkpoints import save_weights
+from .runs import LossMeans
 
 EXTRA_DIR = data.DATA_DIR.parent / "extra-photos"
 # scikit-image colour photos outside the SR split's held-out set (motorcycle_right is the
@@ -220,7 +221,7 @@ def train(cfg: ColorConfig) -> dict:
     curve: list[dict] = []
     t0 = time.time()
     next_eval = cfg.eval_minutes * 60
-    sums: dict[str, float] = {}
+    means = LossMeans(log, 25, digits=5)
     step = 0
     while True:
         elapsed = time.time() - t0
@@ -235,12 +236,7 @@ def train(cfg: ColorConfig) -> dict:
         opt.zero_grad(set_to_none=True)
         terms["loss"].backward()
         opt.step()
-        for k, v in terms.items():
-            sums[k] = sums.get(k, 0.0) + float(v.detach())
-        if step % 25 == 0:
-            log.write(f"step {step} " + " ".join(f"{k} {v / 25:.5f}" for k, v in sums.items())
-                      + f" elapsed {time.time() - t0:.0f}s\n")
-            sums = {}
+        means.update(step, terms, time.time() - t0)
         if time.time() - t0 >= next_eval:
             next_eval += cfg.eval_minutes * 60
             res = evaluate(model.cpu(), split.heldout[:4], crop=384)

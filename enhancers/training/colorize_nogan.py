@@ -45,7 +45,7 @@ from . import data
 from .checkpoints import save_weights
 from .colorize import L_WEIGHT, _batch, _pool, evaluate, training_photos
 from .gan import discriminator_step
-from .runs import start_run
+from .runs import LossMeans, start_run
 
 STAGES = ("gen", "critic", "gan")
 # VGG16 ReLU indices relu2_2, relu3_3, relu4_3 and DeOldify's feature-loss layer weights (20, 70, 10) / 100.
@@ -205,7 +205,7 @@ def train(cfg: NoGANConfig) -> dict:
     budget = cfg.minutes * 60
     t0 = time.time()
     next_eval = cfg.eval_minutes * 60
-    step, sums, window = 0, {}, []
+    step, window, means = 0, [], LossMeans(log, 10)
     start_loss = threshold = None
     stop_reason = "time budget"
     while True:
@@ -260,13 +260,8 @@ def train(cfg: NoGANConfig) -> dict:
             loss_d = d["loss"]
             terms.update(critic=loss_d, p_real=d["p_real"], p_fake=d["p_fake"])
             window = (window + [float(loss_d.detach())])[-cfg.loss_window:]
-        for k, v in terms.items():
-            sums[k] = sums.get(k, 0.0) + float(v.detach())
-        if step % 10 == 0:
-            running = f" critic_running {sum(window) / len(window):.4f}" if window else ""
-            log.write(f"step {step} " + " ".join(f"{k} {v / 10:.4f}" for k, v in sums.items())
-                      + f"{running} elapsed {time.time() - t0:.0f}s\n")
-            sums = {}
+        running = f" critic_running {sum(window) / len(window):.4f}" if window else ""
+        means.update(step, terms, time.time() - t0, running)
         if cfg.stage == "gan" and len(window) == cfg.loss_window:
             running = sum(window) / len(window)
             if start_loss is None:

@@ -32,7 +32,7 @@ from ..specs import WEIGHTS_DIR
 from . import data
 from .checkpoints import save_weights
 from .gan import discriminator_step
-from .runs import start_run
+from .runs import LossMeans, start_run
 
 # Real-ESRGAN's ranges (paper defaults) ask a 23-block network to undo ↓6 resizes and σ 30 noise twice over; a
 # 48-channel compact network trained on them learns mostly to smooth (held-out LPIPS went from 0.35 to 0.42 in
@@ -67,6 +67,7 @@ class EnhanceConfig:
     out_name: str
     minutes: float
     init: str | None = None
+    init_disc: str | None = None  # continue a GAN stage against its saved discriminator
     scale: int = 2
     num_feat: int = 48
     num_conv: int = 10
@@ -79,6 +80,8 @@ class EnhanceConfig:
     gan_weight: float = 0.1
     ema_decay: float = 0.995  # a ~200-step window: this run is ~1,500 steps, not Real-ESRGAN's 400k
     d_feat: int = 32
+    d_input_gain: float = 1.0  # see UNetDiscriminatorSN: > 1 lets the spectrally normalised critic learn sooner
+    d_warmup_minutes: float = 0.0  # train only the discriminator first, against the frozen generator (as NoGAN)
     usm_gt: bool = True  # Real-ESRGAN sharpens the ground truth (unsharp mask) for the L1 and perceptual terms
     threads: int = 2
     seed: int = 0
@@ -163,17 +166,34 @@ def _heldout(n: int = 3, crop: int = 256) -> list[tuple[torch.Tensor, torch.Tens
 
 
 @torch.no_grad()
-def _evaluate(model: torch.nn.Module, pairs, with_lpips: bool) -> dict:
-    """Mean RGB PSNR (and LPIPS-Alex) of ``model`` on the held-out pairs."""
+def _evaluate(model: torch.nn.Module, pairs, niqe_pairs=None) -> dict:
+    """Mean RGB PSNR of ``model`` on the held-out pairs; with ``niqe_pairs`` (the GAN stage) also LPIPS-Alex, and
+    NIQE on those larger crops (NIQE's 96-px blocks need more than a 256-px crop gives)."""
     model.eval()
     outs = [(model(lq).clamp(0, 1), hr) for lq, hr in pairs]
-    model.train()
     result = {"psnr": round(float(np.mean([psnr_rgb(o, hr) for o, hr in outs])), 3)}
-    if with_lpips:
-        from ..metrics import lpips
+    if niqe_pairs is not None:
+        from ..metrics import lpips, niqe
 
         result["lpips"] = round(float(np.mean([lpips(o, hr) for o, hr in outs])), 4)
+        result["niqe"] = round(float(np.mean([niqe(model(lq).clamp(0, 1)) for lq, _ in niqe_pairs])), 3)
+    model.train()
     return result
+
+
+def _warm_up_discriminator(gen, disc, opt_d, pool, cfg: EnhanceConfig, rng, np_rng, autocast, log) -> None:
+    """Discriminator steps only, against the frozen generator, for ``cfg.d_warmup_minutes`` (DeOldify's NoGAN
+    pretrains its critic the same way), so that the GAN stage starts against a critic that already tells the
+    generator's output from photos."""
+    t0 = time.time()
+    means = LossMeans(log, 25, "d-warmup")
+    step = 0
+    while time.time() - t0 < cfg.d_warmup_minutes * 60:
+        step += 1
+        lq, hr = _batch(pool, cfg, rng, np_rng)
+        with torch.no_grad(), autocast:
+            out = gen(lq).float()
+        means.update(step, discriminator_step(disc, opt_d, hr, out, autocast), time.time() - t0)
 
 
 def train(cfg: EnhanceConfig) -> dict:
@@ -185,6 +205,8 @@ def train(cfg: EnhanceConfig) -> dict:
     split = data.split()
     pool = _pool(split.train, tuple(cfg.hr_downscales), cfg.hr_patch)
     pairs = _heldout()
+    gan = cfg.stage == "gan"
+    niqe_pairs = _heldout(crop=512) if gan else None
     gen = build_generator(cfg)
     if cfg.init:
         from safetensors.torch import load_file
@@ -192,24 +214,29 @@ def train(cfg: EnhanceConfig) -> dict:
         gen.load_state_dict(load_file(cfg.init))
     gen.train()
     opt_g = torch.optim.Adam(gen.parameters(), lr=cfg.lr, betas=(0.9, 0.99))
-    gan = cfg.stage == "gan"
     if gan:
         from ..archs.unet_discriminator import UNetDiscriminatorSN
 
-        disc = UNetDiscriminatorSN(cfg.d_feat).train()
+        disc = UNetDiscriminatorSN(cfg.d_feat, cfg.d_input_gain).train()
+        if cfg.init_disc:
+            from safetensors.torch import load_file
+
+            disc.load_state_dict(load_file(cfg.init_disc))
         opt_d = torch.optim.Adam(disc.parameters(), lr=cfg.d_lr, betas=(0.9, 0.99))
         perceptual = PerceptualLoss()
         ema = copy.deepcopy(gen).eval()
         for p in ema.parameters():
             p.requires_grad_(False)
     log.write(f"config {json.dumps(asdict(cfg))} train_images {len(pool)}\n")
-    curve = [{"step": 0, "elapsed_s": 0, **_evaluate(gen, pairs, gan)}]
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16)
+    if gan and cfg.d_warmup_minutes > 0:
+        _warm_up_discriminator(gen, disc, opt_d, pool, cfg, rng, np_rng, autocast, log)
+    curve = [{"step": 0, "elapsed_s": 0, **_evaluate(gen, pairs, niqe_pairs)}]
     log.write(f"eval {json.dumps(curve[-1])}\n")
     t0 = time.time()
     budget = cfg.minutes * 60
     step = 0
-    sums: dict[str, float] = {}
-    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16)
+    means = LossMeans(log, 25)
     while True:
         step += 1
         progress = min(1.0, (time.time() - t0) / budget)
@@ -243,15 +270,10 @@ def train(cfg: EnhanceConfig) -> dict:
             with torch.no_grad():
                 for pe, pg in zip(ema.parameters(), gen.parameters()):
                     pe.lerp_(pg, 1 - cfg.ema_decay)
-        for k, v in losses.items():
-            sums[k] = sums.get(k, 0.0) + float(v.detach())
-        if step % 25 == 0:
-            avg = " ".join(f"{k} {v / 25:.4f}" for k, v in sums.items())
-            log.write(f"step {step} {avg} elapsed {time.time() - t0:.0f}s\n")
-            sums = {}
+        means.update(step, losses, time.time() - t0)
         if step % cfg.eval_every == 0 or last:
             model = ema if gan else gen
-            curve.append({"step": step, "elapsed_s": round(time.time() - t0), **_evaluate(model, pairs, gan)})
+            curve.append({"step": step, "elapsed_s": round(time.time() - t0), **_evaluate(model, pairs, niqe_pairs)})
             log.write(f"eval {json.dumps(curve[-1])}\n")
             save_weights(model, run / "latest.safetensors")
             if gan:

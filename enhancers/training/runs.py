@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TextIO
 
@@ -30,3 +31,20 @@ def start_run(run_dir: str, name: str, seed: int, threads: int
     run.mkdir(parents=True, exist_ok=True)
     log = open(run / "train.log", "a", buffering=1)
     return run, log, random.Random(seed), np.random.default_rng(seed)
+
+
+class LossMeans:
+    """Per-step loss terms summed and written to a run's log as their means every ``every`` steps:
+    ``LABEL STEP name mean … EXTRA elapsed Ns``."""
+
+    def __init__(self, log: TextIO, every: int, label: str = "step", digits: int = 4) -> None:
+        self.log, self.every, self.label, self.digits = log, every, label, digits
+        self.sums: dict[str, float] = {}
+
+    def update(self, step: int, terms: Mapping[str, torch.Tensor | float], elapsed_s: float, extra: str = "") -> None:
+        for k, v in terms.items():
+            self.sums[k] = self.sums.get(k, 0.0) + float(v.detach() if isinstance(v, torch.Tensor) else v)
+        if step % self.every == 0:
+            means = " ".join(f"{k} {v / self.every:.{self.digits}f}" for k, v in self.sums.items())
+            self.log.write(f"{self.label} {step} {means}{extra} elapsed {elapsed_s:.0f}s\n")
+            self.sums = {}
