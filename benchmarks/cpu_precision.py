@@ -42,6 +42,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fresh_process import in_fresh_process, peak_rss_mib  # noqa: E402
 
+from enhancers.training.cards import CPU_PRECISION_HEADING as CARD_HEADING  # noqa: E402
+
 IMAGE_TASKS = ("sr", "enhance", "denoise", "dejpeg", "color", "style")
 HELD_OUT = ("astronaut", "coffee", "chelsea", "rocket")
 PEER_MODEL = "sr/compact-x4"
@@ -290,9 +292,6 @@ def _mps(r: dict) -> float:
 
 def _row(label: str, r: dict, extra: str = "") -> None:
     print(f"  {label:<44} {r['mp']:>5.2f} MP {_mps(r):>7.3f} MP/s {r['peak_mib']:>7.0f} MiB{extra}", flush=True)
-
-
-CARD_HEADING = "## CPU precision"
 
 
 def card_path(model_id: str) -> Path:

@@ -1,5 +1,5 @@
 """SR training machinery: patch pairs stay aligned through the augmentations; every arch builds; the run log's
-loss means."""
+loss means; model-card sections."""
 
 import io
 import random
@@ -10,6 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from enhancers.training.cards import card_section, existing_section
 from enhancers.training.runs import LossMeans
 from enhancers.training.sr import ARCHS, SRConfig, _batch, build_model
 
@@ -91,3 +92,14 @@ def test_loss_means_writes_the_mean_of_each_term_every_n_steps():
     means.update(4, {"l1": torch.tensor(6.0), "adv": 0.0}, elapsed_s=12.0)
     assert log.getvalue().splitlines() == ["d-warmup 2 l1 1.500 adv 1.000 window 0.9 elapsed 7s",
                                            "d-warmup 4 l1 5.000 adv 0.000 elapsed 12s"]
+
+
+def test_card_section_keeps_another_writers_section(tmp_path):
+    card = "# model\n\n## Training\nsteps\n\n## CPU precision\n\n- bf16: 1 level\n\n## Notes\nkept\n"
+    assert card_section(card, "## CPU precision") == "## CPU precision\n\n- bf16: 1 level\n\n"
+    assert card_section(card, "## Notes") == "## Notes\nkept\n"
+    assert card_section(card, "## Speed") == ""
+    path = tmp_path / "model.md"
+    assert existing_section(path, "## Training") == ""
+    path.write_text(card)
+    assert existing_section(path, "## Training") == "## Training\nsteps\n\n"

@@ -21,6 +21,7 @@ from ..archs.color_unet import ColorUNet
 from ..lab import gray_to_rgb, ntsc_gray
 from ..specs import WEIGHTS_DIR
 from . import data
+from .cards import CPU_PRECISION_HEADING, existing_section
 from .colorize import CORPUS_NOTE, COLOUR_THRESHOLD, check_photos, evaluate
 
 RUN_DIR = Path("runs")
@@ -38,7 +39,6 @@ CF_BAR, PSNR_MARGIN, L_BAR = 0.65, 0.5, 38.0
 SHEET = "color-unet-sheet.jpg"
 SHEET_PHOTOS = ("astronaut.png", "coffee.png", "chelsea.png", "lomiri-aitzgorri_by_Aitzol_Berasategi.jpg",
                 "plasma-Kite.jpg", "plasma-Path.jpg", "plasma-EveningGlow.jpg")
-PRECISION_HEADING = "## CPU precision"
 # What the author saw on the contact sheet (written after looking at it; see the card).
 VISUAL_CHECK = """Looked at by the author on the sheet itself:
 
@@ -227,11 +227,7 @@ def write_card(default_reduction: str = pipeline.ENSEMBLE_REDUCTION, visual_chec
     if sheet:
         contact_sheet(new_model, default_reduction, old_model, WEIGHTS_DIR / SHEET)
     card = WEIGHTS_DIR / "color-unet.md"
-    precision = ""
-    if card.is_file() and PRECISION_HEADING in (text := card.read_text()):
-        start = text.index(PRECISION_HEADING)
-        nxt = text.find("\n## ", start + 1)
-        precision = text[start:] if nxt < 0 else text[start:nxt + 1]
+    precision = existing_section(card, CPU_PRECISION_HEADING)
     card.write_text(_card_text(stages, logs, new, prev, default_key, verdict, visual_check, precision))
     return metrics
 

@@ -27,6 +27,7 @@ from ..metrics import niqe, quality_scores
 from ..sharpen import unsharp_mask
 from ..specs import WEIGHTS_DIR
 from . import data
+from .cards import CPU_PRECISION_HEADING, existing_section
 
 GENERATOR = "enhance/compact-x2"
 ALPHAS = (0.0, 0.5, 1.0)
@@ -284,7 +285,8 @@ running the ×2 model on the input reduced ×2 instead of reducing its output.
 {chr(10).join(tables)}
 """
     path = WEIGHTS_DIR / "enhance-compact-x2.md"
-    path.write_text(card)
+    precision = existing_section(path, CPU_PRECISION_HEADING)
+    path.write_text(card.rstrip("\n") + "\n\n" + precision if precision else card)
     stage_cards = [_stage_card(name, gen["mean"], run) for name, run in
                    (("psnr", psnr_run), ("gan", gan_run))]
     tone_rows = "\n".join(f"| {name} | {r.get('input_psnr', '—')} | **{r['output_psnr']}** |"

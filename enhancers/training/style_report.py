@@ -28,6 +28,7 @@ from .. import imageio, style, style_metrics
 from ..registry import list_specs
 from ..specs import WEIGHTS_DIR
 from . import data
+from .cards import CPU_PRECISION_HEADING, card_section
 from .style import STYLES_DIR
 
 CHECKPOINTS = (0, 10, 20, 40, 50, 100, 200, 400)
@@ -280,7 +281,6 @@ def markdown_summary(report: dict) -> str:
     return "\n".join(lines)
 
 
-CPU_PRECISION_HEADING = "## CPU precision"
 # Training before the VGG16 stages (hybrid loss, Adam steps), from the earlier cards: the VGG16 stages continue it.
 HYBRID_PRETRAINING = {"rhythm": 1280, "truchet": 3215, "elephants": 3767}
 
@@ -335,15 +335,6 @@ def _resize_text(stages: list[dict]) -> str:
             "regular grid (a checkerboard, clearest for rhythm in magenta and green) that the VGG16 Gram matrices "
             "reward; the later stages replace them by nearest ×2 upsampling and a 3×3 convolution (Odena et al. "
             "2016), started from the transposed kernels (`enhancers.archs.johnson.resize_conv_state`).")
-
-
-def _section(card: str, heading: str) -> str:
-    """``heading`` and its text up to the next ``## `` heading ("" when the card has no such section)."""
-    if heading not in card:
-        return ""
-    start = card.index(heading)
-    end = card.find("\n## ", start + 1)
-    return card[start:] if end < 0 else card[start:end + 1]
 
 
 def weights_metadata(weights: Path, key: str, default: str) -> str:
@@ -402,7 +393,7 @@ def write_card(model_id: str, report: dict) -> Path:
     name = model_id.split("/")[1]
     path = WEIGHTS_DIR / f"style-{name}.md"
     old = path.read_text() if path.is_file() else ""
-    precision = _section(old, CPU_PRECISION_HEADING).rstrip()
+    precision = card_section(old, CPU_PRECISION_HEADING).rstrip()
     per_photo = report["fast"].get(model_id, {})
     stages = _summaries(name)
     vgg16_shipped = loss_network(WEIGHTS_DIR / f"style-{name}.safetensors") == "gatys/vgg16"
@@ -414,7 +405,7 @@ def write_card(model_id: str, report: dict) -> Path:
                          "replace.\n")
         seen = HYBRID_PRETRAINING.get(name, 0) + sum(r["steps"] for r in stages)
     else:
-        training = _section(old, "## Training").rstrip() + "\n"
+        training = card_section(old, "## Training").rstrip() + "\n"
         if stages:
             training += (f"\n## VGG16-loss retraining (not shipped)\n\n{_training_text(name)}\n\nThe result (row "
                          f"\"{compare_row_label(report, model_id)}\" below) was not shipped: "
