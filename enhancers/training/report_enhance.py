@@ -39,8 +39,8 @@ METRICS_FILE = WEIGHTS_DIR / "enhance-metrics.json"
 STRONGER_GAN = """### Why the GAN stage adds so little texture, and what was tried (not shipped)
 - **The discriminator stays at chance.** At the end of the shipped stage its loss is 1.32 (chance: ln 4 = 1.386),
   p(real) 0.53 on photos and 0.48 on the generator's output. A fresh discriminator trained alone against the
-  frozen shipped generator stayed at 1.36–1.39 for 300 steps (Adam 1e-4, in bf16 and in fp32; 1e-3 stayed at
-  1.386). Spectral normalisation bounds each layer's gain by 1, and the output differs from the photo by a mean
+  frozen shipped generator stayed at 1.36–1.39 for 300 steps (Adam 1e-4, bf16; 100 steps in fp32 alike; at 1e-3
+  it stayed at 1.386). Spectral normalisation bounds each layer's gain by 1, and the output differs from the photo by a mean
   |Δ| of only 0.021, so the logits can hardly move. Without a critic that tells them apart, the stage is
   mostly L1 + perceptual, and the output stays smooth: NIQE is worse than bicubic's because NIQE scores flat,
   noise-free regions as unnatural.
