@@ -162,6 +162,11 @@ train-enhance: venv photos
 	$(BIN)/python -m enhancers.training enhance --stage gan --out enhance-compact-x2-gan --minutes $(GAN_MINUTES) \
 		--init weights/enhance-compact-x2-psnr.safetensors --lr 3e-4 --degradation mixed --hr-patch 64 --batch 16 \
 		--eval-every 100 --threads 1
+	# Stage 2b: a discriminator that learns (warm-up, input gain 4, twice the generator's rate); shipped at step 600.
+	$(BIN)/python -m enhancers.training enhance --stage gan --out enhance-compact-x2-gan-cont --minutes 15 \
+		--d-warmup-minutes 10 --d-input-gain 4 --init weights/enhance-compact-x2-gan.safetensors --lr 1e-4 \
+		--d-lr 4e-4 --gan-weight 0.3 --degradation mixed --hr-patch 64 --batch 16 --eval-every 100 --threads 1 --seed 17
+	mv weights/enhance-compact-x2-gan-cont.safetensors weights/enhance-compact-x2-gan.safetensors
 	$(BIN)/python -m enhancers.training tone --minutes 12 --threads 1
 	$(BIN)/python -m enhancers.training report-enhance
 
