@@ -23,6 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
+from safetensors.torch import load_file
 
 from .. import degrade
 from ..metrics import psnr_rgb
@@ -209,8 +210,6 @@ def train(cfg: EnhanceConfig) -> dict:
     niqe_pairs = _heldout(crop=512) if gan else None
     gen = build_generator(cfg)
     if cfg.init:
-        from safetensors.torch import load_file
-
         gen.load_state_dict(load_file(cfg.init))
     gen.train()
     opt_g = torch.optim.Adam(gen.parameters(), lr=cfg.lr, betas=(0.9, 0.99))
@@ -219,8 +218,6 @@ def train(cfg: EnhanceConfig) -> dict:
 
         disc = UNetDiscriminatorSN(cfg.d_feat, cfg.d_input_gain).train()
         if cfg.init_disc:
-            from safetensors.torch import load_file
-
             disc.load_state_dict(load_file(cfg.init_disc))
         opt_d = torch.optim.Adam(disc.parameters(), lr=cfg.d_lr, betas=(0.9, 0.99))
         perceptual = PerceptualLoss()

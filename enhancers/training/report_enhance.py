@@ -67,11 +67,11 @@ STRONGER_GAN = """### Why stage 2 added so little texture, and the continuation 
   Run g gives the critic twice the generator's learning rate and a smaller gain: it stays ahead through the GAN
   steps (loss 0.80, p(real) 0.72, p(fake) 0.21 at step 600). On the held-out photos, LPIPS falls in every
   protocol (×2 0.3127 → 0.3092, same size 0.2453 → 0.2440, second-order 0.5294 → 0.5276) and NIQE at ×2
-  (8.27 → 7.90) and second-order (9.41 → 9.38); same-size NIQE stays at 8.83. It ships as stage 2b. It was stopped at step 600 of a 30-minute budget for the session's time,
-  and that checkpoint was scored on the held-out photos before it was chosen. NIQE is still far from the bar
-  (within 1.0 of the clean photos' 5.72). What it would take: a critic with the capacity and the steps to judge
-  texture (Real-ESRGAN trains its 64-channel critic for 400k steps on a GPU), or a far larger training set than
-  90 images.
+  (8.27 → 7.90) and second-order (9.41 → 9.38); same-size NIQE stays at 8.83. It ships as stage 2b. It was
+  stopped at step 600 of a 30-minute budget for the session's time, and that checkpoint was scored on the
+  held-out photos before it was chosen. NIQE is still far from the bar (within 1.0 of the clean photos' 5.72).
+  What it would take: a critic with the capacity and the steps to judge texture (Real-ESRGAN trains its
+  64-channel critic for 400k steps on a GPU), or a far larger training set than 90 images.
 """
 
 
