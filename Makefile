@@ -167,6 +167,21 @@ train-enhance: venv photos
 		--d-warmup-minutes 10 --d-input-gain 4 --init weights/enhance-compact-x2-gan.safetensors --lr 1e-4 \
 		--d-lr 4e-4 --gan-weight 0.3 --degradation mixed --hr-patch 64 --batch 16 --eval-every 100 --threads 1 --seed 17
 	mv weights/enhance-compact-x2-gan-cont.safetensors weights/enhance-compact-x2-gan.safetensors
+	# Stage 2c: EnhanceNet's texture loss, first at equal layer weights, then with relu1_2 (the finest scale) 20× and 60×.
+	$(BIN)/python -m enhancers.training enhance --stage gan --out enhance-compact-x2-tex1 --minutes 24 \
+		--d-warmup-minutes 6 --d-input-gain 4 --init weights/enhance-compact-x2-gan.safetensors --lr 1e-4 \
+		--d-lr 4e-4 --gan-weight 0.3 --texture-weight 6000 --degradation mixed --hr-patch 64 --batch 16 \
+		--eval-every 100 --threads 1 --seed 17
+	$(BIN)/python -m enhancers.training enhance --stage gan --out enhance-compact-x2-tex2 --minutes 20 \
+		--init weights/enhance-compact-x2-tex1.safetensors --init-disc runs/enhance-compact-x2-tex1/disc.safetensors \
+		--d-input-gain 4 --lr 1e-4 --d-lr 4e-4 --gan-weight 0.3 --texture-weight 2000 --texture-layer-weights 20 1 1 \
+		--degradation mixed --hr-patch 64 --batch 16 --eval-every 100 --threads 1 --seed 23
+	$(BIN)/python -m enhancers.training enhance --stage gan --out enhance-compact-x2-tex3 --minutes 25 \
+		--init weights/enhance-compact-x2-tex2.safetensors --init-disc runs/enhance-compact-x2-tex2/disc.safetensors \
+		--d-input-gain 4 --lr 1e-4 --d-lr 4e-4 --gan-weight 0.3 --texture-weight 2000 --texture-layer-weights 60 1 1 \
+		--degradation mixed --hr-patch 64 --batch 16 --eval-every 100 --threads 1 --seed 29
+	mv weights/enhance-compact-x2-tex3.safetensors weights/enhance-compact-x2-gan.safetensors
+	rm weights/enhance-compact-x2-tex1.safetensors weights/enhance-compact-x2-tex2.safetensors
 	$(BIN)/python -m enhancers.training tone --minutes 12 --threads 1
 	$(BIN)/python -m enhancers.training report-enhance
 

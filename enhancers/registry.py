@@ -81,8 +81,9 @@ _ENHANCE_SPECS: tuple[ModelSpec, ...] = (
         description="Real-ESRGAN's recipe on a small network (SRVGGNetCompact, 48 channels, 10 convolutions, "
                     "about 214k multiply-adds per input pixel), trained here on photos degraded twice over with "
                     "blur, resizing, noise and JPEG. Stage 1 learns with L1 only (sharp but smooth, best PSNR); "
-                    "stage 2 adds a VGG16 perceptual loss and a U-Net discriminator, and invents plausible "
-                    "texture. The slider blends the two networks' weights (network interpolation)."),
+                    "stage 2 adds a VGG16 perceptual loss, a U-Net discriminator and EnhanceNet's texture loss "
+                    "(per-patch Gram matrices), and invents plausible texture. The slider blends the two "
+                    "networks' weights (network interpolation)."),
     ModelSpec(
         id="enhance/realesrgan-x4plus", title="Real-ESRGAN x4plus, real-world ×4 (Hub)", task="enhance",
         arch="spandrel", source=_REALESRGAN_X4PLUS, license="BSD-3-Clause", paper="https://arxiv.org/abs/2107.10833",

@@ -33,7 +33,9 @@ NOTES = """\
 one. It is trained twice. Stage 1 (the *PSNR stage*) only minimises the pixel difference (L1) to the original.
 Stage 2 (the *GAN stage*) adds a second network, the **discriminator** (a U-Net that judges every pixel), trained
 at the same time to tell generated photos from real ones, while the generator learns to fool it; a perceptual
-loss (differences between VGG16 features) and the L1 loss keep it close to the original.
+loss (differences between VGG16 features) and the L1 loss keep it close to the original. A **texture loss**
+(EnhanceNet, Sajjadi et al. 2017) compares Gram matrices of VGG16 features over every 16×16 patch: it asks for
+the original's *kind* of fine detail (grain, leaves, rock) in each patch, not its exact pixels.
 
 **Why the GAN result scores lower PSNR yet looks sharper.** One blurry photo could come from many sharp ones.
 The output with the best PSNR is close to their *average*, and the average of many different details is smooth.

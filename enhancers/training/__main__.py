@@ -156,6 +156,10 @@ def build_parser() -> argparse.ArgumentParser:
     en.add_argument("--d-warmup-minutes", type=float, default=0.0,
                     help="GAN stage: first train only the discriminator against the frozen generator this long")
     en.add_argument("--perceptual-weight", type=float, default=1.0)
+    en.add_argument("--texture-weight", type=float, default=0.0,
+                    help="EnhanceNet's texture loss (per-patch VGG16 Gram matrices) in the GAN stage")
+    en.add_argument("--texture-layer-weights", type=float, nargs=3, default=(1.0, 1.0, 1.0),
+                    metavar=("RELU1_2", "RELU2_2", "RELU3_3"))
     en.add_argument("--pixel-weight", type=float, default=1.0)
     en.add_argument("--eval-every", type=int, default=150)
     en.add_argument("--threads", type=int, default=2)
@@ -323,7 +327,8 @@ def _enhance(a: argparse.Namespace) -> int:
 
     cfg = EnhanceConfig(stage=a.stage, out_name=a.out, minutes=a.minutes, init=a.init, init_disc=a.init_disc, batch=a.batch,
                         hr_patch=a.hr_patch, lr=a.lr, d_lr=a.d_lr, gan_weight=a.gan_weight,
-                        perceptual_weight=a.perceptual_weight, pixel_weight=a.pixel_weight, d_input_gain=a.d_input_gain,
+                        perceptual_weight=a.perceptual_weight, texture_weight=a.texture_weight,
+                        texture_layer_weights=tuple(a.texture_layer_weights), pixel_weight=a.pixel_weight, d_input_gain=a.d_input_gain,
                         d_warmup_minutes=a.d_warmup_minutes, ema_decay=a.ema_decay, eval_every=a.eval_every,
                         threads=a.threads, seed=a.seed, usm_gt=not a.no_usm_gt, run_dir=a.run_dir,
                         degradation=a.degradation)

@@ -5,6 +5,7 @@ https://arxiv.org/abs/2107.10833):
    (:func:`enhancers.degrade.second_order`), starting from the bundled bicubic ×2 SR weights.
 2. ``gan``: L1 1.0 + VGG16 perceptual 1.0 + adversarial 0.1 against a U-Net discriminator with spectral
    normalisation, starting from stage 1; an exponential moving average (EMA) of the generator is kept and shipped.
+   Continuations of this stage can add EnhanceNet's texture loss (``texture_weight``, :class:`VGGLosses`).
 
 On CPU the forward passes run under bfloat16 autocast (parameters and optimiser stay float32).
 """
@@ -30,6 +31,7 @@ from ..metrics import psnr_rgb
 from ..pretrained import imagenet_normalize, vgg16_features_imagenet
 from ..self_ensemble import DIHEDRAL, dihedral
 from ..specs import WEIGHTS_DIR
+from ..style import gram_matrix
 from . import data
 from .checkpoints import save_weights
 from .gan import discriminator_step
@@ -60,6 +62,11 @@ MIXTURES = {"mixed": (("mild", 0.5), ("moderate", 0.5))}
 
 # Pre-activation VGG16 convolutions conv1_2, conv2_2, conv3_3, conv4_3, conv5_3 with Real-ESRGAN's layer weights.
 PERCEPTUAL_LAYERS = {2: 0.1, 7: 0.1, 14: 1.0, 21: 1.0, 28: 1.0}
+# EnhanceNet's texture loss (Sajjadi et al. 2017, https://arxiv.org/abs/1612.07919, §4.2) on VGG16's relu1_2,
+# relu2_2 and relu3_3: Gram matrices per 16×16 image patch, so the output must match the photo's local texture
+# statistics (grain, foliage) rather than its pixels, which L1 and the feature loss average into smooth areas.
+TEXTURE_LAYERS = (3, 8, 15)
+TEXTURE_PATCH = 16
 
 
 @dataclass
@@ -78,6 +85,8 @@ class EnhanceConfig:
     d_lr: float = 1e-4
     pixel_weight: float = 1.0
     perceptual_weight: float = 1.0
+    texture_weight: float = 0.0
+    texture_layer_weights: tuple[float, float, float] = (1.0, 1.0, 1.0)  # relu1_2, relu2_2, relu3_3
     gan_weight: float = 0.1
     ema_decay: float = 0.995  # a ~200-step window: this run is ~1,500 steps, not Real-ESRGAN's 400k
     d_feat: int = 32
@@ -101,23 +110,42 @@ def build_generator(cfg: EnhanceConfig) -> torch.nn.Module:
                                  upscale=cfg.scale, act_type="prelu")
 
 
-class PerceptualLoss(torch.nn.Module):
-    """L1 between ImageNet VGG16 features (pre-activation conv1_2 … conv5_3, Real-ESRGAN's layer weights)
-    of two RGB float32 ``(N, 3, H, W)`` batches in [0, 1]."""
+def patch_grams(features: torch.Tensor, patch: int) -> torch.Tensor:
+    """Gram matrices of non-overlapping ``patch`` × ``patch`` windows of float ``(N, C, H, W)`` features (H and W
+    multiples of ``patch``), each normalised as :func:`enhancers.style.gram_matrix`: float ``(N·H·W/patch², C, C)``."""
+    n, c, h, w = features.shape
+    windows = (features.reshape(n, c, h // patch, patch, w // patch, patch)
+               .permute(0, 2, 4, 1, 3, 5).reshape(-1, c, patch, patch))
+    return gram_matrix(windows)
 
-    def __init__(self) -> None:
+
+class VGGLosses(torch.nn.Module):
+    """Losses on ImageNet VGG16 features of two RGB float32 ``(N, 3, H, W)`` batches in [0, 1] (H and W multiples
+    of 16), from one forward pass: ``perceptual``, L1 between pre-activation conv1_2 … conv5_3 (Real-ESRGAN's layer
+    weights), and ``texture``, the mean squared difference of per-patch Gram matrices (EnhanceNet's L_T), computed
+    only when ``texture_layer_weights`` (for relu1_2, relu2_2, relu3_3) are given."""
+
+    def __init__(self, texture_layer_weights: tuple[float, ...] | None = None) -> None:
         super().__init__()
         self.vgg = vgg16_features_imagenet()[:max(PERCEPTUAL_LAYERS) + 1]
+        self.texture = dict(zip(TEXTURE_LAYERS, texture_layer_weights)) if texture_layer_weights else {}
 
-    def forward(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    def forward(self, out: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
         x = imagenet_normalize(torch.cat([out, target]))
-        loss = out.new_zeros(())
+        losses = {"perceptual": out.new_zeros(())}
+        if self.texture:
+            losses["texture"] = out.new_zeros(())
         for i, layer in enumerate(self.vgg):
             x = layer(x)
             if i in PERCEPTUAL_LAYERS:
                 a, b = x.float().chunk(2)
-                loss = loss + PERCEPTUAL_LAYERS[i] * F.l1_loss(a, b.detach())
-        return loss
+                losses["perceptual"] = losses["perceptual"] + PERCEPTUAL_LAYERS[i] * F.l1_loss(a, b.detach())
+            if i in self.texture:
+                a, b = x.float().chunk(2)
+                patch = TEXTURE_PATCH * a.shape[-1] // out.shape[-1]
+                losses["texture"] = losses["texture"] + self.texture[i] * F.mse_loss(
+                    patch_grams(a, patch), patch_grams(b, patch).detach())
+        return losses
 
 
 def _pool(paths, downscales: tuple[float, ...], min_side: int) -> list[torch.Tensor]:
@@ -220,7 +248,7 @@ def train(cfg: EnhanceConfig) -> dict:
         if cfg.init_disc:
             disc.load_state_dict(load_file(cfg.init_disc))
         opt_d = torch.optim.Adam(disc.parameters(), lr=cfg.d_lr, betas=(0.9, 0.99))
-        perceptual = PerceptualLoss()
+        vgg_losses = VGGLosses(cfg.texture_layer_weights if cfg.texture_weight > 0 else None)
         ema = copy.deepcopy(gen).eval()
         for p in ema.parameters():
             p.requires_grad_(False)
@@ -249,7 +277,10 @@ def train(cfg: EnhanceConfig) -> dict:
         losses = {"l1": cfg.pixel_weight * F.l1_loss(out, gt)}
         if gan:
             with autocast:
-                losses["perceptual"] = cfg.perceptual_weight * perceptual(out, gt)
+                vgg = vgg_losses(out, gt)
+                losses["perceptual"] = cfg.perceptual_weight * vgg["perceptual"]
+                if cfg.texture_weight > 0:
+                    losses["texture"] = cfg.texture_weight * vgg["texture"]
                 for p in disc.parameters():
                     p.requires_grad_(False)
                 fake_logits = disc(out).float()
