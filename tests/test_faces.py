@@ -97,7 +97,7 @@ def test_align_then_paste_back_round_trip(astronaut: torch.Tensor, astronaut_fac
     crop, affine = faces.align_face(astronaut, astronaut_face)
     out = faces.paste_back(astronaut, crop, affine)
     mask = faces.face_mask(affine, 512, 512)[0, 0]
-    inside = mask >= 1
+    inside = mask >= 1 - 1e-6  # bilinear weights summing to 1 in float32 can leave 1 − 1 ulp inside the crop
     xs, ys = np.round(astronaut_face.landmarks).astype(int).T
     assert inside[ys, xs].all()  # eyes, nose and mouth are fully replaced
     err = (out - astronaut).abs()[..., inside].flatten()

@@ -144,6 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     en.add_argument("--init", default=None, help="start from these generator weights (.safetensors)")
     en.add_argument("--init-disc", default=None,
                     help="GAN stage: start the discriminator from these weights (a previous run's disc.safetensors)")
+    en.add_argument("--scale", type=int, choices=(1, 2), default=2,
+                    help="output size / input size: 2, or 1 for a same-size generator (upscale 1)")
     en.add_argument("--batch", type=int, default=12)
     en.add_argument("--hr-patch", type=int, default=96)
     en.add_argument("--lr", type=float, default=2e-4)
@@ -325,7 +327,8 @@ def _enhance(a: argparse.Namespace) -> int:
         return report_enhance(a.cards_only)
     from .enhance import EnhanceConfig, train as train_enhance
 
-    cfg = EnhanceConfig(stage=a.stage, out_name=a.out, minutes=a.minutes, init=a.init, init_disc=a.init_disc, batch=a.batch,
+    cfg = EnhanceConfig(stage=a.stage, out_name=a.out, minutes=a.minutes, init=a.init, init_disc=a.init_disc,
+                        scale=a.scale, batch=a.batch,
                         hr_patch=a.hr_patch, lr=a.lr, d_lr=a.d_lr, gan_weight=a.gan_weight,
                         perceptual_weight=a.perceptual_weight, texture_weight=a.texture_weight,
                         texture_layer_weights=tuple(a.texture_layer_weights), pixel_weight=a.pixel_weight, d_input_gain=a.d_input_gain,

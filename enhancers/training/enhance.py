@@ -185,12 +185,12 @@ def _pick_degradation(cfg: EnhanceConfig, rng: random.Random) -> str:
     return rng.choices(names, weights=odds)[0]
 
 
-def _heldout(n: int = 3, crop: int = 256) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """(LQ, HR) pairs from the first held-out photos with the fixed evaluation degradation."""
+def _heldout(scale: int, n: int = 3, crop: int = 256) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """(LQ, HR) pairs from the first held-out photos with the fixed evaluation degradation at ``scale``."""
     pairs = []
     for p in data.split().heldout[:n]:
         hr = data.prepare_hr(Path(p), crop=crop, multiple=4)
-        pairs.append((degrade.fixed_mix(hr, 2, seed=0), hr))
+        pairs.append((degrade.fixed_mix(hr, scale, seed=0), hr))
     return pairs
 
 
@@ -233,9 +233,9 @@ def train(cfg: EnhanceConfig) -> dict:
     run, log, rng, np_rng = start_run(cfg.run_dir, cfg.out_name, cfg.seed, cfg.threads)
     split = data.split()
     pool = _pool(split.train, tuple(cfg.hr_downscales), cfg.hr_patch)
-    pairs = _heldout()
+    pairs = _heldout(cfg.scale)
     gan = cfg.stage == "gan"
-    niqe_pairs = _heldout(crop=512) if gan else None
+    niqe_pairs = _heldout(cfg.scale, crop=512) if gan else None
     gen = build_generator(cfg)
     if cfg.init:
         gen.load_state_dict(load_file(cfg.init))
