@@ -180,8 +180,13 @@ train-enhance: venv photos
 		--init weights/enhance-compact-x2-tex2.safetensors --init-disc runs/enhance-compact-x2-tex2/disc.safetensors \
 		--d-input-gain 4 --lr 1e-4 --d-lr 4e-4 --gan-weight 0.3 --texture-weight 2000 --texture-layer-weights 60 1 1 \
 		--degradation mixed --hr-patch 64 --batch 16 --eval-every 100 --threads 1 --seed 29
-	mv weights/enhance-compact-x2-tex3.safetensors weights/enhance-compact-x2-gan.safetensors
-	rm weights/enhance-compact-x2-tex1.safetensors weights/enhance-compact-x2-tex2.safetensors
+	$(BIN)/python -m enhancers.training enhance --stage gan --out enhance-compact-x2-tex4 --minutes 15 \
+		--init weights/enhance-compact-x2-tex3.safetensors --init-disc runs/enhance-compact-x2-tex3/disc.safetensors \
+		--d-input-gain 4 --lr 1e-4 --d-lr 4e-4 --gan-weight 0.3 --texture-weight 2000 --texture-layer-weights 60 1 1 \
+		--degradation mixed --hr-patch 64 --batch 16 --eval-every 100 --threads 1 --seed 37
+	mv weights/enhance-compact-x2-tex4.safetensors weights/enhance-compact-x2-gan.safetensors
+	rm weights/enhance-compact-x2-tex1.safetensors weights/enhance-compact-x2-tex2.safetensors \
+		weights/enhance-compact-x2-tex3.safetensors
 	$(BIN)/python -m enhancers.training tone --minutes 12 --threads 1
 	$(BIN)/python -m enhancers.training report-enhance
 
