@@ -279,7 +279,7 @@ def train(cfg: EnhanceConfig) -> dict:
             with autocast:
                 vgg = vgg_losses(out, gt)
                 losses["perceptual"] = cfg.perceptual_weight * vgg["perceptual"]
-                if cfg.texture_weight > 0:
+                if "texture" in vgg:
                     losses["texture"] = cfg.texture_weight * vgg["texture"]
                 for p in disc.parameters():
                     p.requires_grad_(False)

@@ -196,12 +196,12 @@ def tone_table(photos=None) -> dict:
     return evaluate(model, photos or data.split().heldout, crop=CROP)
 
 
-def _summary(name: str) -> dict:
-    """A training run's ``summary.json`` from ``runs/``, or the copy in :data:`RUNS_FILE` where that folder is gone."""
-    path = Path("runs") / name / "summary.json"
-    if path.exists():
-        return json.loads(path.read_text())
-    return json.loads(RUNS_FILE.read_text()).get(name, {}) if RUNS_FILE.exists() else {}
+def _summaries(names) -> dict[str, dict]:
+    """Each training run's ``summary.json`` from ``runs/``, or the copy in :data:`RUNS_FILE` where that folder is
+    gone (a fresh clone)."""
+    saved = json.loads(RUNS_FILE.read_text()) if RUNS_FILE.exists() else {}
+    paths = {name: Path("runs") / name / "summary.json" for name in names}
+    return {name: json.loads(p.read_text()) if p.exists() else saved.get(name, {}) for name, p in paths.items()}
 
 
 def _curve_rows(summary: dict) -> str:
@@ -300,8 +300,8 @@ def write_cards(gen: dict, tone: dict) -> list[Path]:
     weight file (``enhance-compact-x2-psnr.md``, ``enhance-compact-x2-gan.md``) and ``weights/tone-curves.md``."""
     METRICS_FILE.write_text(json.dumps({"generator": gen, "tone": tone}, indent=1))
     held = ", ".join(Path(p).name for p in data.split().heldout)
-    runs = {name: _summary(name) for name in ("enhance-compact-x2-psnr", "enhance-compact-x2-gan", CONTINUATION_RUN,
-                                              *TEXTURE_RUNS, "tone-curves")}
+    runs = _summaries(("enhance-compact-x2-psnr", "enhance-compact-x2-gan", CONTINUATION_RUN, *TEXTURE_RUNS,
+                       "tone-curves"))
     RUNS_FILE.write_text(json.dumps(runs, indent=1))
     psnr_run, gan_run, cont_run, tone_run = (runs["enhance-compact-x2-psnr"], runs["enhance-compact-x2-gan"],
                                              runs[CONTINUATION_RUN], runs["tone-curves"])
