@@ -156,6 +156,12 @@ train-style: venv photos
 # GAN enhancement generator in two stages (Real-ESRGAN's recipe: L1, then L1 + VGG16 perceptual + U-Net GAN), the
 # auto-tone curves, then the held-out report and model cards. CPU, bfloat16 autocast.
 GAN_MINUTES ?= 38
+# The same-size generator's GAN runs: what they share, and how run N continues run N − 1 (EMA generator and critic).
+X1_GAN = $(BIN)/python -m enhancers.training enhance --stage gan --scale 1 --d-input-gain 4 --lr 1e-4 --d-lr 4e-4 \
+	--texture-weight 2000 --texture-layer-weights 60 1 1 --degradation mixed --hr-patch 48 --batch 16 \
+	--eval-every 100 --threads 1
+X1_FROM = --init weights/enhance-compact-x1-$(1).safetensors --init-disc runs/enhance-compact-x1-$(1)/disc.safetensors
+
 train-enhance: venv photos
 	$(BIN)/python -m enhancers.training enhance --stage psnr --out enhance-compact-x2-psnr --minutes 12 \
 		--init weights/sr-compact-x2.safetensors --no-usm-gt --batch 16 --threads 2
@@ -184,9 +190,23 @@ train-enhance: venv photos
 		--init weights/enhance-compact-x2-tex3.safetensors --init-disc runs/enhance-compact-x2-tex3/disc.safetensors \
 		--d-input-gain 4 --lr 1e-4 --d-lr 4e-4 --gan-weight 0.3 --texture-weight 2000 --texture-layer-weights 60 1 1 \
 		--degradation mixed --hr-patch 64 --batch 16 --eval-every 100 --threads 1 --seed 37
+	# The same-size generator (enhance/compact-x1): tex3's weights with the last convolution averaged over its 2×2
+	# sub-pixel outputs (done by --scale 1), trained on at the same size; its PSNR end is the ×2 PSNR stage converted.
+	$(X1_GAN) --out enhance-compact-x1-tex1 --minutes 18 --d-warmup-minutes 5 \
+		--init weights/enhance-compact-x2-tex3.safetensors --gan-weight 0.3 --seed 31
+	$(X1_GAN) --out enhance-compact-x1-tex2 --minutes 20 $(call X1_FROM,tex1) --gan-weight 0.3 --seed 41
+	$(X1_GAN) --out enhance-compact-x1-tex3 --minutes 20 $(call X1_FROM,tex2) --gan-weight 0.3 --seed 42
+	$(X1_GAN) --out enhance-compact-x1-tex4 --minutes 15 $(call X1_FROM,tex3) --gan-weight 0.3 --seed 44
+	# Run 5: adversarial weight 1.0 (NIQE had stopped falling at 0.3).
+	$(X1_GAN) --out enhance-compact-x1-tex5 --minutes 20 $(call X1_FROM,tex4) --gan-weight 1.0 --seed 45
+	mv weights/enhance-compact-x1-tex5.safetensors weights/enhance-compact-x1-gan.safetensors
+	$(BIN)/python -m enhancers.training enhance-same-size --from weights/enhance-compact-x2-psnr.safetensors \
+		--out enhance-compact-x1-psnr
 	mv weights/enhance-compact-x2-tex4.safetensors weights/enhance-compact-x2-gan.safetensors
 	rm weights/enhance-compact-x2-tex1.safetensors weights/enhance-compact-x2-tex2.safetensors \
-		weights/enhance-compact-x2-tex3.safetensors
+		weights/enhance-compact-x2-tex3.safetensors weights/enhance-compact-x1-tex1.safetensors \
+		weights/enhance-compact-x1-tex2.safetensors weights/enhance-compact-x1-tex3.safetensors \
+		weights/enhance-compact-x1-tex4.safetensors
 	$(BIN)/python -m enhancers.training tone --minutes 12 --threads 1
 	$(BIN)/python -m enhancers.training report-enhance
 

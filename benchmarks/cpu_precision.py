@@ -82,12 +82,13 @@ def _run(model_id: str, rgb, ensemble: bool = False):
     from enhancers import colorize, dejpeg, denoise, enhance, sr, style
     from enhancers.registry import get_spec
 
-    task = get_spec(model_id).task
+    spec = get_spec(model_id)
+    task = spec.task
     u8 = torch.uint8
     if task == "sr":
         return sr.upscale(rgb, model_id, out_dtype=u8, self_ensemble=ensemble)
-    if task == "enhance":
-        return enhance.generate(rgb, model_id, out_dtype=u8)
+    if task == "enhance":  # at the model's own scale factor: no Lanczos after it
+        return enhance.generate(rgb, model_id, scale=spec.scale, out_dtype=u8)
     if task == "denoise":
         return denoise.denoise(rgb, model_id, sigma=25, out_dtype=u8)[0]
     if task == "dejpeg":
@@ -177,7 +178,7 @@ def _held_out_quality(model_id: str, precision: str, threads: int | None) -> dic
     from skimage import data
 
     from enhancers import dejpeg, denoise, enhance, imageio, metrics, sr
-    from enhancers.degrade import add_gaussian_noise, jpeg
+    from enhancers.degrade import add_gaussian_noise, fixed_mix, jpeg
     from enhancers.precision import use_precision
     from enhancers.registry import get_spec
 
@@ -192,7 +193,8 @@ def _held_out_quality(model_id: str, precision: str, threads: int | None) -> dic
             if spec.task in ("sr", "enhance"):
                 s = spec.scale
                 clean = clean[..., : h // s * s, : w // s * s]
-                low = imageio.resize(clean, (clean.shape[-1] // s, clean.shape[-2] // s), "bicubic")
+                low = (imageio.resize(clean, (clean.shape[-1] // s, clean.shape[-2] // s), "bicubic") if s > 1
+                       else fixed_mix(clean, 1, seed=0))  # a same-size model restores the fixed mix instead
                 out = (sr.upscale(low, model_id, self_ensemble=False) if spec.task == "sr"
                        else enhance.generate(low, model_id, scale=s))
                 scores.append(metrics.psnr_y(out, clean, shave=s))

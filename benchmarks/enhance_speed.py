@@ -1,10 +1,11 @@
 """Speed and memory of the one-click enhancement stages on this machine (prints a table; not a test).
 
 At 1 MP and 3 MP of a real photo (scikit-image's astronaut, resized), each in a fresh process so peaks don't mix:
-the bundled generator (``enhance/compact-x2``, ×2, α = 1), auto-tone (``tone/curves``), and MTCNN face detection
+the bundled generator (``enhance/compact-x2``, ×2, α = 1), its same-size sibling (``enhance/compact-x1``, the
+output size "same", α = 1), auto-tone (``tone/curves``), and MTCNN face detection
 (``enhancers.faces.detect_faces``). Megapixels of input per second and peak RSS.
 
-    python benchmarks/enhance_speed.py [--stages generator tone faces] [--repeat 2]
+    python benchmarks/enhance_speed.py [--stages generator same_size tone faces] [--repeat 2]
 """
 
 from __future__ import annotations
@@ -27,6 +28,12 @@ def _generator(image) -> None:
     enhance.enhance_image(image, "enhance/compact-x2", scale=2, alpha=1.0, with_before=False)
 
 
+def _same_size(image) -> None:
+    from enhancers import enhance
+
+    enhance.enhance_image(image, "enhance/compact-x2", scale=1, alpha=1.0, with_before=False)
+
+
 def _tone(image) -> None:
     from enhancers import enhance
 
@@ -39,7 +46,7 @@ def _faces(image) -> None:
     faces.detect_faces(image.rgb)
 
 
-STAGES = {"generator": _generator, "tone": _tone, "faces": _faces}
+STAGES = {"generator": _generator, "same_size": _same_size, "tone": _tone, "faces": _faces}
 
 
 def _measure_here(stage: str, megapixels: float, repeat: int) -> dict:

@@ -225,7 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--output-dir", required=True, help="writes DIR/<stem>.png")
     e.add_argument("--model", default="enhance/compact-x2",
                    help="generator id (default: enhance/compact-x2, bundled; see `models --task enhance`)")
-    e.add_argument("--scale", type=int, default=2, choices=(1, 2, 4), help="output size / input size (default 2)")
+    e.add_argument("--scale", type=int, default=2, choices=(1, 2, 4),
+                   help="output size / input size (default 2; 1 runs the bundled model's same-size sibling, "
+                        "enhance/compact-x1)")
     e.add_argument("--fidelity", type=float, default=None, metavar="ALPHA",
                    help="network interpolation α in [0, 1]: 0 = fidelity (PSNR stage), 1 = texture (GAN stage); "
                         "for realesr-general-x4v3 the denoise strength (default: the model's)")

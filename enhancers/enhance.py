@@ -6,9 +6,10 @@ Real-ESRGAN was (Wang et al. 2021, https://arxiv.org/abs/2107.10833): an L1 stag
 Its spec blends the two (network interpolation, Wang et al. 2018 §3.4): α = 0 is the fidelity (PSNR) end,
 α = 1 the texture (GAN) end — the perception–distortion trade-off of Blau & Michaeli 2018 on one slider.
 
-Output sizes other than the model's scale factor are made as Real-ESRGAN's ``--outscale`` makes them: the
-model runs at its own scale factor, then the result is resized with Lanczos (×4 from a ×2 model: Lanczos
-×2 after it; the same size: Lanczos ↓2 after it).
+A model whose spec names a variant for the requested output size hands over to it (the bundled same-size
+generator ``enhance/compact-x1`` for the ×2 one: :func:`model_for_scale`). Other output sizes are made as
+Real-ESRGAN's ``--outscale`` makes them: the model runs at its own scale factor, then the result is resized with
+Lanczos (×4 from a ×2 model: Lanczos ×2 after it; the same size from a ×4 model: Lanczos ↓4 after it).
 """
 
 from __future__ import annotations
@@ -36,8 +37,24 @@ Stage = Callable[[str], None]
 
 
 def model_ids() -> list[str]:
-    """Registered enhancement generators, in registry order."""
-    return [s.id for s in list_specs(TASK)]
+    """Registered enhancement generators for the model dropdown, in registry order, leaving out variants of a
+    model listed before them (the same-size ``enhance/compact-x1`` is reached through ``enhance/compact-x2``)."""
+    ids: list[str] = []
+    for spec in list_specs(TASK):
+        if not any(spec.id == get_spec(i).variant_for(spec.scale) for i in ids):
+            ids.append(spec.id)
+    return ids
+
+
+def model_for_scale(model_id: str, scale: int) -> str:
+    """The model that makes output ``scale`` for ``model_id``: its registered variant for that scale factor,
+    else ``model_id`` itself.
+
+    Raises:
+        UnknownModelError; InvalidInputError: not an enhancement model.
+    """
+    variant = task_spec(model_id, TASK, "an enhancement model").variant_for(scale)
+    return model_id if variant is None else variant
 
 
 def interpolation_control(model_id: str) -> tuple[str, float, str] | None:
@@ -142,7 +159,8 @@ def enhance_image(image: LoadedImage, model_id: str = DEFAULT_MODEL, scale: int 
 
     Args:
         image: the decoded upload (:func:`enhancers.imageio.open_image`).
-        model_id, scale, alpha, tile: as for :func:`generate`.
+        model_id, scale, alpha, tile: as for :func:`generate`; ``model_id`` hands over to its variant for
+            ``scale`` where it has one (:func:`model_for_scale`; the result's ``model_id`` says which ran).
         tone: run :func:`auto_tone` first.
         face_model: a registered ``face/...`` restorer id, or None to leave faces alone.
         only_largest_face: restore only the largest detected face.
@@ -157,7 +175,7 @@ def enhance_image(image: LoadedImage, model_id: str = DEFAULT_MODEL, scale: int 
     imageio.check_image_tensor(image.rgb)
     if scale not in SCALES:
         raise InvalidInputError(f"output scale must be one of {SCALES}, got {scale!r}")
-    task_spec(model_id, TASK, "an enhancement model")
+    model_id = model_for_scale(model_id, scale)
     if face_model is not None:
         task_spec(face_model, "face", "a face restoration model")
     seconds: dict[str, float] = {}

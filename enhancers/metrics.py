@@ -123,6 +123,8 @@ def psnr_b(output: torch.Tensor, reference: torch.Tensor) -> float:
 NIQE_PARAMS_ENV = "ENHANCERS_NIQE_PARAMS"
 NIQE_PARAMS_FILE = "niqe_pris_params.npz"
 NIQE_BLOCK = 96
+# px per side below which NIQE's Gaussian is fitted to fewer than 4×4 blocks, and its score swings by whole units
+NIQE_RELIABLE_SIDE = 4 * NIQE_BLOCK
 _NIQE_PARAMS_DIRS = (WEIGHTS_DIR, WEIGHTS_DIR.parent.parent / "shared" / "data")  # repo copy, then CI's shared folder
 # Keys' cubic kernel (a = −0.5) stretched ×2 for antialiasing: MATLAB's imresize(·, 0.5), as the reference uses.
 _HALF_BICUBIC = np.array([-0.0234375, -0.0703125, 0.2265625, 0.8671875,

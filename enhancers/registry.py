@@ -77,13 +77,26 @@ _ENHANCE_SPECS: tuple[ModelSpec, ...] = (
             other=BundledWeights("enhance-compact-x2-gan.safetensors"), control="fidelity", default=1.0,
             label="Fidelity ↔ texture (0 = PSNR stage, 1 = GAN stage)"),
         license="MIT (trained by this project)", paper="https://arxiv.org/abs/2107.10833", scale=2,
-        tiling=Tiling(overlap=40),
+        tiling=Tiling(overlap=40), variants=((1, "enhance/compact-x1"),),
         description="Real-ESRGAN's recipe on a small network (SRVGGNetCompact, 48 channels, 10 convolutions, "
                     "about 214k multiply-adds per input pixel), trained here on photos degraded twice over with "
                     "blur, resizing, noise and JPEG. Stage 1 learns with L1 only (sharp but smooth, best PSNR); "
                     "stage 2 adds a VGG16 perceptual loss, a U-Net discriminator and EnhanceNet's texture loss "
                     "(per-patch Gram matrices), and invents plausible texture. The slider blends the two "
                     "networks' weights (network interpolation)."),
+    ModelSpec(
+        id="enhance/compact-x1", title="Compact GAN, same size (bundled)", task="enhance", arch="spandrel",
+        source=BundledWeights("enhance-compact-x1-psnr.safetensors"), cpu_bf16=True,
+        interpolation=NetworkInterpolation(
+            other=BundledWeights("enhance-compact-x1-gan.safetensors"), control="fidelity", default=1.0,
+            label="Fidelity ↔ texture (0 = PSNR stage, 1 = GAN stage)"),
+        license="MIT (trained by this project)", paper="https://arxiv.org/abs/2107.10833", scale=1,
+        tiling=Tiling(overlap=40), variants=((2, "enhance/compact-x2"),),
+        description="The same-size sibling of Compact GAN ×2, used when the output size is \"same\": its last "
+                    "convolution started as the ×2 network's averaged over each 2×2 block of output pixels, then "
+                    "the GAN stage with the texture loss went on at the same size, so the fine texture it adds "
+                    "is not thrown away by shrinking a ×2 result. The fidelity end is the ×2 PSNR stage "
+                    "converted the same way."),
     ModelSpec(
         id="enhance/realesrgan-x4plus", title="Real-ESRGAN x4plus, real-world ×4 (Hub)", task="enhance",
         arch="spandrel", source=_REALESRGAN_X4PLUS, license="BSD-3-Clause", paper="https://arxiv.org/abs/2107.10833",

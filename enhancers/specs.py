@@ -119,6 +119,9 @@ class ModelSpec:
         cpu_bf16: the model may run in bfloat16 on CPU (:mod:`enhancers.precision`): set only where
             its output was measured to stay within 2 levels of 8 bits of fp32 (tests/test_precision.py).
         cpu_bf16_why: why it stays in fp32 on CPU, when ``cpu_bf16`` is False; empty uses a generic reason.
+        variants: ``(scale, model id)`` pairs naming registered models of the same family trained for another
+            output scale (the bundled same-size generator of a ×2 one); pipelines asked for that output scale
+            run the variant instead of resizing this model's output (:func:`enhancers.enhance.model_for_scale`).
     """
 
     id: str
@@ -139,10 +142,18 @@ class ModelSpec:
     interpolation: NetworkInterpolation | None = None
     cpu_bf16: bool = False
     cpu_bf16_why: str = ""
+    variants: tuple[tuple[int, str], ...] = ()
 
     def __post_init__(self) -> None:
         if self.interpolation is not None and self.source is None:
             raise InvalidInputError(f"{self.id}: network interpolation needs weights in source, got None")
+        if any(scale == self.scale for scale, _ in self.variants):
+            raise InvalidInputError(f"{self.id}: a variant must have another scale than {self.scale}, "
+                                    f"got {self.variants}")
+
+    def variant_for(self, scale: int) -> str | None:
+        """The id of the variant trained for output ``scale``, or None when there is none."""
+        return dict(self.variants).get(scale)
 
     @property
     def fp32_reason(self) -> str:

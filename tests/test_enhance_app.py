@@ -75,6 +75,7 @@ def test_default_run_is_x2_png_with_alpha_kept(client, small_rgba):
 def test_same_size_and_the_two_ends_of_the_slider(client, small_rgba):
     _, same, stats, _ = _enhance(client, small_rgba, scale=1)
     assert _pixels(same).shape == (64, 96, 3) and "96×64 → **Output** 96×64" in stats
+    assert "**Model** enhance/compact-x1" in stats, "the same size should come from the same-size generator"
     (_, full0, stats0, _), (_, full1, stats1, _) = (_enhance(client, small_rgba, fidelity=a) for a in (0.0, 1.0))
     assert "**α** 0.00" in stats0 and "**α** 1.00" in stats1
     diff = np.abs(_pixels(full0) - _pixels(full1))
@@ -144,6 +145,15 @@ def test_classroom_gan_stage_is_perceptually_closer_than_bicubic(client, coffee,
     assert rows["PSNR stage (α = 0)"][0] > rows["Bicubic"][0], rows  # PSNR, dB
     assert all(v is not None for values in rows.values() for v in values), "NIQE runs from 96 px per side"
     assert "192×128" in stats and "96×64" in stats
+    assert "NIQE** is only a rough guide" in stats, "a 192×128 photo holds only two 96-px NIQE blocks"
+
+
+def test_classroom_niqe_note_only_on_small_photos(client):
+    with Image.open(skimage_dir() / "coffee.png") as im:  # 600×400: 16 NIQE blocks of 96 px
+        assert min(im.size) >= 384
+    _, table, stats = client.predict(handle_file(str(skimage_dir() / "coffee.png")), api_name="/enhance_classroom")
+    assert "600×400" in stats and "rough guide" not in stats
+    assert all(row[4] is not None for row in table["data"])
 
 
 def test_classroom_comparison_needs_the_fidelity_slider_and_32_px(coffee):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from dataclasses import replace
 
 import pytest
 import torch
@@ -33,6 +34,20 @@ def test_spec_id_is_task_slash_name(spec) -> None:
     assert re.fullmatch(r"[a-z0-9]+/[a-z0-9][a-z0-9.\-]*", spec.id)
     assert spec.id.split("/")[0] == spec.task
     assert REGISTRY[spec.id] is spec
+
+
+@pytest.mark.parametrize("spec", [s for s in SPECS if s.variants], ids=lambda s: s.id)
+def test_variants_are_registered_at_their_scale_and_point_back(spec) -> None:
+    for scale, variant_id in spec.variants:
+        variant = get_spec(variant_id)
+        assert (variant.task, variant.scale) == (spec.task, scale)
+        assert variant.variant_for(spec.scale) == spec.id
+    assert spec.variant_for(spec.scale) is None
+
+
+def test_a_variant_at_the_model_s_own_scale_is_refused() -> None:
+    with pytest.raises(InvalidInputError, match="another scale than 2"):
+        replace(get_spec("enhance/compact-x2"), variants=((2, "enhance/compact-x1"),))
 
 
 def test_spec_ids_unique() -> None:

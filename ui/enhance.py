@@ -12,6 +12,7 @@ import gradio as gr
 from PIL import Image, ImageDraw
 
 from enhancers import enhance, faces, imageio
+from enhancers.metrics import NIQE_BLOCK, NIQE_RELIABLE_SIDE
 from enhancers.registry import get_spec
 from ui.cancel import check_cancelled, stoppable
 from ui.common import (MODEL_EVENTS, add_examples, advanced_tile, before_after_slider, classroom_photo,
@@ -50,6 +51,10 @@ natural) follow what people see better than PSNR does.
 faithful PSNR stage, α = 1 the sharp GAN stage with invented texture, and values in between move smoothly from one
 to the other. For Real-ESRGAN general v3 the same trick blends a model that keeps noise and grain with one that
 removes them (*denoise strength*).
+
+**Output size.** The bundled generator works at ×2; ×4 enlarges its result further with Lanczos. For "Same
+size" it hands over to a sibling network trained at the same size: shrinking a ×2 result would average away the
+finest texture the GAN stage invented, and with it most of what makes the result look like a photo (NIQE).
 
 **Fix lighting (auto-tone).** Before the generator, a small CNN looks at a 64×64 thumbnail and predicts one
 smooth, increasing tone curve per colour channel, like the Curves tool of a photo editor: brighter shadows, more
@@ -167,7 +172,7 @@ def run_enhance(image_path: str | None, model_id: str = enhance.DEFAULT_MODEL, s
                                        bool(only_largest_face), float(face_fidelity), int(tile) or None,
                                        on_step, on_stage)
     out = result.image
-    before, full = save_before_after(Path(image_path).stem, f"_enhanced_x{result.scale}_{short_name(model_id)}",
+    before, full = save_before_after(Path(image_path).stem, f"_enhanced_x{result.scale}_{short_name(result.model_id)}",
                                      out, "_before_bicubic", result.before)
     stats = _stats(image, result, face_model, bool(only_largest_face), time.perf_counter() - started)
     return (before, full), full, stats, faces_preview(image, result.faces, out.width)
@@ -201,6 +206,10 @@ def run_classroom(image_path: str | None, progress: gr.Progress = gr.Progress(tr
              f"noise σ = 8 and saved as JPEG (quality 60) to {c.degraded.shape[-1]}×{c.degraded.shape[-2]}, then "
              f"brought back to {w}×{h} with {get_spec(c.model_id).title} · **Time** "
              f"{time.perf_counter() - started:.2f} s")
+    if min(h, w) < NIQE_RELIABLE_SIDE:
+        stats += (f" · **NIQE** is only a rough guide here: it compares {NIQE_BLOCK}-px blocks with natural photos' "
+                  f"statistics, and a photo under {NIQE_RELIABLE_SIDE} px per side has too few blocks; compare "
+                  "PSNR, SSIM and LPIPS instead, or use a larger photo")
     return gallery, table, stats
 
 

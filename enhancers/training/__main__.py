@@ -178,6 +178,10 @@ def build_parser() -> argparse.ArgumentParser:
     tn.add_argument("--identity-fraction", type=float, default=0.2, help="share of samples left undegraded")
     tn.add_argument("--seed", type=int, default=0)
     tn.add_argument("--run-dir", default="runs")
+    ss = sub.add_parser("enhance-same-size",
+                        help="convert ×2 enhancement generator weights into same-size ones (2×2 sub-pixel average)")
+    ss.add_argument("--from", dest="src", required=True, help="×2 SRVGGNetCompact weights (.safetensors)")
+    ss.add_argument("--out", required=True, help="weights/<OUT>.safetensors")
     rpe = sub.add_parser("report-enhance",
                          help="held-out table of the GAN generator and auto-tone vs baselines, and cards")
     rpe.add_argument("--cards-only", action="store_true", help="rewrite the cards from weights/enhance-metrics.json")
@@ -254,7 +258,7 @@ def _dispatch(a: argparse.Namespace) -> int:
                             a.unseen_styles, a.compare_weights, a.compare_label)
     if a.task == "report-sr":
         return _report(a)
-    if a.task in ("enhance", "tone", "report-enhance"):
+    if a.task in ("enhance", "tone", "report-enhance", "enhance-same-size"):
         return _enhance(a)
     if a.task == "latent":
         return _latent(a)
@@ -325,7 +329,15 @@ def _enhance(a: argparse.Namespace) -> int:
         from .report_enhance import main as report_enhance
 
         return report_enhance(a.cards_only)
-    from .enhance import EnhanceConfig, train as train_enhance
+    from .enhance import EnhanceConfig, train as train_enhance, write_same_size
+
+    if a.task == "enhance-same-size":
+        try:
+            print("wrote", write_same_size(a.src, a.out))
+        except (OSError, ValueError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        return 0
 
     cfg = EnhanceConfig(stage=a.stage, out_name=a.out, minutes=a.minutes, init=a.init, init_disc=a.init_disc,
                         scale=a.scale, batch=a.batch,

@@ -110,6 +110,32 @@ def build_generator(cfg: EnhanceConfig) -> torch.nn.Module:
                                  upscale=cfg.scale, act_type="prelu")
 
 
+def same_size_weights(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """SRVGGNetCompact ×2 weights → upscale-1 weights whose output is exactly the ×2 output reduced by 2×2 box
+    averaging.
+
+    The ×2 network ends in a convolution with 3·4 output channels, pixel-shuffled into 2×2 blocks, plus the
+    input upsampled with nearest neighbours; averaging each block is linear, so it equals that convolution with
+    its weights and biases averaged over each colour's four sub-pixel channels, and the nearest-upsampled input
+    averages back to the input itself (upscale 1's skip). Used to start the same-size generator.
+
+    Raises:
+        ValueError: ``state`` is not a ×2 SRVGGNetCompact state dict (last convolution without 12 output channels).
+    """
+    convs = [k for k in state if k.startswith("body.") and k.endswith(".weight") and state[k].ndim == 4]
+    if not convs:
+        raise ValueError("expected SRVGGNetCompact weights (body.N.weight convolutions), found none")
+    last = max(convs, key=lambda k: int(k.split(".")[1]))
+    weight, bias = state[last], state[last.replace(".weight", ".bias")]
+    if weight.shape[0] != 12:
+        raise ValueError(f"expected a ×2 network's last convolution with 12 output channels (3 colours × 2×2), "
+                         f"got {weight.shape[0]} in {last}")
+    out = dict(state)
+    out[last] = weight.reshape(3, 4, *weight.shape[1:]).mean(1).contiguous()
+    out[last.replace(".weight", ".bias")] = bias.reshape(3, 4).mean(1).contiguous()
+    return out
+
+
 def patch_grams(features: torch.Tensor, patch: int) -> torch.Tensor:
     """Gram matrices of non-overlapping ``patch`` × ``patch`` windows of float ``(N, C, H, W)`` features (H and W
     multiples of ``patch``), each normalised as :func:`enhancers.style.gram_matrix`: float ``(N·H·W/patch², C, C)``."""
@@ -225,6 +251,16 @@ def _warm_up_discriminator(gen, disc, opt_d, pool, cfg: EnhanceConfig, rng, np_r
         means.update(step, discriminator_step(disc, opt_d, hr, out, autocast), time.time() - t0)
 
 
+def write_same_size(src: str, out_name: str) -> Path:
+    """Convert ×2 generator weights ``src`` with :func:`same_size_weights` into ``weights/<out_name>.safetensors``
+    (the same-size generator's PSNR end is the ×2 PSNR stage converted). Raises ValueError for other weights."""
+    gen = build_generator(EnhanceConfig(stage="psnr", out_name=out_name, minutes=0, scale=1))
+    gen.load_state_dict(same_size_weights(load_file(src)))
+    out_path = WEIGHTS_DIR / f"{out_name}.safetensors"
+    save_weights(gen, out_path, metadata={"stage": "psnr", "scale": "1", "converted_from": Path(src).name})
+    return out_path
+
+
 def train(cfg: EnhanceConfig) -> dict:
     from ..sharpen import unsharp_mask
 
@@ -238,7 +274,10 @@ def train(cfg: EnhanceConfig) -> dict:
     niqe_pairs = _heldout(cfg.scale, crop=512) if gan else None
     gen = build_generator(cfg)
     if cfg.init:
-        gen.load_state_dict(load_file(cfg.init))
+        state = load_file(cfg.init)
+        if cfg.scale == 1 and state[f"body.{len(gen.body) - 1}.weight"].shape[0] == 12:
+            state = same_size_weights(state)  # a ×2 network to start the same-size one from
+        gen.load_state_dict(state)
     gen.train()
     opt_g = torch.optim.Adam(gen.parameters(), lr=cfg.lr, betas=(0.9, 0.99))
     if gan:

