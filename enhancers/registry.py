@@ -83,7 +83,8 @@ _ENHANCE_SPECS: tuple[ModelSpec, ...] = (
                     "blur, resizing, noise and JPEG. Stage 1 learns with L1 only (sharp but smooth, best PSNR); "
                     "stage 2 adds a VGG16 perceptual loss, a U-Net discriminator and EnhanceNet's texture loss "
                     "(per-patch Gram matrices), and invents plausible texture. The slider blends the two "
-                    "networks' weights (network interpolation)."),
+                    "networks' weights (network interpolation). For the same size it hands over to a sibling "
+                    "trained at the same size (Compact GAN, same size)."),
     ModelSpec(
         id="enhance/compact-x1", title="Compact GAN, same size (bundled)", task="enhance", arch="spandrel",
         source=BundledWeights("enhance-compact-x1-psnr.safetensors"), cpu_bf16=True,

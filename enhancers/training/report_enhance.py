@@ -418,7 +418,7 @@ def write_cards(gen: dict, tone: dict) -> list[Path]:
     """Write ``weights/enhance-metrics.json``, ``weights/enhance-compact-x2.md`` (both stages), one card per
     weight file (``enhance-compact-x2-psnr.md``, ``enhance-compact-x2-gan.md``) and ``weights/tone-curves.md``."""
     METRICS_FILE.write_text(json.dumps({"generator": gen, "tone": tone}, indent=1))
-    held = ", ".join(Path(p).name for p in data.split().heldout)
+    held = ", ".join(dict.fromkeys(r["photo"] for r in gen["rows"]))  # the photos scored, even without data/
     runs = _summaries(("enhance-compact-x2-psnr", "enhance-compact-x2-gan", CONTINUATION_RUN, *TEXTURE_RUNS,
                        *SAME_SIZE_RUNS, "tone-curves"))
     RUNS_FILE.write_text(json.dumps(runs, indent=1))
