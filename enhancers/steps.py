@@ -135,9 +135,10 @@ def _run_sr(image: LoadedImage, o: Mapping[str, object], progress: Progress | No
 
 
 def _enhance_model(o: Mapping[str, object]) -> str:
+    """The generator that runs: the chosen one, or its variant for the output scale (the same-size sibling)."""
     from . import enhance
 
-    return str(o.get("model") or enhance.DEFAULT_MODEL)
+    return enhance.model_for_scale(str(o.get("model") or enhance.DEFAULT_MODEL), int(o.get("scale") or 2))
 
 
 def _run_enhance(image: LoadedImage, o: Mapping[str, object], progress: Progress | None) -> StepOutcome:

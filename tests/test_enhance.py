@@ -3,6 +3,7 @@ the bundled generator and auto-tone on held-out photos, the pipeline's alpha/EXI
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from dataclasses import replace
@@ -176,6 +177,16 @@ def test_same_size_output_comes_from_the_same_size_generator(coffee):
     res = enhance.enhance_image(imageio.open_image(imageio.tensor_to_pil(coffee[..., :40, :56])), scale=1,
                                 with_before=False)
     assert res.model_id == "enhance/compact-x1" and res.image.rgb.shape == (1, 3, 40, 56)
+
+
+def test_cli_json_names_the_same_size_generator(tmp_path, coffee, capsys):
+    from enhancers import cli
+
+    src = imageio.save_png(tmp_path / "c.png", coffee[..., :48, :64])
+    rc = cli.main(["enhance", str(src), "--output-dir", str(tmp_path / "out"), "--scale", "1", "--json"])
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert rc == 0 and len(rows) == 1
+    assert rows[0]["model"] == "enhance/compact-x1" and rows[0]["output_size"] == [64, 48]
 
 
 def test_same_size_generator_beats_baselines_and_the_resized_x2_output(coffee):
