@@ -11,6 +11,7 @@ output size "same", α = 1), auto-tone (``tone/curves``), and MTCNN face detecti
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import time
 from pathlib import Path
@@ -22,16 +23,10 @@ from fresh_process import in_fresh_process, peak_rss_mib  # noqa: E402
 from sr_speed import _photo  # noqa: E402
 
 
-def _generator(image) -> None:
+def _generator(image, scale: int = 2) -> None:
     from enhancers import enhance
 
-    enhance.enhance_image(image, "enhance/compact-x2", scale=2, alpha=1.0, with_before=False)
-
-
-def _same_size(image) -> None:
-    from enhancers import enhance
-
-    enhance.enhance_image(image, "enhance/compact-x2", scale=1, alpha=1.0, with_before=False)
+    enhance.enhance_image(image, "enhance/compact-x2", scale=scale, alpha=1.0, with_before=False)
 
 
 def _tone(image) -> None:
@@ -46,7 +41,8 @@ def _faces(image) -> None:
     faces.detect_faces(image.rgb)
 
 
-STAGES = {"generator": _generator, "same_size": _same_size, "tone": _tone, "faces": _faces}
+STAGES = {"generator": _generator, "same_size": functools.partial(_generator, scale=1), "tone": _tone,
+          "faces": _faces}
 
 
 def _measure_here(stage: str, megapixels: float, repeat: int) -> dict:

@@ -69,13 +69,14 @@ _SR_SPECS: tuple[ModelSpec, ...] = (
 # Real-ESRGAN's generators for real-world photos (Wang et al. 2021). The two general-v3 files are byte-identical
 # (sha256 8dc7edb9…, 1641f8c4…) to the v0.2.5.0 GitHub release; this Space holds both at one commit.
 _REALESR_GENERAL = ("guetLzy/Real-ESRGAN-Demo", "d935f642035d5d802c621ec5c7e35cb14a88fdb6")
+_FIDELITY_LABEL = "Fidelity ↔ texture (0 = PSNR stage, 1 = GAN stage)"  # both bundled GAN generators' slider
 _ENHANCE_SPECS: tuple[ModelSpec, ...] = (
     ModelSpec(
         id="enhance/compact-x2", title="Compact GAN ×2 (bundled)", task="enhance", arch="spandrel",
         source=BundledWeights("enhance-compact-x2-psnr.safetensors"), cpu_bf16=True,
         interpolation=NetworkInterpolation(
             other=BundledWeights("enhance-compact-x2-gan.safetensors"), control="fidelity", default=1.0,
-            label="Fidelity ↔ texture (0 = PSNR stage, 1 = GAN stage)"),
+            label=_FIDELITY_LABEL),
         license="MIT (trained by this project)", paper="https://arxiv.org/abs/2107.10833", scale=2,
         tiling=Tiling(overlap=40), variants=((1, "enhance/compact-x1"),),
         description="Real-ESRGAN's recipe on a small network (SRVGGNetCompact, 48 channels, 10 convolutions, "
@@ -90,7 +91,7 @@ _ENHANCE_SPECS: tuple[ModelSpec, ...] = (
         source=BundledWeights("enhance-compact-x1-psnr.safetensors"), cpu_bf16=True,
         interpolation=NetworkInterpolation(
             other=BundledWeights("enhance-compact-x1-gan.safetensors"), control="fidelity", default=1.0,
-            label="Fidelity ↔ texture (0 = PSNR stage, 1 = GAN stage)"),
+            label=_FIDELITY_LABEL),
         license="MIT (trained by this project)", paper="https://arxiv.org/abs/2107.10833", scale=1,
         tiling=Tiling(overlap=40), variants=((2, "enhance/compact-x2"),),
         description="The same-size sibling of Compact GAN ×2, used when the output size is \"same\": its last "

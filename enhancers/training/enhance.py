@@ -275,8 +275,9 @@ def train(cfg: EnhanceConfig) -> dict:
     gen = build_generator(cfg)
     if cfg.init:
         state = load_file(cfg.init)
-        if cfg.scale == 1 and state[f"body.{len(gen.body) - 1}.weight"].shape[0] == 12:
-            state = same_size_weights(state)  # a ×2 network to start the same-size one from
+        last = f"body.{len(gen.body) - 1}.weight"
+        if cfg.scale == 1 and state[last].shape != gen.state_dict()[last].shape:
+            state = same_size_weights(state)  # a ×2 network to start the same-size one from (checked there)
         gen.load_state_dict(state)
     gen.train()
     opt_g = torch.optim.Adam(gen.parameters(), lr=cfg.lr, betas=(0.9, 0.99))
