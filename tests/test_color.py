@@ -14,6 +14,7 @@ from skimage.color import rgb2lab
 
 from enhancers import cli, colorize, imageio
 from enhancers.archs.color_unet import ColorUNet
+from enhancers.archs.color_vgg_unet import ColorVGGUNet
 from enhancers.color_metrics import ab_error, colourfulness, lightness_psnr, rgb_psnr
 from enhancers.errors import InvalidInputError, ModelUnavailableError, UnknownModelError
 from enhancers.lab import (AB_SCALE, bounded_sigmoid, gray_to_rgb, lab_scaled_to_lab, lab_scaled_to_rgb,
@@ -88,14 +89,67 @@ def test_unet_random_weight_roundtrip_through_the_registry_builder(tmp_path, mon
     net.train()(torch.rand(4, 1, 64, 64))  # move the batch-norm statistics away from their defaults
     net.eval()
     save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(tmp_path / "tiny.safetensors"))
+    _assert_builder_reproduces(net, "color-unet", tmp_path, monkeypatch)
+
+
+def _assert_builder_reproduces(net: torch.nn.Module, arch: str, tmp_path, monkeypatch) -> None:
+    """The registry builder for ``arch``, given ``tmp_path/tiny.safetensors``, computes exactly what ``net`` does."""
     monkeypatch.setattr("enhancers.specs.WEIGHTS_DIR", tmp_path)
-    spec = ModelSpec(id="color/tiny", title="tiny", task="color", arch="color-unet",
+    spec = ModelSpec(id="color/tiny", title="tiny", task="color", arch=arch,
                      source=BundledWeights("tiny.safetensors"), license="MIT", paper="https://example.org",
                      tiling=Tiling(enabled=False))
     loaded = build_model(spec, torch.device("cpu"))
     gray = torch.rand(1, 1, 45, 33)
     with torch.no_grad():
         assert torch.equal(loaded.module(gray), net(gray))
+
+
+def test_vgg_unet_shape_range_frozen_encoder_and_decoder_only_weights():
+    torch.manual_seed(0)
+    net = ColorVGGUNet().eval()
+    for h, w in ((64, 64), (37, 50), (5, 3)):
+        with torch.no_grad():
+            out = net(torch.rand(2, 1, h, w))
+        assert out.shape == (2, 3, h, w) and out.dtype == torch.float32
+        assert torch.isfinite(out).all() and out.abs().max() < 1
+    assert not any(p.requires_grad for p in net.encoder.parameters())
+    assert all(p.requires_grad for p in (*net.decoder.parameters(), *net.head.parameters()))
+    net.train()
+    assert not net.encoder.training and net.decoder.training
+    net(torch.rand(2, 1, 32, 32)).mean().backward()  # gradients reach the decoder only
+    assert net.head.weight.grad is not None and all(p.grad is None for p in net.encoder.parameters())
+    trained = net.trained_state_dict()
+    assert trained and all(k.startswith(("decoder.", "head.")) for k in trained)
+    assert not any(k.startswith("encoder.") for k in trained)
+    with pytest.raises(RuntimeError, match="missing"):
+        ColorVGGUNet().load_trained_state_dict({k: v for k, v in trained.items() if k != "head.bias"})
+
+
+def test_vgg_unet_decoder_roundtrip_through_the_registry_builder(tmp_path, monkeypatch):
+    """The builder puts the offline ImageNet VGG16 under the saved decoder: the weights file holds no encoder."""
+    from enhancers.pretrained import vgg16_features_imagenet
+    from enhancers.training.checkpoints import save_weights
+
+    torch.manual_seed(2)
+    net = ColorVGGUNet(vgg16_features_imagenet())
+    net.train()(torch.rand(2, 1, 48, 48))  # move the batch-norm statistics away from their defaults
+    net.eval()
+    save_weights(net, tmp_path / "tiny.safetensors")
+    from safetensors.torch import load_file
+
+    assert set(load_file(str(tmp_path / "tiny.safetensors"))) == set(net.trained_state_dict())
+    _assert_builder_reproduces(net, "color-vgg-unet", tmp_path, monkeypatch)
+
+
+def test_training_pool_resizes_to_each_short_side_without_upscaling(tmp_path):
+    from enhancers.training.colorize import _pool, new_model
+
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (400, 600, 3), dtype=np.uint8)).save(tmp_path / "p.png")
+    (versions,) = _pool([tmp_path / "p.png"], (256, 400, 800))
+    assert [tuple(v.shape) for v in versions] == [(3, 256, 384), (3, 400, 600), (3, 400, 600)]
+    assert all(v.dtype == torch.uint8 for v in versions)
+    with pytest.raises(ValueError, match="arch must be one of"):
+        new_model("resnet")
 
 
 @pytest.fixture(scope="module")

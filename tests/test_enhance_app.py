@@ -169,6 +169,11 @@ def test_model_controls_follow_the_dropdown(client):
     assert slider["label"].startswith("Denoise strength") and slider["value"] == 0.5 and slider["visible"]
     _, slider = client.predict("enhance/realesrgan-x4plus", api_name="/enhance_model_controls")
     assert slider["visible"] is False
+    # the card names the model that runs at the chosen output size: same size hands over to compact-x1
+    assert "Compact GAN, same size" in client.predict("enhance/compact-x2", 1, api_name="/enhance_model_card")
+    assert "Compact GAN ×2" in client.predict("enhance/compact-x2", 2, api_name="/enhance_model_card")
+    card, _ = client.predict("enhance/compact-x2", 1, api_name="/enhance_model_controls")
+    assert "Compact GAN, same size" in card
     card, largest, w, preview = client.predict("face/codeformer", api_name="/enhance_face_controls")
     assert "NON-COMMERCIAL" in card["value"] and largest["visible"] and w["visible"] and preview["visible"]
     _, _, w, _ = client.predict("face/gfpgan-v1.4", api_name="/enhance_face_controls")
@@ -178,7 +183,8 @@ def test_model_controls_follow_the_dropdown(client):
 
 def test_api_lists_enhance_with_image_first_and_optional_rest(client):
     api = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
-    assert {"/enhance", "/enhance_classroom", "/enhance_model_controls", "/enhance_face_controls"} <= set(api)
+    assert {"/enhance", "/enhance_classroom", "/enhance_model_controls", "/enhance_model_card",
+            "/enhance_face_controls"} <= set(api)
     params = api["/enhance"]["parameters"]
     assert [p["parameter_name"] for p in params] == ["image_path", "model_id", "scale", "fidelity", "tone",
                                                       "face_model", "only_largest_face", "face_fidelity", "tile"]

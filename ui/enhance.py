@@ -75,14 +75,19 @@ def face_choices() -> list[tuple[str, str]]:
     return [("None", NO_FACES), *model_choices(faces.model_ids())]
 
 
-def on_model_change(model_id: str) -> tuple[str, gr.Slider]:
-    """The model card, and the fidelity ↔ texture slider with the model's own label and default α
-    (hidden for models with a single set of weights)."""
+def card_for(model_id: str, scale: int = 2) -> str:
+    """The card of the model that makes output ``scale`` (the chosen one, or its variant for that size)."""
+    return describe_model(enhance.model_for_scale(model_id, int(scale)))
+
+
+def on_model_change(model_id: str, scale: int = 2) -> tuple[str, gr.Slider]:
+    """The card of the model that will run at ``scale``, and the fidelity ↔ texture slider with the model's own
+    label and default α (hidden for models with a single set of weights)."""
     control = enhance.interpolation_control(model_id)
     if control is None:
-        return describe_model(model_id), gr.Slider(visible=False)
+        return card_for(model_id, scale), gr.Slider(visible=False)
     _, default, label = control
-    return describe_model(model_id), gr.Slider(value=default, label=label, visible=True)
+    return card_for(model_id, scale), gr.Slider(value=default, label=label, visible=True)
 
 
 def on_face_change(face_model: str) -> tuple[gr.Markdown, gr.Checkbox, gr.Slider, gr.Image]:
@@ -258,7 +263,10 @@ def build() -> None:
         with gr.Accordion("How it works (classroom notes)", open=False):
             gr.Markdown(NOTES, elem_id="enhance-notes")
         add_examples(photo)
-        model.change(on_model_change, model, [card, fidelity], api_name="enhance_model_controls", queue=False)
+        model.change(on_model_change, [model, scale], [card, fidelity], api_name="enhance_model_controls",
+                     queue=False)
+        # "Same size" may hand over to a sibling model: the card follows (the slider keeps the user's α).
+        scale.change(card_for, [model, scale], card, api_name="enhance_model_card", queue=False)
         face_model.change(on_face_change, face_model, [face_card, only_largest, face_w, preview],
                           api_name="enhance_face_controls", queue=False)
         run.click(gpu(stoppable(run_enhance, outputs=4)),

@@ -26,10 +26,9 @@ ENCODER_CHANNELS = (16, 24, 32, 96, 320)
 DECODER_CHANNELS = (128, 64, 32, 24, 16)
 # Two 3×3 convolutions per block at strides 16 and 8, one at the costly high resolutions.
 DECODER_CONVS = (2, 2, 1, 1, 1)
-STRIDE = 32
 
 
-def _conv_block(cin: int, cout: int, convs: int) -> nn.Sequential:
+def conv_block(cin: int, cout: int, convs: int) -> nn.Sequential:
     layers: list[nn.Module] = []
     for i in range(convs):
         layers += [nn.Conv2d(cin if i == 0 else cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout),
@@ -37,7 +36,45 @@ def _conv_block(cin: int, cout: int, convs: int) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-class ColorUNet(nn.Module):
+class GrayUNet(nn.Module):
+    """What the colorization U-Nets share: ImageNet input normalisation, the skip-connected decoder pass, the
+    bounded output, and padding to the encoder's stride.
+
+    Subclasses build ``encoder`` (stages, each ending at a skip resolution), ``decoder`` (one block per skip: the
+    deeper features upsampled bilinearly and concatenated with the encoder's at the same stride, the gray input
+    last) and ``head``, and set ``STRIDE``.
+    """
+
+    STRIDE = 32  # the encoder's total downsampling: inputs are padded to a multiple of it
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+
+    def logits(self, gray: torch.Tensor) -> torch.Tensor:
+        """The last layer before bounding, ``(N, 3, H, W)`` (H, W multiples of ``STRIDE``)."""
+        x = (gray.expand(-1, 3, -1, -1) - self.mean) / self.std
+        feats = []
+        for stage in self.encoder:
+            x = stage(x)
+            feats.append(x)
+        x = feats[-1]
+        for block, skip in zip(self.decoder, (*feats[-2::-1], gray)):
+            x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+            x = block(torch.cat([x, skip], dim=1))
+        return self.head(x)
+
+    def forward(self, gray: torch.Tensor) -> torch.Tensor:
+        h, w = gray.shape[-2:]
+        ph, pw = (-h) % self.STRIDE, (-w) % self.STRIDE
+        if ph or pw:
+            mode = "reflect" if ph < h and pw < w else "replicate"
+            gray = F.pad(gray, (0, pw, 0, ph), mode=mode)
+        return bounded_sigmoid(self.logits(gray))[..., :h, :w]
+
+
+class ColorUNet(GrayUNet):
     """U-Net colorizer with the course's parametrisation.
 
     ``forward``: gray float32 ``(N, 1, H, W)`` in [0, 1] (NTSC luma, see
@@ -58,39 +95,16 @@ class ColorUNet(nn.Module):
         skips = (*ENCODER_CHANNELS[:-1][::-1], 1)  # 96, 32, 24, 16, then the gray input
         blocks, cin = [], ENCODER_CHANNELS[-1]
         for skip, cout, convs in zip(skips, DECODER_CHANNELS, DECODER_CONVS):
-            blocks.append(_conv_block(cin + skip, cout, convs))
+            blocks.append(conv_block(cin + skip, cout, convs))
             cin = cout
         self.decoder = nn.ModuleList(blocks)
         self.head = nn.Conv2d(cin, 3, 1)
-        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
 
     def load_imagenet_encoder(self, mobilenet: nn.Module) -> None:
         """Copy a torchvision ``mobilenet_v2()``'s ImageNet weights into the encoder (every key must match)."""
         src = mobilenet.features
         for stage, (a, b) in zip(self.encoder, ENCODER_STAGES):
             stage.load_state_dict(nn.Sequential(*src[a:b]).state_dict())
-
-    def logits(self, gray: torch.Tensor) -> torch.Tensor:
-        """The last layer before bounding, ``(N, 3, H, W)`` (H, W multiples of 32)."""
-        x = (gray.expand(-1, 3, -1, -1) - self.mean) / self.std
-        feats = []
-        for stage in self.encoder:
-            x = stage(x)
-            feats.append(x)
-        x = feats[-1]
-        for block, skip in zip(self.decoder, (*feats[-2::-1], gray)):
-            x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
-            x = block(torch.cat([x, skip], dim=1))
-        return self.head(x)
-
-    def forward(self, gray: torch.Tensor) -> torch.Tensor:
-        h, w = gray.shape[-2:]
-        ph, pw = (-h) % STRIDE, (-w) % STRIDE
-        if ph or pw:
-            mode = "reflect" if ph < h and pw < w else "replicate"
-            gray = F.pad(gray, (0, pw, 0, ph), mode=mode)
-        return bounded_sigmoid(self.logits(gray))[..., :h, :w]
 
 
 def build(state_dict: dict[str, torch.Tensor] | None = None) -> BuiltModel:

@@ -71,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     col = sub.add_parser("color", help="train the colorization U-Net for a fixed wall-clock time")
     col.add_argument("--out", required=True, help="weights go to WEIGHTS_DIR/<OUT>.safetensors, logs to runs/<OUT>")
     col.add_argument("--minutes", type=float, required=True, help="training time budget (the cosine decay spans it)")
+    col.add_argument("--arch", choices=("mobilenet", "vgg16"), default="mobilenet",
+                     help="mobilenet: ColorUNet (MobileNetV2 encoder, trained); vgg16: ColorVGGUNet (frozen VGG16)")
     col.add_argument("--encoder", choices=("imagenet", "scratch"), default="imagenet")
     col.add_argument("--cf-weight", type=float, default=0.0, help="weight of the colourfulness term (0: plain L1)")
     col.add_argument("--batch", type=int, default=12)
@@ -83,18 +85,25 @@ def build_parser() -> argparse.ArgumentParser:
     col.add_argument("--weights-dir", default=None, help="default: weights/")
     col.add_argument("--run-dir", default="runs")
     col.add_argument("--init", default=None, help="start from these weights (.safetensors)")
+    col.add_argument("--bf16", action="store_true", help="bfloat16 autocast for the forward passes (CPU)")
+    col.add_argument("--pool-sides", type=int, nargs="+", default=None,
+                     help="short sides (px) the training photos are resized to (default 256 320 400)")
     ng = sub.add_parser("color-nogan", help="NoGAN colorization training (DeOldify): --stage gen, critic, then gan")
     ng.add_argument("--stage", choices=("gen", "critic", "gan"), required=True)
     ng.add_argument("--out", required=True, help="logs in RUN_DIR/<OUT>; stage gan also writes weights/<OUT>.safetensors")
     ng.add_argument("--minutes", type=float, required=True, help="wall-clock budget (stage gan may stop earlier)")
     ng.add_argument("--init", default=None, help="generator weights to start from (.safetensors)")
     ng.add_argument("--critic-init", default=None, help="stage gan: the pretrained critic (.safetensors)")
+    ng.add_argument("--arch", choices=("mobilenet", "vgg16"), default="mobilenet", help="the generator (see color)")
+    ng.add_argument("--pool-sides", type=int, nargs="+", default=None,
+                    help="short sides (px) the training photos are resized to (default 256 320 400)")
     ng.add_argument("--lr", type=float, default=2e-4)
     ng.add_argument("--d-lr", type=float, default=2e-4)
     ng.add_argument("--feature-weight", type=float, default=0.05)
     ng.add_argument("--adv-weight", type=float, default=0.02)
     ng.add_argument("--caught-up", type=float, default=0.5, help="stop when the critic's running loss has closed this share of its gap to 2 ln 2")
     ng.add_argument("--batch", type=int, default=8)
+    ng.add_argument("--crop", type=int, default=128, help="training crop side (px)")
     ng.add_argument("--d-feat", type=int, default=32, help="the critic's base channels")
     ng.add_argument("--critic-size", type=int, default=None, help="the critic sees crops area-reduced to this size")
     ng.add_argument("--min-gan-steps", type=int, default=40)
@@ -235,7 +244,9 @@ def _dispatch(a: argparse.Namespace) -> int:
                           lr=a.lr, d_lr=a.d_lr, feature_weight=a.feature_weight, adv_weight=a.adv_weight,
                           caught_up=a.caught_up, batch=a.batch, threads=a.threads, run_dir=a.run_dir,
                           d_feat=a.d_feat, critic_size=a.critic_size, min_gan_steps=a.min_gan_steps,
-                          freeze_encoder=a.freeze_encoder)
+                          freeze_encoder=a.freeze_encoder, arch=a.arch, crop=a.crop)
+        if a.pool_sides:
+            cfg.pool_sides = tuple(a.pool_sides)
         if a.weights_dir:
             cfg.weights_dir = a.weights_dir
         summary = train_nogan(cfg)
@@ -310,7 +321,9 @@ def _color(a: argparse.Namespace) -> int:
 
     cfg = ColorConfig(out_name=a.out, minutes=a.minutes, encoder=a.encoder, cf_weight=a.cf_weight, batch=a.batch,
                       crop=a.crop, lr=a.lr, encoder_lr=a.encoder_lr, seed=a.seed, threads=a.threads,
-                      eval_minutes=a.eval_minutes, run_dir=a.run_dir, init=a.init)
+                      eval_minutes=a.eval_minutes, run_dir=a.run_dir, init=a.init, arch=a.arch, bf16=a.bf16)
+    if a.pool_sides:
+        cfg.pool_sides = tuple(a.pool_sides)
     if a.weights_dir:
         cfg.weights_dir = a.weights_dir
     print(json.dumps(train_color(cfg)["final"]["mean"]))

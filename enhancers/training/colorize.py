@@ -29,6 +29,7 @@ from PIL import Image
 
 from .. import colorize as pipeline
 from ..archs.color_unet import ColorUNet
+from ..archs.color_vgg_unet import ColorVGGUNet
 from ..color_metrics import ab_error, colourfulness, lightness_psnr, rgb_psnr
 from ..lab import gray_to_rgb, lab_scaled_to_rgb, ntsc_gray, rgb_to_lab_scaled
 from ..specs import WEIGHTS_DIR
@@ -40,7 +41,7 @@ EXTRA_DIR = data.DATA_DIR.parent / "extra-photos"
 # scikit-image colour photos outside the SR split's held-out set (motorcycle_right is the
 # other view of the stereo pair whose left view is a training photo).
 SKIMAGE_EXTRA_TRAIN = ("motorcycle_right.png",)
-POOL_SHORT_SIDES = (256, 320, 400)
+POOL_SHORT_SIDES = (256, 320, 400)  # the photo scales the bundled models were first trained at
 COLOUR_THRESHOLD = 5.0  # photos less colourful than this (0–255 scale) count as gray
 L_WEIGHT = 0.1
 
@@ -49,7 +50,8 @@ L_WEIGHT = 0.1
 class ColorConfig:
     out_name: str
     minutes: float
-    encoder: str = "imagenet"  # "imagenet" or "scratch"
+    encoder: str = "imagenet"  # "imagenet" or "scratch" (arch mobilenet)
+    arch: str = "mobilenet"  # one of ARCHS
     cf_weight: float = 0.0  # λ of the colourfulness term; 0 = plain L1
     batch: int = 12
     crop: int = 128
@@ -61,6 +63,34 @@ class ColorConfig:
     run_dir: str = "runs"
     weights_dir: str = str(WEIGHTS_DIR)
     init: str | None = None  # safetensors to start from (a second, warm-restarted cosine cycle)
+    bf16: bool = False  # bfloat16 autocast for forward passes on CPU (parameters stay float32)
+    pool_sides: tuple[int, ...] = POOL_SHORT_SIDES  # short sides the training photos are resized to
+
+
+ARCHS = ("mobilenet", "vgg16")  # ColorUNet (MobileNetV2 encoder, trained) or ColorVGGUNet (frozen VGG16)
+
+
+def new_model(arch: str, init: str | None = None, encoder: str = "imagenet") -> torch.nn.Module:
+    """A colorizer to train: ``arch`` (one of :data:`ARCHS`), from ``init`` weights or ImageNet encoder weights."""
+    from safetensors.torch import load_file
+
+    if arch == "vgg16":
+        from ..pretrained import vgg16_features_imagenet
+
+        model = ColorVGGUNet(vgg16_features_imagenet())
+        if init:
+            model.load_trained_state_dict(load_file(init))
+        return model
+    if arch != "mobilenet":
+        raise ValueError(f"arch must be one of {ARCHS}, got {arch!r}")
+    model = ColorUNet()
+    if init:
+        model.load_state_dict(load_file(init))
+    elif encoder == "imagenet":
+        from ..pretrained import mobilenet_v2_imagenet
+
+        model.load_imagenet_encoder(mobilenet_v2_imagenet())
+    return model
 
 
 def extra_photos() -> list[Path]:
@@ -85,14 +115,14 @@ def training_photos() -> list[Path]:
     return keep
 
 
-def _pool(paths: list[Path]) -> list[list[torch.Tensor]]:
-    """Per photo, uint8 ``(3, H, W)`` copies at each of :data:`POOL_SHORT_SIDES`."""
+def _pool(paths: list[Path], short_sides: tuple[int, ...] = POOL_SHORT_SIDES) -> list[list[torch.Tensor]]:
+    """Per photo, uint8 ``(3, H, W)`` copies at each of ``short_sides`` (pixels; never above the photo's own)."""
     pool = []
     for p in paths:
         im = Image.open(p).convert("RGB")
         versions = []
-        for short in POOL_SHORT_SIDES:
-            f = short / min(im.size)
+        for short in short_sides:
+            f = min(1.0, short / min(im.size))
             size = (max(1, round(im.width * f)), max(1, round(im.height * f)))
             versions.append(torch.from_numpy(np.asarray(im.resize(size, Image.Resampling.LANCZOS)).copy())
                             .permute(2, 0, 1).contiguous())
@@ -194,27 +224,18 @@ def train(cfg: ColorConfig) -> dict:
     log = open(run / "train.log", "a", buffering=1)
     photos = training_photos()
     split = data.split()
-    pool = _pool(photos)
-    model = ColorUNet()
-    if cfg.init:
-        from safetensors.torch import load_file
-
-        model.load_state_dict(load_file(cfg.init))
-    elif cfg.encoder == "imagenet":
-        from ..pretrained import mobilenet_v2_imagenet
-
-        model.load_imagenet_encoder(mobilenet_v2_imagenet())
-    model = model.to(device).train()
+    pool = _pool(photos, tuple(cfg.pool_sides))
+    model = new_model(cfg.arch, cfg.init, cfg.encoder).to(device).train()
     enc_params = list(model.encoder.parameters())
     enc_ids = {id(p) for p in enc_params}
     other = [p for p in model.parameters() if id(p) not in enc_ids]
     groups = [{"params": other, "base_lr": cfg.lr}]
-    if cfg.encoder_lr == 0:  # a frozen encoder keeps its ImageNet features (its batch-norm statistics still adapt)
+    if cfg.encoder_lr == 0 or cfg.arch == "vgg16":  # a frozen encoder keeps its ImageNet features (its batch-norm statistics still adapt)
         model.encoder.requires_grad_(False)
     else:
         groups.append({"params": enc_params, "base_lr": cfg.encoder_lr or cfg.lr})
     opt = torch.optim.Adam(groups)
-    nparams = sum(p.numel() for p in model.parameters())
+    nparams = sum(p.numel() for p in model.parameters() if p.requires_grad)
     log.write(f"config {json.dumps(asdict(cfg))} params {nparams} train_photos {len(photos)}: "
               f"{[p.name for p in photos]}\n")
     budget = cfg.minutes * 60
@@ -232,7 +253,9 @@ def train(cfg: ColorConfig) -> dict:
             g["lr"] = 1e-6 + 0.5 * (g["base_lr"] - 1e-6) * (1 + math.cos(math.pi * min(1.0, elapsed / budget)))
         rgb = _batch(pool, cfg, rng).to(device)
         target = rgb_to_lab_scaled(rgb)
-        terms = loss_terms(model(ntsc_gray(rgb)), target, cfg.cf_weight)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
+            pred = model(ntsc_gray(rgb))
+        terms = loss_terms(pred.float(), target, cfg.cf_weight)
         opt.zero_grad(set_to_none=True)
         terms["loss"].backward()
         opt.step()

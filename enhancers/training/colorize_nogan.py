@@ -36,14 +36,13 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ..archs.color_unet import ColorUNet
 from ..archs.unet_discriminator import UNetDiscriminatorSN
 from ..lab import lab_scaled_to_rgb, ntsc_gray, rgb_to_lab_scaled
 from ..pretrained import imagenet_normalize, vgg16_features_imagenet
 from ..specs import WEIGHTS_DIR
 from . import data
 from .checkpoints import save_weights
-from .colorize import L_WEIGHT, _batch, _pool, evaluate, training_photos
+from .colorize import L_WEIGHT, POOL_SHORT_SIDES, _batch, _pool, evaluate, new_model, training_photos
 from .gan import discriminator_step
 from .runs import LossMeans, start_run
 
@@ -60,6 +59,8 @@ class NoGANConfig:
     minutes: float
     init: str | None = None  # generator weights to start from (stage gen: the shipped model; later: previous stage)
     critic_init: str | None = None  # stage gan: the pretrained critic
+    arch: str = "mobilenet"  # the generator: one of enhancers.training.colorize.ARCHS
+    pool_sides: tuple[int, ...] = POOL_SHORT_SIDES  # short sides the training photos are resized to
     batch: int = 8
     crop: int = 128
     lr: float = 2e-4
@@ -108,15 +109,6 @@ def colour_of(lightness_from: torch.Tensor, ab_from: torch.Tensor) -> torch.Tens
     Training sees what inference shows: the photo's own L* with the predicted chroma.
     """
     return lab_scaled_to_rgb(torch.cat([lightness_from[:, :1], ab_from[:, 1:]], dim=1)).clamp(0, 1)
-
-
-def _generator(init: str | None) -> ColorUNet:
-    model = ColorUNet()
-    if init:
-        from safetensors.torch import load_file
-
-        model.load_state_dict(load_file(init))
-    return model
 
 
 @torch.no_grad()
@@ -177,9 +169,9 @@ def train(cfg: NoGANConfig) -> dict:
         raise ValueError(f"stage must be one of {STAGES}, got {cfg.stage!r}")
     run, log, rng, _ = start_run(cfg.run_dir, cfg.out_name, cfg.seed, cfg.threads)
     photos = training_photos()
-    pool = _pool(photos)
+    pool = _pool(photos, tuple(cfg.pool_sides))
     heldout4 = data.split().heldout[:4]
-    gen = _generator(cfg.init).train()
+    gen = new_model(cfg.arch, cfg.init).train()
     if cfg.freeze_encoder:
         gen.encoder.requires_grad_(False)
     if cfg.stage == "gan":  # fine-tune with fixed, well-estimated batch-norm statistics
