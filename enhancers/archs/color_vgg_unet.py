@@ -75,9 +75,9 @@ class ColorVGGUNet(GrayUNet):
 def _random_vgg16_features() -> nn.Sequential:
     from torchvision.models import vgg16
 
-    with torch.device("meta"):  # the classifier (most of VGG16) is never allocated
-        features = vgg16().features
-    features = features.to_empty(device="cpu")
+    from ..pretrained import features_without_init
+
+    features = features_without_init(vgg16)
     for m in features:
         if isinstance(m, nn.Conv2d):
             m.reset_parameters()

@@ -122,7 +122,8 @@ photos. Training on the larger scales instead (stage 1 continued from the shippe
 `color-nogan --stage gen --init weights/color-unet.safetensors --feature-weight 0.1 --lr 1e-4 --pool-sides 256 320
 400 512 640 800 --minutes 25 --threads 2`, 1,336 steps) gave held out +0.55 / +0.35 dB with colourfulness
 0.65 / 0.67, and check photos −0.10 / −0.16 dB with 0.42 / 0.45: less colour everywhere, and one check photo
-(`plasma-Volna`) lost 6.5 dB.
+(`plasma-Volna`) lost 6.5 dB. Looked at on the held-out photos: the astronaut's suit and the aitzgorri larches come
+out nearly gray.
 
 ### Whole-scene training crops (tried, not shipped)
 
@@ -131,7 +132,8 @@ At inference the model sees the whole photo at 256 px; its training crops were 1
 photos at short sides 256–320 px, which see nearly the whole short side as inference does (`color-nogan --stage gen
 --init weights/color-unet.safetensors --feature-weight 0.1 --lr 1e-4 --pool-sides 256 288 320 --crop 256 --batch 4
 --minutes 25`, 1 thread, 338 steps). Held out +0.27 / −0.03 dB (colourfulness 0.75 / 0.78), check photos
-+0.50 / +0.56 dB (0.41 / 0.43), mean / hue + median chroma ensembles: less colour again, and no PSNR gained."""
++0.50 / +0.56 dB (0.41 / 0.43), mean / hue + median chroma ensembles: less colour again, and no PSNR gained; on
+the aitzgorri photo it paints a green patch into the sky."""
 
 
 def load_colorizer(path: str | Path) -> ColorUNet:
