@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test venv dev-deps system-test-deps photos train-sr train-latent train-restore train-color train-style train-enhance bench bench-peer clean
+.PHONY: run test venv dev-deps system-test-deps photos train-sr train-latent train-restore train-color train-color-classes train-style train-enhance bench bench-peer clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -105,6 +105,12 @@ train-color: venv photos
 	$(BIN)/python -m enhancers.training color-nogan --stage gan --out color-nogan --minutes 15 --init runs/color-nogan-gen/generator.safetensors --critic-init runs/color-nogan-critic-1.5e-3/critic.safetensors --feature-weight 0.1 --adv-weight 0.05 --lr 5e-5 --d-lr 2e-4 --weights-dir runs/color-nogan-w
 	cp runs/color-nogan-w/color-nogan.safetensors weights/color-unet.safetensors
 	$(BIN)/python -m enhancers.training color-card
+
+# Colour classes (Zhang et al. 2016), started from the shipped color/unet: 45 minutes on 2 CPU threads; then its card.
+train-color-classes: venv photos
+	bash scripts/fetch_color_photos.sh
+	$(BIN)/python -m enhancers.training color-classes --out color-classes --minutes 45 --rebalance 0.5 --threads 2
+	$(BIN)/python -m enhancers.training color-classes-card
 
 # Fast style networks (time-capped, run one after another on CPU), then the held-out report
 # (Gatys VGG16 vs hybrid vs random VGG19, fast vs Gatys) and their model cards. The first stages used the

@@ -142,7 +142,7 @@ def _dejpeg(args: argparse.Namespace) -> int:
 
 def _colorize(args: argparse.Namespace) -> int:
     return _run_one_step(args, "colorize", model=args.model, saturation=args.saturation, work_size=args.work_size,
-                         ensemble=not args.no_ensemble)
+                         ensemble=not args.no_ensemble, temperature=args.temperature)
 
 
 def _style(args: argparse.Namespace) -> int:
@@ -266,6 +266,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--work-size", type=int, default=256, help="short side in px the model sees (default 256)")
     c.add_argument("--no-ensemble", action="store_true",
                    help="one model pass instead of the 6-pass test-time ensemble (mirror × 3 working sizes)")
+    c.add_argument("--temperature", type=float, default=None,
+                   help="annealed-mean temperature, 0.1 to 1, for colour-class models (default: the model's, 0.38); "
+                        "lower is more vivid")
     _add_report_options(c)
     c.set_defaults(func=_colorize)
     st = sub.add_parser("style", help="neural style transfer (Gatys optimisation or a fast style network)",

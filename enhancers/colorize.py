@@ -18,12 +18,13 @@ import torch
 import torch.nn.functional as F
 
 from . import imageio
+from .archs.color_class_unet import ANNEAL_T
 from .device import compute_slot
 from .errors import InvalidInputError
 from .imageio import LoadedImage
 from .lab import AB_SCALE, gray_to_rgb, lab_to_rgb_in_gamut, ntsc_gray
 from .loader import load_model
-from .registry import list_specs, task_spec
+from .registry import get_spec, list_specs, task_spec
 from .tiling import Progress
 
 TASK = "color"
@@ -34,11 +35,18 @@ MAX_SATURATION = 2.0
 STRIP_ROWS = 512  # full-resolution rows converted at a time
 GRAY_TOLERANCE = 2.0 / 255  # largest channel spread of an image that counts as gray
 ENSEMBLE_SIZES = (0.75, 1.0, 1.25)  # working sizes of the test-time ensemble, × the chosen one
+TEMPERATURE_RANGE = (0.1, 1.0)  # annealed-mean temperature of the colour-class models (Zhang et al. 2016)
+DEFAULT_TEMPERATURE = ANNEAL_T
 
 
 def model_ids() -> list[str]:
     """Registered colorization models, bundled first (registry order)."""
     return [s.id for s in list_specs(TASK)]
+
+
+def takes_temperature(model_id: str) -> bool:
+    """True for models that predict colour classes and decode them with an annealed-mean temperature."""
+    return "temperature" in get_spec(model_id).controls
 
 
 def is_grayscale(rgb: torch.Tensor, tol: float = GRAY_TOLERANCE) -> bool:
@@ -84,7 +92,8 @@ def reduce_ab(passes: torch.Tensor, reduction: str = ENSEMBLE_REDUCTION) -> torc
 @torch.inference_mode()
 def predict_ab(module: Callable[[torch.Tensor], torch.Tensor], gray: torch.Tensor, short_side: int = WORK_SIZE,
                device: torch.device | None = None, dtype: torch.dtype = torch.float32, ensemble: bool = False,
-               progress: Progress | None = None, reduction: str = ENSEMBLE_REDUCTION) -> torch.Tensor:
+               progress: Progress | None = None, reduction: str = ENSEMBLE_REDUCTION,
+               temperature: float | None = None) -> torch.Tensor:
     """Run a colorization model on the gray image at its working size.
 
     With ``ensemble``, a*b* are combined over the image and its mirror image at three working
@@ -98,6 +107,7 @@ def predict_ab(module: Callable[[torch.Tensor], torch.Tensor], gray: torch.Tenso
         ensemble: combine the test-time ensemble instead of one pass.
         progress: ``progress(done, total)`` after each pass.
         reduction: ``"chroma"`` or ``"mean"`` (:func:`reduce_ab`).
+        temperature: passed to the module as ``temperature=`` (colour-class models only); None passes nothing.
 
     Returns:
         a*, b* in Lab units, float32 ``(1, 2, h, w)`` at the working size, on CPU.
@@ -110,10 +120,11 @@ def predict_ab(module: Callable[[torch.Tensor], torch.Tensor], gray: torch.Tenso
     h, w = work_size(*gray.shape[-2:], short_side)
     passes = [(f, mirror) for f in ENSEMBLE_SIZES for mirror in (False, True)] if ensemble else [(1.0, False)]
     outs = torch.empty(len(passes), 2, h, w)
+    controls = {} if temperature is None else {"temperature": temperature}
     for i, (f, mirror) in enumerate(passes):
         sh, sw = work_size(*gray.shape[-2:], max(32, round(short_side * f)))
         small = imageio.resize(gray, (sw, sh), "bicubic").to(device or gray.device, dtype)
-        out = module(small.flip(-1) if mirror else small).float().cpu()
+        out = module(small.flip(-1) if mirror else small, **controls).float().cpu()
         if out.shape != (1, 3, sh, sw):
             raise InvalidInputError(f"colorization model returned {tuple(out.shape)}, expected (1, 3, {sh}, {sw})")
         ab = out[:, 1:].flip(-1) if mirror else out[:, 1:]
@@ -154,7 +165,8 @@ def combine(gray: torch.Tensor, ab: torch.Tensor, saturation: float = 1.0,
 
 def colorize(rgb: torch.Tensor, model_id: str = DEFAULT_MODEL, saturation: float = 1.0,
              short_side: int = WORK_SIZE, progress: Progress | None = None,
-             out_dtype: torch.dtype = torch.float32, ensemble: bool = True) -> torch.Tensor:
+             out_dtype: torch.dtype = torch.float32, ensemble: bool = True,
+             temperature: float | None = None) -> torch.Tensor:
     """Colorize a photo. A colour photo is first made gray with the NTSC formula.
 
     Args:
@@ -165,6 +177,9 @@ def colorize(rgb: torch.Tensor, model_id: str = DEFAULT_MODEL, saturation: float
         progress: ``progress(done, total)``: one step per model pass, one for the full-resolution combine.
         out_dtype: float32, or uint8 (×255) for results headed to a file.
         ensemble: combine six passes (mirror × three working sizes, :func:`predict_ab`); off: one pass.
+        temperature: annealed-mean temperature T for colour-class models (:func:`takes_temperature`), in
+            :data:`TEMPERATURE_RANGE`: lower is more vivid (nearer the most likely colour), 1 the plain mean of
+            the predicted distribution; None uses the model's own (Zhang et al.'s 0.38). Other models ignore it.
 
     Returns:
         RGB ``(1, 3, H, W)``, float32 in [0, 1] (or uint8); its L* is the gray input's.
@@ -178,6 +193,9 @@ def colorize(rgb: torch.Tensor, model_id: str = DEFAULT_MODEL, saturation: float
         raise InvalidInputError(f"working size must be 32 to {MAX_WORK_SIDE} px, got {short_side}")
     if not 0.0 <= saturation <= MAX_SATURATION:
         raise InvalidInputError(f"saturation must be in [0, {MAX_SATURATION:g}], got {saturation}")
+    if temperature is not None and not TEMPERATURE_RANGE[0] <= temperature <= TEMPERATURE_RANGE[1]:
+        raise InvalidInputError(f"temperature must be in [{TEMPERATURE_RANGE[0]:g}, {TEMPERATURE_RANGE[1]:g}], "
+                                f"got {temperature}")
     gray = ntsc_gray(rgb)
     passes = 2 * len(ENSEMBLE_SIZES) if ensemble else 1
     if progress:
@@ -185,7 +203,8 @@ def colorize(rgb: torch.Tensor, model_id: str = DEFAULT_MODEL, saturation: float
     loaded = load_model(model_id)
     with compute_slot():
         ab = predict_ab(loaded.module, gray, short_side, loaded.device, loaded.dtype, ensemble,
-                        (lambda done, _total: progress(done, passes + 1)) if progress else None)
+                        (lambda done, _total: progress(done, passes + 1)) if progress else None,
+                        temperature=temperature if takes_temperature(model_id) else None)
     out = combine(gray, ab, saturation, out_dtype)
     if progress:
         progress(passes + 1, passes + 1)
@@ -210,9 +229,10 @@ class ColorizeResult:
 
 def colorize_image(image: LoadedImage, model_id: str = DEFAULT_MODEL, saturation: float = 1.0,
                    short_side: int = WORK_SIZE, progress: Progress | None = None,
-                   ensemble: bool = True) -> ColorizeResult:
+                   ensemble: bool = True, temperature: float | None = None) -> ColorizeResult:
     """Colorize a decoded upload for saving, carrying alpha and metadata (same geometry)."""
-    out = colorize(image.rgb, model_id, saturation, short_side, progress, out_dtype=torch.uint8, ensemble=ensemble)
+    out = colorize(image.rgb, model_id, saturation, short_side, progress, out_dtype=torch.uint8, ensemble=ensemble,
+                   temperature=temperature)
     gray8 = gray_to_rgb(ntsc_gray(image.rgb).mul_(255).round_().to(torch.uint8))
     return ColorizeResult(image.with_pixels(out, image.alpha), gray8, not is_grayscale(image.rgb))
 

@@ -223,6 +223,8 @@ _DEJPEG_SPECS: tuple[ModelSpec, ...] = (
 
 _DDCOLOR_LICENSE = ("Apache-2.0 (weights); the architecture code in spandrel_extra_arches is for private and "
                     "non-commercial open-source use: check before commercial use")
+CLASSES_BF16_WHY = ("bf16 moved its colours by up to 36 levels of 8 bits on a held-out photo (limit 2): small changes "
+                    "in the logits move the annealed mean from one colour to another")
 _COLOR_SPECS: tuple[ModelSpec, ...] = (
     ModelSpec(
         id="color/unet", title="U-Net in L*a*b* (bundled)", task="color", arch="color-unet",
@@ -236,6 +238,17 @@ _COLOR_SPECS: tuple[ModelSpec, ...] = (
                     "upsampled onto your photo's own full-resolution lightness (L*). 2.6M parameters, trained "
                     "here on ~27 photos with DeOldify's NoGAN recipe: L1 + a VGG16 feature loss, then a short "
                     "GAN phase against a critic."),
+    ModelSpec(
+        id="color/classes", title="U-Net, colour classes (bundled)", task="color", arch="color-class-unet",
+        source=BundledWeights("color-classes.safetensors"), controls=("temperature",),
+        cpu_bf16_why=CLASSES_BF16_WHY, license="MIT (trained by this project)",
+        paper="https://arxiv.org/abs/1603.08511", tiling=Tiling(enabled=False),
+        description="Colorization as classification (Zhang, Isola & Efros 2016): the same U-Net, with a head "
+                    "that gives every pixel a probability for each of 257 colours (10 × 10 bins of a*b*), "
+                    "trained with class rebalancing so that rare, saturated colours are not averaged away. The "
+                    "colour is the annealed mean of those probabilities: temperature T = 1 is their plain mean, "
+                    "lower T leans to the most likely colour (the paper's T = 0.38 is the default). Bolder than "
+                    "color/unet, and more often wrong."),
     ModelSpec(
         id="color/ddcolor-tiny", title="DDColor tiny (Hub)", task="color", arch="ddcolor",
         source=HubWeights("piddnad/DDColor-models", "ddcolor_paper_tiny.pth",

@@ -220,7 +220,8 @@ def _run_colorize(image: LoadedImage, o: Mapping[str, object], progress: Progres
     model = _colorize_model(o)
     res = colorize.colorize_image(image, model, float(o.get("saturation", 1.0)),
                                   int(o.get("work_size", colorize.WORK_SIZE)), progress,
-                                  ensemble=bool(o.get("ensemble", True)))
+                                  ensemble=bool(o.get("ensemble", True)),
+                                  temperature=None if o.get("temperature") is None else float(o["temperature"]))
     return StepOutcome(res.image, {"model": model, "was_colour": res.was_colour})
 
 
@@ -256,7 +257,8 @@ STEP_KINDS: Mapping[str, StepKind] = MappingProxyType({k.task: k for k in (
                          "faces": _model_id, "only_largest_face": _boolean, "face_fidelity": _number,
                          "tile": _whole}, _run_enhance, _enhance_models,
              {"x1": ("scale", 1), "x2": ("scale", 2), "x4": ("scale", 4), "tone": ("tone", True)}),
-    StepKind("colorize", {"model": _model_id, "saturation": _number, "work_size": _whole, "ensemble": _boolean},
+    StepKind("colorize", {"model": _model_id, "saturation": _number, "work_size": _whole, "ensemble": _boolean,
+                          "temperature": _number},
              _run_colorize, _one(_colorize_model)),
     StepKind("style", {"model": _model_id, "strength": _number}, _run_style, _one(_style_model)),
 )})

@@ -56,3 +56,18 @@ def test_colorize_a_gray_photo_in_the_browser(page: Page, tmp_path):
     page.mouse.move(box["x"] + box["width"] / 2 - 100, box["y"] + box["height"] / 2, steps=5)
     page.mouse.up()
     assert after_img.evaluate("i => i.style.clipPath") != clip
+
+
+def test_temperature_slider_appears_for_the_colour_class_model(page: Page):
+    temperature = page.locator("#color-temperature")
+    page.locator("#color-model input").click()
+    page.get_by_role("option", name="U-Net, colour classes (bundled)").click()
+    expect(page.locator("#color-card")).to_contain_text("annealed mean")
+    page.locator("#color-card").scroll_into_view_if_needed()
+    page.locator("#color-advanced").get_by_text("Advanced").click()
+    expect(temperature).to_be_visible()
+    expect(temperature.locator("input[type=number]")).to_have_value("0.38")
+    page.locator("#color-model input").click()
+    page.get_by_role("option", name="U-Net in L*a*b* (bundled)").click()
+    expect(temperature).to_be_hidden()
+    assert_no_error_toast(page)

@@ -334,6 +334,8 @@ def test_colorize_validates_inputs():
         colorize.colorize(x, saturation=-1)
     with pytest.raises(InvalidInputError, match="working size"):
         colorize.colorize(x, short_side=8)
+    with pytest.raises(InvalidInputError, match=r"temperature must be in \[0.1, 1\], got 0"):
+        colorize.colorize(x, "color/classes", temperature=0.0)
 
 
 # --- the bundled U-Net on held-out photos -----------------------------------------------------------------------

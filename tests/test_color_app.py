@@ -97,3 +97,20 @@ def test_model_card_mentions_the_ddcolor_license_caveat(client):
     card = client.predict("color/ddcolor-tiny", api_name="/colorize_model_card")
     assert "non-commercial" in card and "spandrel_extra_arches" in card
     assert "non-commercial" not in client.predict("color/unet", api_name="/colorize_model_card")
+
+
+def test_colour_class_model_shows_its_temperature_and_lower_t_is_more_vivid(client, heldout_colour):
+    hr, _, gray_path = heldout_colour
+    assert client.predict("color/classes", api_name="/colorize_temperature_control")["visible"] is True
+    assert client.predict("color/unet", api_name="/colorize_temperature_control")["visible"] is False
+    results = {}
+    for t in (1.0, 0.2):
+        _, full, stats, *_ = _colorize(client, gray_path, model_id="color/classes", temperature=t, ensemble=False)
+        assert "color/classes" in stats and f"**T** {t:.2f}" in stats
+        out = imageio.open_image(full).rgb
+        assert lightness_psnr(out, imageio.open_image(gray_path).rgb) >= 38
+        results[t] = float(colourfulness(out)[0])
+    # sharpening the predicted distribution moves each pixel towards its most likely colour: more chroma
+    assert results[0.2] > results[1.0] > 0.1 * float(colourfulness(hr)[0])
+    _, _, stats, *_ = _colorize(client, gray_path, model_id="color/unet", temperature=0.2, ensemble=False)
+    assert "**T**" not in stats  # a regression model has no temperature

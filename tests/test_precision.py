@@ -43,6 +43,7 @@ RUNS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "denoise/unet": lambda x: denoise.denoise(add_gaussian_noise(x, 25, seed=0), "denoise/unet", sigma=25)[0],
     "dejpeg/fbcnn-lite": lambda x: dejpeg.dejpeg(jpeg(x, 20), "dejpeg/fbcnn-lite", quality=20)[0],
     "color/unet": lambda x: colorize.colorize(x, "color/unet", short_side=96, ensemble=False),
+    "color/classes": lambda x: colorize.colorize(x, "color/classes", short_side=96, ensemble=False),
     **{s.id: (lambda i: lambda x: style.fast_stylize(x, i))(s.id)
        for s in list_specs("style") if s.source_kind == "bundled"},
 }

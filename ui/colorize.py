@@ -35,6 +35,14 @@ and its gradient stays smooth near the edges instead of being cut by a clip.
 predicts something in between, a brownish "sepia". Plain L1 predicts the median instead, but still prefers a
 safe, pale guess. DDColor uses learned colour queries. The saturation slider scales a\\* and b\\* after the fact.
 
+**Colour as classes (`color/classes`).** Zhang et al. (2016) turn the guess into a multiple-choice question:
+for every pixel the network gives a probability to each of 257 colours (squares of the a\\*b\\* plane). The
+average of those probabilities is as muted as a regression; the **annealed mean** first sharpens them (each raised
+to the power 1/T, then rescaled to sum to 1): T = 1 is the plain average, a small T picks the single most likely
+colour, vivid but patchy where two colours are nearly as likely. Most pixels in photos are grayish, so training
+also multiplies the loss of rare colours (*class rebalancing*); otherwise the network learns that gray is safe.
+Bolder colour is not always the right colour: compare the two models' numbers on your own colour photos.
+
 **How our U-Net was trained: NoGAN.** DeOldify's recipe (Antic 2019). (1) The U-Net learns with L1 on a\\*b\\*
 plus a *feature loss*: how differently an ImageNet VGG16 network "sees" the true photo and ours, which rewards
 plausible colour and texture rather than the average. (2) A *critic* network learns to tell real colour photos
@@ -64,12 +72,20 @@ def describe_color_model(model_id: str = colorize.DEFAULT_MODEL) -> str:
     return text + ("\n\n" + DDCOLOR_CAVEAT if spec.arch == "ddcolor" else "")
 
 
+def temperature_control(model_id: str) -> dict:
+    """The temperature slider is shown for colour-class models only (:func:`enhancers.colorize.takes_temperature`)."""
+    return gr.update(visible=colorize.takes_temperature(model_id))
+
+
 def run_colorize(image_path: str | None, model_id: str = colorize.DEFAULT_MODEL, saturation: float = 1.0,
                  work_size: int = colorize.WORK_SIZE, ensemble: bool = True,
+                 temperature: float = colorize.DEFAULT_TEMPERATURE,
                  progress: gr.Progress = gr.Progress(track_tqdm=True)
                  ) -> tuple[tuple[str, str], str, str, Image.Image, Image.Image, Image.Image]:
     """Colorize one photo. Returns the (gray, colorized) PNG pair, the full-resolution PNG, a stats line,
-    and the result's L*, a* and b* channels as pictures (at most 512 px)."""
+    and the result's L*, a* and b* channels as pictures (at most 512 px). ``temperature`` applies to
+    colour-class models only."""
+    uses_t = colorize.takes_temperature(model_id)
     started = time.perf_counter()
     image = open_upload(image_path)
     progress(0, desc="Loading model")
@@ -81,13 +97,14 @@ def run_colorize(image_path: str | None, model_id: str = colorize.DEFAULT_MODEL,
 
     with user_errors("Try a smaller photo."):
         result = colorize.colorize_image(image, model_id, float(saturation), int(work_size), on_step,
-                                         ensemble=bool(ensemble))
+                                         ensemble=bool(ensemble), temperature=float(temperature) if uses_t else None)
         views = colorize.channel_views(result.image.rgb)
     before, full = save_before_after(Path(image_path).stem, f"_color_{short_name(model_id)}", result.image, "_gray",
                                      result.gray, image.alpha)
     elapsed = time.perf_counter() - started
     stats = (f"**Input** {image.width}×{image.height} · **Time** {elapsed:.2f} s · **Model** {model_id} · "
-             f"**Saturation** {float(saturation):.2f}" + (" · ensemble of 6 passes" if ensemble else "")
+             f"**Saturation** {float(saturation):.2f}" + (f" · **T** {float(temperature):.2f}" if uses_t else "")
+             + (" · ensemble of 6 passes" if ensemble else "")
              + kept_note(image))
     if result.was_colour:
         stats += "  \nYour photo had colour: it was converted to gray (NTSC) first, as an old photo would be."
@@ -117,7 +134,7 @@ def build() -> None:
                                        info="Multiplies a∗ and b∗ (the colour channels): 0 gives the gray photo "
                                             "back, 1 the prediction.",
                                        elem_id="color-saturation")
-                with gr.Accordion("Advanced", open=False):
+                with gr.Accordion("Advanced", open=False, elem_id="color-advanced"):
                     work = gr.Slider(128, 1024, value=colorize.WORK_SIZE, step=32,
                                      label="Working size (short side the model sees, px)",
                                      info="The colours are predicted at this size and laid over the "
@@ -127,6 +144,13 @@ def build() -> None:
                                                 "image at three working sizes: the hue of their average with "
                                                 "their median chroma, so disagreement does not mute the colour.",
                                            elem_id="color-ensemble")
+                    temperature = gr.Slider(*colorize.TEMPERATURE_RANGE, value=colorize.DEFAULT_TEMPERATURE,
+                                            step=0.02, label="Temperature T (annealed mean)",
+                                            info="Colour-class models predict a probability for each colour. "
+                                                 "T = 1 averages them (muted); lower T leans to the most likely "
+                                                 "colour (vivid, can be patchy). Zhang et al. use 0.38.",
+                                            visible=colorize.takes_temperature(colorize.DEFAULT_MODEL),
+                                            elem_id="color-temperature")
                 run = run_button("Colorize", "color-run")
             with gr.Column(scale=2):
                 slider = before_after_slider("Before (gray) · After", "color-slider")
@@ -146,5 +170,6 @@ def build() -> None:
         gr.Markdown(HOW_IT_WORKS + "\n" + DDCOLOR_CAVEAT, elem_id="color-notes")
         add_examples(photo)
         model.change(describe_color_model, model, card, api_name="colorize_model_card", queue=False)
-        run.click(gpu(run_colorize), [photo, model, saturation, work, ensemble],
+        model.change(temperature_control, model, temperature, api_name="colorize_temperature_control", queue=False)
+        run.click(gpu(run_colorize), [photo, model, saturation, work, ensemble, temperature],
                   [slider, download, stats, l_img, a_img, b_img], api_name="colorize", **MODEL_EVENTS)

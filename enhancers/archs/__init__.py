@@ -50,6 +50,7 @@ BUILDERS: dict[str, str] = {
     "scunet": "enhancers.archs.restore_adapters:build_scunet",
     "fbcnn": "enhancers.archs.restore_adapters:build_fbcnn",
     "color-unet": "enhancers.archs.color_unet:build",
+    "color-class-unet": "enhancers.archs.color_class_unet:build",
     "color-vgg-unet": "enhancers.archs.color_vgg_unet:build",
     "ddcolor": "enhancers.archs.ddcolor:build",
     "johnson": "enhancers.archs.johnson:build",

@@ -65,13 +65,18 @@ class GrayUNet(nn.Module):
             x = block(torch.cat([x, skip], dim=1))
         return self.head(x)
 
-    def forward(self, gray: torch.Tensor) -> torch.Tensor:
+    def pad(self, gray: torch.Tensor) -> torch.Tensor:
+        """``gray`` padded at the bottom and right to multiples of ``STRIDE`` (reflection where it fits)."""
         h, w = gray.shape[-2:]
         ph, pw = (-h) % self.STRIDE, (-w) % self.STRIDE
         if ph or pw:
             mode = "reflect" if ph < h and pw < w else "replicate"
             gray = F.pad(gray, (0, pw, 0, ph), mode=mode)
-        return bounded_sigmoid(self.logits(gray))[..., :h, :w]
+        return gray
+
+    def forward(self, gray: torch.Tensor) -> torch.Tensor:
+        h, w = gray.shape[-2:]
+        return bounded_sigmoid(self.logits(self.pad(gray)))[..., :h, :w]
 
 
 class ColorUNet(GrayUNet):

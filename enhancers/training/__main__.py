@@ -111,6 +111,25 @@ def build_parser() -> argparse.ArgumentParser:
     ng.add_argument("--threads", type=int, default=1)
     ng.add_argument("--weights-dir", default=None, help="default: weights/")
     ng.add_argument("--run-dir", default="runs")
+    cl = sub.add_parser("color-classes", help="classification colorizer (Zhang et al. 2016): rebalanced soft "
+                                              "cross-entropy over a*b* bins, body started from a regression U-Net")
+    cl.add_argument("--out", required=True, help="weights/<OUT>.safetensors, logs in RUN_DIR/<OUT>")
+    cl.add_argument("--minutes", type=float, required=True, help="wall-clock budget")
+    cl.add_argument("--init", default=None, help="regression U-Net weights (default: weights/color-unet.safetensors)")
+    cl.add_argument("--lr", type=float, default=1e-4, help="encoder and decoder")
+    cl.add_argument("--head-lr", type=float, default=1e-3)
+    cl.add_argument("--rebalance", type=float, default=0.5, help="λ of the class rebalancing (1: none)")
+    cl.add_argument("--batch", type=int, default=12)
+    cl.add_argument("--crop", type=int, default=128)
+    cl.add_argument("--pool-sides", type=int, nargs="+", default=None,
+                    help="short sides (px) the training photos are resized to (default 256 320 400)")
+    cl.add_argument("--no-bf16", action="store_true", help="float32 forward passes")
+    cl.add_argument("--threads", type=int, default=2)
+    cl.add_argument("--seed", type=int, default=0)
+    cl.add_argument("--weights-dir", default=None, help="default: weights/")
+    cl.add_argument("--run-dir", default="runs")
+    sub.add_parser("color-classes-card", help="measure color/classes at several temperatures against color/unet "
+                                              "and write weights/color-classes.md, its metrics and contact sheet")
     sub.add_parser("color-card", help="measure color/unet (gray, previous, new; held-out and check photos; one pass "
                                       "and both ensembles) and write weights/color-unet.md, color-metrics.json, sheet")
     sty = sub.add_parser("style", help="train a fast style network (time-capped)")
@@ -237,6 +256,26 @@ def _dispatch(a: argparse.Namespace) -> int:
         return 0
     if a.task == "color":
         return _color(a)
+    if a.task == "color-classes-card":
+        from .colorize_classes_report import VISUAL_CHECK
+        from .colorize_classes_report import write_card as write_classes_card
+
+        print(json.dumps(write_classes_card(VISUAL_CHECK)["bars_met"], indent=1))
+        return 0
+    if a.task == "color-classes":
+        from .colorize_classes import ClassConfig
+        from .colorize_classes import train as train_classes
+
+        cfg = ClassConfig(out_name=a.out, minutes=a.minutes, lr=a.lr, head_lr=a.head_lr, rebalance=a.rebalance,
+                          batch=a.batch, crop=a.crop, seed=a.seed, threads=a.threads, bf16=not a.no_bf16,
+                          run_dir=a.run_dir)
+        for field, value in (("init", a.init), ("weights_dir", a.weights_dir),
+                             ("pool_sides", tuple(a.pool_sides) if a.pool_sides else None)):
+            if value:
+                setattr(cfg, field, value)
+        summary = train_classes(cfg)
+        print(json.dumps({"steps": summary["steps"], "final": summary["final"]["mean"]}))
+        return 0
     if a.task == "color-nogan":
         from .colorize_nogan import NoGANConfig, train as train_nogan
 

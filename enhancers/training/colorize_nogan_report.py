@@ -22,7 +22,7 @@ from ..lab import gray_to_rgb, ntsc_gray
 from ..specs import WEIGHTS_DIR
 from . import data
 from .cards import CPU_PRECISION_HEADING, existing_section
-from .colorize import CORPUS_NOTE, COLOUR_THRESHOLD, check_photos, evaluate
+from .colorize import COLOUR_THRESHOLD, CORPUS_NOTE, check_photos, evaluate
 
 RUN_DIR = Path("runs")
 STAGE_RUNS = ("color-nogan-gen", "color-nogan-critic-1.5e-3", "color-nogan")
@@ -176,19 +176,26 @@ def contact_sheet(new: torch.nn.Module, new_reduction: str, old: torch.nn.Module
                   height: int = 150) -> Path:
     """A JPEG grid: per photo, the gray input, the previous model (its default, mean ensemble), the new model
     (its default) and the original; photos of people, an interior, an animal, sky and foliage."""
+    columns = ([("previous (plain L1)", old, "mean")] if old is not None else []) + [
+        ("NoGAN (shipped)", new, new_reduction)]
+    return sheet_of_columns(columns, SHEET_PHOTOS, path, height)
+
+
+def sheet_of_columns(columns: list[tuple[str, torch.nn.Module, str]], photos: tuple[str, ...], path: Path,
+                     height: int = 150) -> Path:
+    """A labelled JPEG grid: a row per photo (names from :func:`photo_sets`, prepared as for evaluation), the gray
+    input, one column per ``(label, model, ensemble reduction)`` (6-pass ensemble), then the original."""
     by_name = {p.name: p for ps in photo_sets().values() for p in ps}
     rows = []
-    for name in SHEET_PHOTOS:
+    for name in photos:
         hr = data.prepare_hr(by_name[name], crop=512, multiple=4)
         gray = gray_to_rgb(ntsc_gray(hr)).mul(255).round().div(255)
         cells = [gray]
-        for model, reduction in ((old, "mean"), (new, new_reduction)):
-            if model is not None:
-                ab = pipeline.predict_ab(model, ntsc_gray(gray), ensemble=True, reduction=reduction)
-                cells.append(pipeline.combine(ntsc_gray(gray), ab))
+        for _, model, reduction in columns:
+            ab = pipeline.predict_ab(model, ntsc_gray(gray), ensemble=True, reduction=reduction)
+            cells.append(pipeline.combine(ntsc_gray(gray), ab))
         rows.append([_tile(c, height) for c in (*cells, hr)])
-    labels = ["gray input", "previous (plain L1)", "NoGAN (shipped)", "original"] if old is not None else \
-        ["gray input", "NoGAN (shipped)", "original"]
+    labels = ["gray input", *(label for label, _, _ in columns), "original"]
     widths = [max(r[i].width for r in rows) for i in range(len(labels))]
     sheet = Image.new("RGB", (sum(widths) + 4 * len(widths), 18 + len(rows) * (height + 4)), "white")
     draw = ImageDraw.Draw(sheet)
