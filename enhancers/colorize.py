@@ -6,7 +6,9 @@ that its short side is the working size → the model predicts L*a*b* scaled to
 a*b* keep the hue of their mean and their median chroma) → a*b* are upsampled (bilinear) to full
 resolution, multiplied by the saturation, and combined with the L* of the full-resolution gray image → sRGB. The
 result keeps every detail of the input, at any size; colours that fall outside
-sRGB lose chroma rather than lightness (:func:`enhancers.lab.lab_to_rgb_in_gamut`).
+sRGB lose chroma rather than lightness (:func:`enhancers.lab.lab_to_rgb_in_gamut`). Colour-class models
+(``controls`` holds ``"temperature"``) turn their per-pixel colour distribution into a*b* by the annealed mean
+at a temperature T the caller may set (:func:`takes_temperature`).
 """
 
 from __future__ import annotations

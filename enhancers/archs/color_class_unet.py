@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..lab import AB_SCALE, L_SCALE
+from ..lab import AB_SCALE, gray_to_rgb, rgb_to_lab_scaled
 from . import BuiltModel
 from .color_unet import ColorUNet
 
@@ -77,10 +77,8 @@ class ColorClassUNet(ColorUNet):
     def forward(self, gray: torch.Tensor, temperature: float | None = None) -> torch.Tensor:
         h, w = gray.shape[-2:]
         ab = self.annealed_mean(self.class_logits(self.pad(gray)), temperature)[..., :h, :w]
-        # L* of a neutral gray whose luminance is the input: CIE L* from Y = gray (linearised sRGB).
-        y = torch.where(gray <= 0.04045, gray / 12.92, ((gray + 0.055) / 1.055) ** 2.4)
-        lightness = torch.where(y > 0.008856, 116.0 * y.clamp_min(1e-12) ** (1 / 3) - 16.0, 903.3 * y)
-        return torch.cat([lightness / L_SCALE - 1.0, ab / AB_SCALE], dim=1).to(gray.dtype)
+        lightness = rgb_to_lab_scaled(gray_to_rgb(gray.float()))[:, :1]  # the neutral gray's own L*
+        return torch.cat([lightness, ab / AB_SCALE], dim=1).to(gray.dtype)
 
 
 def build(state_dict: dict[str, torch.Tensor] | None = None) -> BuiltModel:
