@@ -67,6 +67,7 @@ def test_temperature_slider_appears_for_the_colour_class_model(page: Page):
     page.locator("#color-advanced").get_by_text("Advanced").click()
     expect(temperature).to_be_visible()
     expect(temperature.locator("input[type=number]")).to_have_value("0.38")
+    screenshot(page, "color-classes-browser.png")
     page.locator("#color-model input").click()
     page.get_by_role("option", name="U-Net in L*a*b* (bundled)").click()
     expect(temperature).to_be_hidden()

@@ -66,15 +66,25 @@ def test_lab_scaling_matches_scikit_image_and_round_trips():
     assert AB_SCALE == 110
 
 
-def test_unet_input_one_channel_output_three_channels_in_range_any_size():
-    torch.manual_seed(0)
-    net = ColorUNet().eval()
+def colorizer_outputs(net: torch.nn.Module) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """``(gray, net(gray))`` for random gray batches of several sizes, odd and tiny ones included; each output is
+    checked to be float32 ``(2, 3, H, W)`` and finite."""
+    pairs = []
     for h, w in ((64, 64), (37, 50), (5, 3)):
         gray = torch.rand(2, 1, h, w)
         with torch.no_grad():
             out = net(gray)
         assert out.shape == (2, 3, h, w) and out.dtype == torch.float32
-        assert torch.isfinite(out).all() and out.abs().max() < 1
+        assert torch.isfinite(out).all()
+        pairs.append((gray, out))
+    return pairs
+
+
+def test_unet_input_one_channel_output_three_channels_in_range_any_size():
+    torch.manual_seed(0)
+    net = ColorUNet().eval()
+    for _, out in colorizer_outputs(net):
+        assert out.abs().max() < 1
     assert net.encoder[0][0][0].in_channels == 3  # the gray channel is replicated for the ImageNet encoder
     gray = torch.rand(1, 1, 64, 64)
     with torch.no_grad():
@@ -107,11 +117,8 @@ def _assert_builder_reproduces(net: torch.nn.Module, arch: str, tmp_path, monkey
 def test_vgg_unet_shape_range_frozen_encoder_and_decoder_only_weights():
     torch.manual_seed(0)
     net = ColorVGGUNet().eval()
-    for h, w in ((64, 64), (37, 50), (5, 3)):
-        with torch.no_grad():
-            out = net(torch.rand(2, 1, h, w))
-        assert out.shape == (2, 3, h, w) and out.dtype == torch.float32
-        assert torch.isfinite(out).all() and out.abs().max() < 1
+    for _, out in colorizer_outputs(net):
+        assert out.abs().max() < 1
     assert not any(p.requires_grad for p in net.encoder.parameters())
     assert all(p.requires_grad for p in (*net.decoder.parameters(), *net.head.parameters()))
     net.train()

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 from safetensors.torch import save_file
-from test_color import _assert_builder_reproduces
+from test_color import _assert_builder_reproduces, colorizer_outputs
 
 from enhancers.archs.color_class_unet import ANNEAL_T, BIN_SIZE, ColorClassUNet, ab_bins
 from enhancers.lab import AB_SCALE, gray_to_rgb, rgb_to_lab_scaled
@@ -30,12 +30,8 @@ def test_bins_are_the_in_gamut_cells_of_the_ten_unit_grid():
 def test_class_unet_shape_range_gray_lightness_and_no_nan_any_size():
     torch.manual_seed(0)
     net = ColorClassUNet().eval()
-    for h, w in ((64, 64), (37, 50), (5, 3)):
-        gray = torch.rand(2, 1, h, w)
-        with torch.no_grad():
-            out = net(gray)
-        assert out.shape == (2, 3, h, w) and out.dtype == torch.float32
-        assert torch.isfinite(out).all() and out.abs().max() <= 1
+    for gray, out in colorizer_outputs(net):
+        assert out.abs().max() <= 1
         # L* is the gray input's own, as the pipeline's combine() computes it
         assert torch.allclose(out[:, :1], rgb_to_lab_scaled(gray_to_rgb(gray))[:, :1], atol=1e-4)
     with torch.no_grad():

@@ -103,3 +103,14 @@ def test_card_section_keeps_another_writers_section(tmp_path):
     assert existing_section(path, "## Training") == ""
     path.write_text(card)
     assert existing_section(path, "## Training") == "## Training\nsteps\n\n"
+
+
+def test_cosine_lr_falls_from_base_to_the_floor_and_holds():
+    from enhancers.training.runs import cosine_lr
+
+    assert cosine_lr(1e-3, 0.0) == pytest.approx(1e-3)
+    assert cosine_lr(1e-3, 0.5) == pytest.approx(0.5 * (1e-3 + 1e-6))
+    assert cosine_lr(1e-3, 1.0) == pytest.approx(1e-6)
+    assert cosine_lr(1e-3, 3.0) == cosine_lr(1e-3, 1.0)  # past the budget it stays at the floor
+    lrs = [cosine_lr(2e-4, i / 10) for i in range(11)]
+    assert all(a > b for a, b in zip(lrs, lrs[1:]))

@@ -97,7 +97,7 @@ def run_colorize(image_path: str | None, model_id: str = colorize.DEFAULT_MODEL,
 
     with user_errors("Try a smaller photo."):
         result = colorize.colorize_image(image, model_id, float(saturation), int(work_size), on_step,
-                                         ensemble=bool(ensemble), temperature=float(temperature) if uses_t else None)
+                                         ensemble=bool(ensemble), temperature=float(temperature))
         views = colorize.channel_views(result.image.rgb)
     before, full = save_before_after(Path(image_path).stem, f"_color_{short_name(model_id)}", result.image, "_gray",
                                      result.gray, image.alpha)

@@ -35,7 +35,7 @@ from ..lab import gray_to_rgb, lab_scaled_to_rgb, ntsc_gray, rgb_to_lab_scaled
 from ..specs import WEIGHTS_DIR
 from . import data
 from .checkpoints import save_weights
-from .runs import LossMeans
+from .runs import LossMeans, cosine_lr
 
 EXTRA_DIR = data.DATA_DIR.parent / "extra-photos"
 # scikit-image colour photos outside the SR split's held-out set (motorcycle_right is the
@@ -250,7 +250,7 @@ def train(cfg: ColorConfig) -> dict:
             break
         step += 1
         for g in opt.param_groups:
-            g["lr"] = 1e-6 + 0.5 * (g["base_lr"] - 1e-6) * (1 + math.cos(math.pi * min(1.0, elapsed / budget)))
+            g["lr"] = cosine_lr(g["base_lr"], elapsed / budget)
         rgb = _batch(pool, cfg, rng).to(device)
         target = rgb_to_lab_scaled(rgb)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):

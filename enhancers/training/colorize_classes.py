@@ -16,7 +16,6 @@ Photos, crops, flips and the cosine learning-rate decay over a wall-clock budget
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -29,8 +28,8 @@ from ..lab import AB_SCALE, ntsc_gray, rgb_to_lab_scaled
 from ..specs import WEIGHTS_DIR
 from . import data
 from .checkpoints import save_weights
-from .colorize import _batch, _pool, evaluate, training_photos
-from .runs import LossMeans, start_run
+from .colorize import POOL_SHORT_SIDES, _batch, _pool, evaluate, training_photos
+from .runs import LossMeans, cosine_lr, start_run
 
 SOFT_NEIGHBOURS = 5
 SOFT_SIGMA = 5.0  # Lab units
@@ -48,7 +47,7 @@ class ClassConfig:
     rebalance: float = REBALANCE_LAMBDA  # λ; 1 = no rebalancing
     batch: int = 12
     crop: int = 128
-    pool_sides: tuple[int, ...] = (256, 320, 400)
+    pool_sides: tuple[int, ...] = POOL_SHORT_SIDES
     seed: int = 0
     threads: int = 2
     bf16: bool = True
@@ -148,7 +147,7 @@ def train(cfg: ClassConfig) -> dict:
     while (elapsed := time.time() - t0) < budget:
         step += 1
         for g in opt.param_groups:
-            g["lr"] = 1e-6 + 0.5 * (g["base_lr"] - 1e-6) * (1 + math.cos(math.pi * min(1.0, elapsed / budget)))
+            g["lr"] = cosine_lr(g["base_lr"], elapsed / budget)
         rgb = _batch(pool, cfg, rng)
         target, nearest = soft_targets(rgb_to_lab_scaled(rgb)[:, 1:] * AB_SCALE, model.bins)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):

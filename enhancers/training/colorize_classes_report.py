@@ -11,6 +11,7 @@ is there, else from the metrics file written before, so the card can be rewritte
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 
 from safetensors.torch import load_file
@@ -105,11 +106,14 @@ def write_card(visual_check: str, sheet: bool = True, run: Path = RUN, remeasure
     metrics_path = WEIGHTS_DIR / METRICS
     old = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
     model = load_classes(WEIGHTS_DIR / WEIGHTS)
-    by_t = {} if remeasure or "by_temperature" not in old else old["by_temperature"]
-    for t in TEMPERATURES if not by_t else ():
-        model.temperature = t
-        by_t[f"{t:g}"] = measure(model, MODES)
-    model.temperature = ANNEAL_T
+    if remeasure or "by_temperature" not in old:
+        by_t = {}
+        for t in TEMPERATURES:
+            model.temperature = t
+            by_t[f"{t:g}"] = measure(model, MODES)
+        model.temperature = ANNEAL_T
+    else:
+        by_t = old["by_temperature"]
     regression = json.loads((WEIGHTS_DIR / "color-metrics.json").read_text())["color-unet"]
     default = by_t[f"{ANNEAL_T:g}"]
     verdict = {k: bars(default[k]["chroma"]["mean"]) for k in default}
@@ -120,10 +124,7 @@ def write_card(visual_check: str, sheet: bool = True, run: Path = RUN, remeasure
     metrics_path.write_text(json.dumps(metrics, indent=1))
     if sheet:
         columns = [("color/unet (NoGAN, default)", load_colorizer(WEIGHTS_DIR / "color-unet.safetensors"), "chroma")]
-        for t in (1.0, ANNEAL_T):
-            m = load_classes(WEIGHTS_DIR / WEIGHTS)
-            m.temperature = t
-            columns.append((f"color/classes T={t:g}", m, "chroma"))
+        columns += [(f"color/classes T={t:g}", partial(model, temperature=t), "chroma") for t in (1.0, ANNEAL_T)]
         sheet_of_columns(columns, SHEET_PHOTOS, WEIGHTS_DIR / SHEET)
     card = WEIGHTS_DIR / "color-classes.md"
     precision = existing_section(card, CPU_PRECISION_HEADING)

@@ -44,7 +44,7 @@ from . import data
 from .checkpoints import save_weights
 from .colorize import L_WEIGHT, POOL_SHORT_SIDES, _batch, _pool, evaluate, new_model, training_photos
 from .gan import discriminator_step
-from .runs import LossMeans, start_run
+from .runs import LossMeans, cosine_lr, start_run
 
 STAGES = ("gen", "critic", "gan")
 # VGG16 ReLU indices relu2_2, relu3_3, relu4_3 and DeOldify's feature-loss layer weights (20, 70, 10) / 100.
@@ -159,10 +159,6 @@ def caught_up_threshold(start_loss: float, caught_up: float) -> float:
     return start_loss + caught_up * (CHANCE_LOSS - start_loss)
 
 
-def _lr(base: float, progress: float) -> float:
-    return 1e-6 + 0.5 * (base - 1e-6) * (1 + math.cos(math.pi * min(1.0, progress)))
-
-
 def train(cfg: NoGANConfig) -> dict:
     """Run one NoGAN stage; returns (and writes to ``RUN_DIR/<out_name>/summary.json``) its summary."""
     if cfg.stage not in STAGES:
@@ -211,7 +207,7 @@ def train(cfg: NoGANConfig) -> dict:
         terms: dict[str, torch.Tensor] = {}
         if cfg.stage == "gen":
             for g in opt_g.param_groups:
-                g["lr"] = _lr(cfg.lr, elapsed / budget)
+                g["lr"] = cosine_lr(cfg.lr, elapsed / budget)
         if cfg.stage in ("gen", "gan"):
             with autocast:
                 pred = gen(gray)
@@ -242,7 +238,7 @@ def train(cfg: NoGANConfig) -> dict:
             fake_lab = fake_lab.detach()
         else:
             for g in opt_d.param_groups:
-                g["lr"] = _lr(cfg.d_lr, elapsed / budget)
+                g["lr"] = cosine_lr(cfg.d_lr, elapsed / budget)
             with torch.no_grad(), autocast:
                 pred = gen.eval()(gray).float()
             fake_lab = torch.cat([target[:, :1], pred[:, 1:]], dim=1)

@@ -10,6 +10,7 @@ used to choose), and rewrites ``weights/color-unet.md`` (keeping its ``## CPU pr
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -181,10 +182,11 @@ def contact_sheet(new: torch.nn.Module, new_reduction: str, old: torch.nn.Module
     return sheet_of_columns(columns, SHEET_PHOTOS, path, height)
 
 
-def sheet_of_columns(columns: list[tuple[str, torch.nn.Module, str]], photos: tuple[str, ...], path: Path,
-                     height: int = 150) -> Path:
+def sheet_of_columns(columns: list[tuple[str, Callable[[torch.Tensor], torch.Tensor], str]], photos: tuple[str, ...],
+                     path: Path, height: int = 150) -> Path:
     """A labelled JPEG grid: a row per photo (names from :func:`photo_sets`, prepared as for evaluation), the gray
-    input, one column per ``(label, model, ensemble reduction)`` (6-pass ensemble), then the original."""
+    input, one column per ``(label, model, ensemble reduction)`` (6-pass ensemble; a model is any callable
+    gray → scaled L*a*b*, as :func:`enhancers.colorize.predict_ab` takes), then the original."""
     by_name = {p.name: p for ps in photo_sets().values() for p in ps}
     rows = []
     for name in photos:

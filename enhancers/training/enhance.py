@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 import random
 import time
 from dataclasses import asdict, dataclass
@@ -35,7 +34,7 @@ from ..style import gram_matrix
 from . import data
 from .checkpoints import save_weights
 from .gan import discriminator_step
-from .runs import LossMeans, start_run
+from .runs import LossMeans, cosine_lr, start_run
 
 # Real-ESRGAN's ranges (paper defaults) ask a 23-block network to undo ↓6 resizes and σ 30 noise twice over; a
 # 48-channel compact network trained on them learns mostly to smooth (held-out LPIPS went from 0.35 to 0.42 in
@@ -308,7 +307,7 @@ def train(cfg: EnhanceConfig) -> dict:
         last = progress >= 1.0
         if not gan:  # cosine decay over the wall-clock budget; the GAN stage keeps a constant rate
             for g in opt_g.param_groups:
-                g["lr"] = 1e-6 + 0.5 * (cfg.lr - 1e-6) * (1 + math.cos(math.pi * progress))
+                g["lr"] = cosine_lr(cfg.lr, progress)
         lq, hr = _batch(pool, cfg, rng, np_rng)
         gt = unsharp_mask(hr) if cfg.usm_gt else hr
         with autocast:

@@ -19,7 +19,6 @@ L1 loss, Adam, and a cosine learning-rate decay over a wall-clock budget
 from __future__ import annotations
 
 import json
-import math
 import random
 import time
 from dataclasses import asdict, dataclass
@@ -36,6 +35,7 @@ from ..metrics import psnr_rgb
 from ..specs import WEIGHTS_DIR
 from . import data
 from .checkpoints import save_weights
+from .runs import cosine_lr
 
 SIGMA_RANGE = (0.0, 75.0)
 QUALITY_RANGE = (5, 95)
@@ -169,7 +169,7 @@ def train(cfg: RestoreConfig) -> dict:
     while (elapsed := time.time() - t0) < budget:
         step += 1
         for g in opt.param_groups:
-            g["lr"] = 1e-6 + 0.5 * (cfg.lr - 1e-6) * (1 + math.cos(math.pi * min(1.0, elapsed / budget)))
+            g["lr"] = cosine_lr(cfg.lr, elapsed / budget)
         if cfg.task == "denoise":
             clean = random_patches(pool, cfg.batch, cfg.patch, rng)
             noisy, sigmas = noisy_batch(clean, rng, cfg.low_sigma_fraction)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Mapping
 from pathlib import Path
@@ -48,3 +49,8 @@ class LossMeans:
             means = " ".join(f"{k} {v / self.every:.{self.digits}f}" for k, v in self.sums.items())
             self.log.write(f"{self.label} {step} {means}{extra} elapsed {elapsed_s:.0f}s\n")
             self.sums = {}
+
+
+def cosine_lr(base: float, progress: float) -> float:
+    """Cosine decay from ``base`` to 1e-6 as ``progress`` (share of the step or time budget) goes 0 → 1, then held."""
+    return 1e-6 + 0.5 * (base - 1e-6) * (1 + math.cos(math.pi * min(1.0, progress)))

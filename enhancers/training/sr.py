@@ -9,7 +9,6 @@ network is not starved by Python-side batching.
 from __future__ import annotations
 
 import json
-import math
 import random
 import time
 from dataclasses import asdict, dataclass
@@ -25,6 +24,7 @@ from ..specs import WEIGHTS_DIR
 from . import data
 from .checkpoints import save_weights
 from .evaluate import evaluate_sr
+from .runs import cosine_lr
 
 
 @dataclass
@@ -154,7 +154,7 @@ def train(cfg: SRConfig) -> dict:
         progress = min(1.0, (time.time() - t0) / budget) if budget else step / cfg.steps
         last = step == cfg.steps or progress >= 1.0
         for g in opt.param_groups:
-            g["lr"] = 1e-6 + 0.5 * (cfg.lr - 1e-6) * (1 + math.cos(math.pi * progress))
+            g["lr"] = cosine_lr(cfg.lr, progress)
         lr_img, hr_img = _batch(pool, cfg, rng)
         loss = F.l1_loss(model(lr_img), hr_img)
         opt.zero_grad(set_to_none=True)
