@@ -127,8 +127,7 @@ def write_card(visual_check: str, sheet: bool = True, run: Path = RUN, remeasure
         columns += [(f"color/classes T={t:g}", partial(model, temperature=t), "chroma") for t in (1.0, ANNEAL_T)]
         sheet_of_columns(columns, SHEET_PHOTOS, WEIGHTS_DIR / SHEET)
     card = WEIGHTS_DIR / "color-classes.md"
-    precision = existing_section(card, CPU_PRECISION_HEADING)
-    card.write_text(_card_text(metrics, regression, visual_check, precision))
+    card.write_text(card_text(metrics, regression, visual_check, existing_section(card, CPU_PRECISION_HEADING)))
     return metrics
 
 
@@ -151,7 +150,8 @@ def _per_photo(name: str, m: dict) -> str:
                      f"{r['gray_rgb_psnr']:.2f} | {r['lpips']:.3f} |" for r in rows)
 
 
-def _card_text(metrics: dict, regression: dict, visual_check: str, precision: str) -> str:
+def card_text(metrics: dict, regression: dict, visual_check: str, precision: str) -> str:
+    """The text of ``weights/color-classes.md`` from its metrics, ``color/unet``'s and the kept precision section."""
     tr = metrics["training"]
     cfg = tr["config"]
     default = metrics["by_temperature"][f"{ANNEAL_T:g}"]
@@ -227,6 +227,4 @@ the sum over the colour photos of the result's over the original's. LPIPS: AlexN
 {visual_check}
 
 {NO_REBALANCING}
-
-{precision}
-"""
+""" + (f"\n{precision.rstrip()}\n" if precision else "")
