@@ -229,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     a = build_parser().parse_args(argv)
     try:
         return _dispatch(a)
-    except EnhancerError as err:  # missing photos, an unknown model: one line, not a traceback
+    except (EnhancerError, FileNotFoundError) as err:  # missing photos or runs, an unknown model: one line
         print(f"error: {err}", file=sys.stderr)
         return 1
 

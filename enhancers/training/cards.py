@@ -20,3 +20,8 @@ def card_section(card: str, heading: str) -> str:
 def existing_section(path: Path, heading: str) -> str:
     """:func:`card_section` of the card at ``path`` ("" when the file does not exist yet)."""
     return card_section(path.read_text(), heading) if path.is_file() else ""
+
+
+def append_section(text: str, section: str) -> str:
+    """``text`` (ending in a newline), a blank line, then ``section`` kept verbatim; ``text`` alone when "" ."""
+    return text + (f"\n{section.rstrip()}\n" if section else "")

@@ -18,7 +18,7 @@ from safetensors.torch import load_file
 
 from ..archs.color_class_unet import ANNEAL_T, ColorClassUNet
 from ..specs import WEIGHTS_DIR
-from .cards import CPU_PRECISION_HEADING, existing_section
+from .cards import CPU_PRECISION_HEADING, append_section, existing_section
 from .colorize import CORPUS_NOTE
 from .colorize_nogan_report import (
     CF_BAR,
@@ -164,7 +164,7 @@ def card_text(metrics: dict, regression: dict, visual_check: str, precision: str
     per_photo = "\n\n".join(f"**{SETS[k]}**, T = {ANNEAL_T:g}, ensemble of 6\n\n| Photo | Colourfulness, original | "
                             f"Colourfulness, result | RGB PSNR (dB) | gray RGB PSNR (dB) | LPIPS |\n|---|---|---|---|---|---|\n"
                             f"{_per_photo(k, default)}" for k in default)
-    return f"""# color/classes: colorization as classification (bundled)
+    return append_section(f"""# color/classes: colorization as classification (bundled)
 
 A second colorizer beside `color/unet`, for the classroom and for people who want bolder colour: the same
 MobileNetV2 U-Net, started from `color/unet`'s weights, with a new head that predicts, for every pixel, a
@@ -227,4 +227,4 @@ the sum over the colour photos of the result's over the original's. LPIPS: AlexN
 {visual_check}
 
 {NO_REBALANCING}
-""" + (f"\n{precision.rstrip()}\n" if precision else "")
+""", precision)

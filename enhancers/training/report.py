@@ -10,6 +10,7 @@ from ..registry import get_spec, list_specs
 from ..self_ensemble import self_ensemble
 from ..specs import WEIGHTS_DIR
 from . import data
+from .cards import CPU_PRECISION_HEADING, append_section, existing_section
 from .evaluate import evaluate_sr
 
 CORPUS_LICENSES = ("Debian `mate-backgrounds` 1.26.0 (`nature/`): GPL-2+; Debian `lomiri-wallpapers-16.04` "
@@ -172,5 +173,5 @@ Trained only on clean bicubic downscaling: it sharpens what bicubic blurred, but
 does not remove noise, blur or JPEG artifacts (use a Real-ESRGAN model for those).
 """
     out = WEIGHTS_DIR / f"{name}.md"
-    out.write_text(text)
+    out.write_text(append_section(text, existing_section(out, CPU_PRECISION_HEADING)))
     return out

@@ -22,6 +22,7 @@ from ..degrade import add_gaussian_noise
 from ..metrics import psnr_b, psnr_rgb, ssim_rgb
 from ..specs import WEIGHTS_DIR
 from . import data
+from .cards import CPU_PRECISION_HEADING, append_section, existing_section
 
 CBM3D_CACHE = Path("runs/cbm3d-cache.json")
 SIGMAS = (25, 50)
@@ -126,9 +127,39 @@ def dejpeg_table(model_id: str = "dejpeg/fbcnn-lite", photos=None) -> dict:
             "dct_quality": dct, "rows": rows, "qf_rows": qf_rows}
 
 
-def _run_summary(name: str) -> dict:
-    path = Path("runs") / name / "summary.json"
-    return json.loads(path.read_text()) if path.exists() else {}
+CARD_RUNS = ("denoise-unet", "dejpeg-fbcnn-lite")  # run folders under runs/ whose summaries the cards show
+CARDS = ("denoise-unet.md", "dejpeg-fbcnn-lite.md")
+
+
+def _stage_fields(summary: dict) -> dict:
+    c = summary.get("config", {})
+    return {"steps": summary.get("steps", 0),
+            "config": {k: c[k] for k in ("minutes", "lr", "batch", "patch", "low_sigma_fraction", "init") if k in c}}
+
+
+def card_summary(summary: dict) -> dict:
+    """The part of a run's ``summary.json`` that the cards show: parameters, patch, batch and each stage."""
+    return {"params": summary.get("params", 0), **_stage_fields(summary),
+            "previous_runs": [_stage_fields(st) for st in summary.get("previous_runs", [])]}
+
+
+def training_summaries(run_dir: Path, fallback: dict | None) -> dict[str, dict]:
+    """:func:`card_summary` of each of :data:`CARD_RUNS`, from ``run_dir`` or, for a run that is gone, from
+    ``fallback`` (the ``training`` block of an earlier ``restore-metrics.json``).
+
+    Raises:
+        FileNotFoundError: a run is in neither.
+    """
+    out = {}
+    for name in CARD_RUNS:
+        path = run_dir / name / "summary.json"
+        if path.is_file():
+            out[name] = card_summary(json.loads(path.read_text()))
+        elif fallback and name in fallback:
+            out[name] = fallback[name]
+        else:
+            raise FileNotFoundError(f"no training run {path} and no earlier restore-metrics.json holding its summary")
+    return out
 
 
 def _stages(summary: dict) -> str:
@@ -144,14 +175,37 @@ def _stages(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def write_cards(denoise_result: dict, dejpeg_result: dict) -> list[Path]:
-    """Write ``weights/denoise-unet.md``, ``weights/dejpeg-fbcnn-lite.md`` and ``weights/restore-metrics.json``."""
-    (WEIGHTS_DIR / "restore-metrics.json").write_text(json.dumps(
-        {"denoise": denoise_result, "dejpeg": dejpeg_result}, indent=1))
+def write_cards(denoise_result: dict, dejpeg_result: dict, run_dir: Path = Path("runs")) -> list[Path]:
+    """Write ``weights/denoise-unet.md``, ``weights/dejpeg-fbcnn-lite.md`` and ``weights/restore-metrics.json``.
+
+    The training summaries come from ``run_dir``, or from the metrics file already there once the runs are gone.
+    """
+    metrics_path = WEIGHTS_DIR / "restore-metrics.json"
+    old = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
+    metrics = {"denoise": denoise_result, "dejpeg": dejpeg_result,
+               "training": training_summaries(run_dir, old.get("training"))}
+    metrics_path.write_text(json.dumps(metrics, indent=1))
+    precision = {n: existing_section(WEIGHTS_DIR / n, CPU_PRECISION_HEADING) for n in CARDS}
+    paths = []
+    for name, text in card_texts(metrics, precision).items():
+        path = WEIGHTS_DIR / name
+        path.write_text(text)
+        paths.append(path)
+    return paths
+
+
+def card_texts(metrics: dict, precision: dict[str, str] | None = None) -> dict[str, str]:
+    """File name → text of the two restoration cards, from a ``restore-metrics.json`` dict and the
+    ``## CPU precision`` sections to keep (written by ``benchmarks/cpu_precision.py --cards``)."""
+    return {name: append_section(text, (precision or {}).get(name, ""))
+            for name, text in _card_texts(metrics).items()}
+
+
+def _card_texts(metrics: dict) -> dict[str, str]:
+    denoise_result, dejpeg_result = metrics["denoise"], metrics["dejpeg"]
+    dn, dj = (metrics["training"][n] for n in CARD_RUNS)
     split = data.split()
     held = ", ".join(Path(p).name for p in split.heldout)
-    paths = []
-    dn, dj = _run_summary("denoise-unet"), _run_summary("dejpeg-fbcnn-lite")
     m = denoise_result["mean"]
     rows = "\n".join(
         f"| σ = {s} | {m[s]['noisy_psnr']:.2f} | {m[s]['nlm_psnr']:.2f} / {m[s]['nlm_ssim']:.4f} | "
@@ -203,9 +257,7 @@ Reproduce: `python -m enhancers.training report-restore --cards` (needs `bm3d` f
 Trained on synthetic Gaussian noise only. Real camera noise is spatially correlated and signal-dependent: for phone
 photos taken in low light, `denoise/scunet-real` (Hub) is the better choice. σ above 75 is outside the training range.
 """
-    path = WEIGHTS_DIR / "denoise-unet.md"
-    path.write_text(card)
-    paths.append(path)
+    texts = {"denoise-unet.md": card}
 
     j = dejpeg_result["mean"]
     jrows = "\n".join(
@@ -263,7 +315,5 @@ Reproduce: `python -m enhancers.training report-restore --cards`.
 Small and trained briefly on CPU: it removes blocking and ringing at low QF well but keeps less texture than the official
 FBCNN (`dejpeg/fbcnn-color`, Hub, 288 MB). Chroma subsampling other than 4:2:0 was not trained on.
 """
-    path = WEIGHTS_DIR / "dejpeg-fbcnn-lite.md"
-    path.write_text(card)
-    paths.append(path)
-    return paths
+    texts["dejpeg-fbcnn-lite.md"] = card
+    return texts

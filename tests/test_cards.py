@@ -1,4 +1,5 @@
-"""The colorization cards can be rewritten from their committed metrics after the training runs are gone."""
+"""Model cards can be rewritten from their committed metrics after the training runs are gone, and keep the
+sections another writer owns."""
 
 import json
 from itertools import pairwise
@@ -7,7 +8,8 @@ import pytest
 
 from enhancers.specs import WEIGHTS_DIR
 from enhancers.training import colorize_nogan_report as report
-from enhancers.training.cards import CPU_PRECISION_HEADING, existing_section
+from enhancers.training import report_restore
+from enhancers.training.cards import CPU_PRECISION_HEADING, append_section, existing_section
 
 
 def _write_run(run, steps: int, summary: dict) -> None:
@@ -57,3 +59,32 @@ def test_committed_color_classes_card_is_what_its_metrics_write():
     card = WEIGHTS_DIR / "color-classes.md"
     text = classes.card_text(metrics, regression, classes.VISUAL_CHECK, existing_section(card, CPU_PRECISION_HEADING))
     assert text == card.read_text()
+
+
+def test_append_section_keeps_one_blank_line_and_nothing_for_empty():
+    assert append_section("# card\n", "") == "# card\n"
+    assert append_section("# card\n", "## CPU precision\n\n- fp32\n\n") == "# card\n\n## CPU precision\n\n- fp32\n"
+
+
+def test_restore_summaries_from_runs_or_committed_metrics(tmp_path):
+    stage = {"steps": 40, "config": {"minutes": 5, "lr": 1e-3, "batch": 8, "patch": 96, "threads": 1}}
+    summary = {**stage, "params": 123, "curve": [1, 2], "previous_runs": [stage]}
+    for name in report_restore.CARD_RUNS:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "summary.json").write_text(json.dumps(summary))
+    got = report_restore.training_summaries(tmp_path, fallback=None)
+    reduced = {"steps": 40, "config": {"minutes": 5, "lr": 1e-3, "batch": 8, "patch": 96}}
+    assert got["denoise-unet"] == {"params": 123, **reduced, "previous_runs": [reduced]}
+    (tmp_path / "denoise-unet" / "summary.json").unlink()
+    with pytest.raises(FileNotFoundError, match="denoise-unet"):
+        report_restore.training_summaries(tmp_path, fallback=None)
+    got = report_restore.training_summaries(tmp_path, fallback={"denoise-unet": {"params": 7}})
+    assert got["denoise-unet"] == {"params": 7} and got["dejpeg-fbcnn-lite"]["params"] == 123
+
+
+def test_committed_restore_cards_are_what_their_metrics_write():
+    metrics = json.loads((WEIGHTS_DIR / "restore-metrics.json").read_text())
+    kept = {n: existing_section(WEIGHTS_DIR / n, CPU_PRECISION_HEADING) for n in report_restore.CARDS}
+    assert all(kept.values()), "both cards keep a CPU precision section"
+    for name, text in report_restore.card_texts(metrics, kept).items():
+        assert text == (WEIGHTS_DIR / name).read_text(), name
