@@ -74,7 +74,8 @@ def test_restore_summaries_from_runs_or_committed_metrics(tmp_path):
         (tmp_path / name / "summary.json").write_text(json.dumps(summary))
     got = report_restore.training_summaries(tmp_path, fallback=None)
     reduced = {"steps": 40, "config": {"minutes": 5, "lr": 1e-3, "batch": 8, "patch": 96}}
-    assert got["denoise-unet"] == {"params": 123, **reduced, "previous_runs": [reduced]}
+    assert got["denoise-unet"] == {"params": 123, **reduced, "previous_runs": [reduced],
+                                   "train_photos": len(report_restore.data.split().train)}
     (tmp_path / "denoise-unet" / "summary.json").unlink()
     with pytest.raises(FileNotFoundError, match="denoise-unet"):
         report_restore.training_summaries(tmp_path, fallback=None)

@@ -144,8 +144,9 @@ def card_summary(summary: dict) -> dict:
 
 
 def training_summaries(run_dir: Path, fallback: dict | None) -> dict[str, dict]:
-    """:func:`card_summary` of each of :data:`CARD_RUNS`, from ``run_dir`` or, for a run that is gone, from
-    ``fallback`` (the ``training`` block of an earlier ``restore-metrics.json``).
+    """:func:`card_summary` of each of :data:`CARD_RUNS` with the number of training photos, from ``run_dir``
+    (and the corpus split) or, for a run that is gone, from ``fallback`` (the ``training`` block of an earlier
+    ``restore-metrics.json``). The cards show these, not the photos that happen to be on the machine.
 
     Raises:
         FileNotFoundError: a run is in neither.
@@ -154,12 +155,17 @@ def training_summaries(run_dir: Path, fallback: dict | None) -> dict[str, dict]:
     for name in CARD_RUNS:
         path = run_dir / name / "summary.json"
         if path.is_file():
-            out[name] = card_summary(json.loads(path.read_text()))
+            out[name] = {**card_summary(json.loads(path.read_text())), "train_photos": len(data.split().train)}
         elif fallback and name in fallback:
             out[name] = fallback[name]
         else:
             raise FileNotFoundError(f"no training run {path} and no earlier restore-metrics.json holding its summary")
     return out
+
+
+def _photo_list(rows: list[dict]) -> str:
+    """The photos of a results table, in order, once each."""
+    return ", ".join(dict.fromkeys(r["photo"] for r in rows))
 
 
 def _stages(summary: dict) -> str:
@@ -204,8 +210,7 @@ def card_texts(metrics: dict, precision: dict[str, str] | None = None) -> dict[s
 def _card_texts(metrics: dict) -> dict[str, str]:
     denoise_result, dejpeg_result = metrics["denoise"], metrics["dejpeg"]
     dn, dj = (metrics["training"][n] for n in CARD_RUNS)
-    split = data.split()
-    held = ", ".join(Path(p).name for p in split.heldout)
+    held = _photo_list(denoise_result["rows"])
     m = denoise_result["mean"]
     rows = "\n".join(
         f"| σ = {s} | {m[s]['noisy_psnr']:.2f} | {m[s]['nlm_psnr']:.2f} / {m[s]['nlm_ssim']:.4f} | "
@@ -227,7 +232,7 @@ def _card_texts(metrics: dict) -> dict[str, str]:
 
 ## Training
 - Data: the training split of the corpus (Debian `mate-backgrounds` and `lomiri-wallpapers-16.04` photos, and
-  scikit-image photos; {len(split.train)} photos), each downscaled ×2 with Lanczos; random {dn.get('config', {}).get('patch', 96)}² patches,
+  scikit-image photos; {dn['train_photos']} photos), each downscaled ×2 with Lanczos; random {dn.get('config', {}).get('patch', 96)}² patches,
   random 90° rotations and flips, batch {dn.get('config', {}).get('batch', 8)}.
 - Noise: σ uniform in 0–75 per patch; Gaussian, then rounded and clipped to 8 bits (`enhancers.degrade.add_gaussian_noise`).
 - L1 loss, Adam, cosine decay over each stage's wall-clock CPU budget (1 thread, on a 2-core machine shared with
@@ -279,7 +284,7 @@ photos taken in low light, `denoise/scunet-real` (Hub) is the better choice. σ 
   multiples of 8); grayscale JPEGs as three equal channels. Returns the restoration and the predicted QF (0–100).
 
 ## Training
-- Data: the training split of the corpus ({len(split.train)} photos), ↓2 Lanczos; random {dj.get('config', {}).get('patch', 96)}² patches, rotations and flips, batch {dj.get('config', {}).get('batch', 8)}.
+- Data: the training split of the corpus ({dj['train_photos']} photos), ↓2 Lanczos; random {dj.get('config', {}).get('patch', 96)}² patches, rotations and flips, batch {dj.get('config', {}).get('batch', 8)}.
 - JPEG: Pillow `save(format="JPEG", quality=q)`, default 4:2:0 subsampling, q uniform in 5–95. A quarter of the patches are
   compressed twice (first at a random quality, then cropped 0–7 px off the grid and saved at q), a fifth are grayscale JPEGs.
 - Loss: L1 on the image + 0.1 × L1 on QF/100. Adam, cosine decay over each stage's wall-clock CPU budget (1 thread,
@@ -291,7 +296,7 @@ photos taken in low light, `denoise/scunet-real` (Hub) is the better choice. σ 
 - Commands: `make train-restore`.
 
 ## Held-out quality
-Photos never trained on: {held}. Each ↓2 Lanczos, centre crop 512. PSNR (dB) / SSIM / PSNR-B (dB), RGB, means:
+Photos never trained on: {_photo_list(dejpeg_result['rows'])}. Each ↓2 Lanczos, centre crop 512. PSNR (dB) / SSIM / PSNR-B (dB), RGB, means:
 
 | JPEG | JPEG as saved | **Restored (automatic QF)** | Gain |
 |---|---|---|---|
