@@ -190,7 +190,7 @@ def colorize(rgb: torch.Tensor, model_id: str = DEFAULT_MODEL, saturation: float
         UnknownModelError, ModelUnavailableError, InvalidInputError.
     """
     imageio.check_image_tensor(rgb)
-    spec = task_spec(model_id, TASK, "a colorization model")
+    task_spec(model_id, TASK, "a colorization model")
     if not 32 <= short_side <= MAX_WORK_SIDE:
         raise InvalidInputError(f"working size must be 32 to {MAX_WORK_SIDE} px, got {short_side}")
     if not 0.0 <= saturation <= MAX_SATURATION:
@@ -206,7 +206,7 @@ def colorize(rgb: torch.Tensor, model_id: str = DEFAULT_MODEL, saturation: float
     with compute_slot():
         ab = predict_ab(loaded.module, gray, short_side, loaded.device, loaded.dtype, ensemble,
                         (lambda done, _total: progress(done, passes + 1)) if progress else None,
-                        temperature=temperature if "temperature" in spec.controls else None)
+                        temperature=temperature if takes_temperature(model_id) else None)
     out = combine(gray, ab, saturation, out_dtype)
     if progress:
         progress(passes + 1, passes + 1)

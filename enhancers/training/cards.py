@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from pathlib import Path
 
 # Written by `benchmarks/cpu_precision.py --cards`; the training reports keep it when they rewrite a card.
@@ -25,3 +27,18 @@ def existing_section(path: Path, heading: str) -> str:
 def append_section(text: str, section: str) -> str:
     """``text`` (ending in a newline), a blank line, then ``section`` kept verbatim; ``text`` alone when "" ."""
     return text + (f"\n{section.rstrip()}\n" if section else "")
+
+
+def run_or_stored(run: Path, stored: dict | None, block: Callable[[Path, dict], dict], metrics_file: str) -> dict:
+    """What a card shows of a training run: ``block(run, summary)`` of the run's ``summary.json`` when the run
+    folder is there, else ``stored``, the same block as an earlier ``metrics_file`` kept it (runs are not committed).
+
+    Raises:
+        FileNotFoundError: neither.
+    """
+    path = run / "summary.json"
+    if path.is_file():
+        return block(run, json.loads(path.read_text()))
+    if stored is None:
+        raise FileNotFoundError(f"no training run at {run} and no earlier {metrics_file} holding its summary")
+    return stored

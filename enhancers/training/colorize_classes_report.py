@@ -16,9 +16,9 @@ from pathlib import Path
 
 from safetensors.torch import load_file
 
-from ..archs.color_class_unet import ANNEAL_T, ColorClassUNet
+from ..archs.color_class_unet import ANNEAL_T, ColorClassUNet, build
 from ..specs import WEIGHTS_DIR
-from .cards import CPU_PRECISION_HEADING, append_section, existing_section
+from .cards import CPU_PRECISION_HEADING, append_section, existing_section, run_or_stored
 from .colorize import CORPUS_NOTE
 from .colorize_nogan_report import (
     CF_BAR,
@@ -80,18 +80,15 @@ VISUAL_CHECK = """Looked at by the author on the sheet itself:
 
 def load_classes(path: str | Path) -> ColorClassUNet:
     """A :class:`ColorClassUNet` with the weights in ``path`` (safetensors), eval, float32 on CPU."""
-    model = ColorClassUNet()
-    model.load_state_dict(load_file(str(path)))
-    return model.eval()
+    return build(load_file(str(path))).module
 
 
 def training_block(run: Path, fallback: dict | None) -> dict:
     """The run's config, steps, time and loss curve (from ``run``), or ``fallback`` when the run is gone."""
-    if not (run / "summary.json").is_file():
-        if fallback is None:
-            raise FileNotFoundError(f"no training run at {run} and no earlier metrics to take its block from")
-        return fallback
-    s = json.loads((run / "summary.json").read_text())
+    return run_or_stored(run, fallback, _training_block, METRICS)
+
+
+def _training_block(run: Path, s: dict) -> dict:
     curve = [{"step": int(r["step"]), "loss": round(r["loss"], 4), "elapsed_s": int(r["elapsed_s"])}
              for r in _stage_log(run)]
     return {"config": s["config"], "steps": s["steps"], "train_seconds": s["train_seconds"], "bins": s["bins"],

@@ -22,7 +22,7 @@ from ..archs.color_unet import ColorUNet
 from ..lab import gray_to_rgb, ntsc_gray
 from ..specs import WEIGHTS_DIR
 from . import data
-from .cards import CPU_PRECISION_HEADING, existing_section
+from .cards import CPU_PRECISION_HEADING, append_section, existing_section
 from .colorize import COLOUR_THRESHOLD, CORPUS_NOTE, check_photos, evaluate
 
 RUN_DIR = Path("runs")
@@ -258,9 +258,9 @@ def _stage_log(run: Path) -> list[dict]:
     return rows
 
 
-def training_record(run_dir: Path, stage_runs: tuple[str, ...],
-                    fallback: list[dict] | None) -> tuple[list[dict], list[list[dict]]]:
-    """Each stage's summary and its loss rows as the card shows them (:data:`LOG_ROWS` per stage).
+def training_record(run_dir: Path, stage_runs: tuple[str, ...], fallback: list[dict] | None) -> list[dict]:
+    """Per stage, what the card shows: its summary, training photos and loss rows (``"log"``, :data:`LOG_ROWS`
+    per stage). This is the ``training`` block of ``color-metrics.json``.
 
     Read from the run folders when all of them are there, else from ``fallback`` (the ``training`` block of an
     earlier ``color-metrics.json``), so the card can be rewritten after the runs are gone.
@@ -269,12 +269,18 @@ def training_record(run_dir: Path, stage_runs: tuple[str, ...],
         FileNotFoundError: a run folder is missing and ``fallback`` has no loss rows.
     """
     if all((run_dir / n / "summary.json").is_file() for n in stage_runs):
-        stages = [json.loads((run_dir / n / "summary.json").read_text()) for n in stage_runs]
-        return stages, [_every(_stage_log(run_dir / n), k) for n, k in zip(stage_runs, LOG_ROWS)]
+        return [_card_stage(json.loads((run_dir / n / "summary.json").read_text()), _every(_stage_log(run_dir / n), k))
+                for n, k in zip(stage_runs, LOG_ROWS)]
     if not fallback or any("log" not in t or "train_photos" not in t for t in fallback):
         raise FileNotFoundError(f"the training runs {stage_runs} are not under {run_dir}, and no earlier "
                                 "color-metrics.json holds their loss rows")
-    return fallback, [t["log"] for t in fallback]
+    return fallback
+
+
+def _card_stage(summary: dict, log: list[dict]) -> dict:
+    s = summary
+    return {"stage": s["config"]["stage"], "steps": s["steps"], "train_seconds": s["train_seconds"], "stop": s["stop"],
+            "config": s["config"], "curve": s["curve"], "train_photos": s["train_photos"], "log": log}
 
 
 def _every(rows: list, n: int) -> list:
@@ -324,7 +330,6 @@ def write_card(default_reduction: str = pipeline.ENSEMBLE_REDUCTION, visual_chec
         prev = measure(old_model)
     new_model = load_colorizer(WEIGHTS_DIR / "color-unet.safetensors")
     new = measure(new_model) if remeasure or "color-unet" not in old_metrics else old_metrics["color-unet"]
-    stages, logs = training_record(run_dir, stage_runs, old_metrics.get("training"))
     default_key = "chroma" if default_reduction == "chroma" else "mean"
     chosen = {k: new[k][default_key]["mean"] for k in new}
     verdict = {k: bars(m) for k, m in chosen.items()}
@@ -333,10 +338,7 @@ def write_card(default_reduction: str = pipeline.ENSEMBLE_REDUCTION, visual_chec
                "bars": {"cf_ratio_min": CF_BAR, "rgb_psnr_above_gray_min": PSNR_MARGIN, "l_psnr_min": L_BAR},
                "default_ensemble": default_reduction, "bars_met": verdict,
                "color-unet": new, "previous": prev,
-               "training": [{"stage": s["config"]["stage"], "steps": s["steps"], "train_seconds": s["train_seconds"],
-                             "stop": s["stop"], "config": s["config"], "curve": s["curve"],
-                             "train_photos": s["train_photos"], "log": log}
-                            for s, log in zip(stages, logs)]}
+               "training": training_record(run_dir, stage_runs, old_metrics.get("training"))}
     metrics_path.write_text(json.dumps(metrics, indent=1))
     if sheet:
         contact_sheet(new_model, default_reduction, old_model, WEIGHTS_DIR / SHEET)
@@ -347,10 +349,10 @@ def write_card(default_reduction: str = pipeline.ENSEMBLE_REDUCTION, visual_chec
 
 def card_text(metrics: dict, precision: str = "", visual_check: str = VISUAL_CHECK) -> str:
     """The text of ``weights/color-unet.md`` from a ``color-metrics.json`` dict and the kept precision section."""
-    stages = metrics["training"]
     default_key = "chroma" if metrics["default_ensemble"] == "chroma" else "mean"
-    return _card_text(stages, [t["log"] for t in stages], metrics["color-unet"], metrics["previous"], default_key,
-                      metrics["bars_met"], visual_check, precision)
+    text = _card_text(metrics["training"], metrics["color-unet"], metrics["previous"], default_key,
+                      metrics["bars_met"], visual_check)
+    return append_section(text, precision)
 
 
 def _command(cfg: dict) -> str:
@@ -368,8 +370,8 @@ def _command(cfg: dict) -> str:
     return " ".join(parts)
 
 
-def _card_text(stages, logs, new, prev, default_key, verdict, visual_check, precision) -> str:
-    gen, _, gan = stages
+def _card_text(stages, new, prev, default_key, verdict, visual_check) -> str:
+    gen, critic, gan = stages
     label = {k: lab for k, _, _, lab in MODES}[default_key]
 
     def yes(ok: bool) -> str:
@@ -391,12 +393,12 @@ def _card_text(stages, logs, new, prev, default_key, verdict, visual_check, prec
     gan_curve = "\n".join(f"| {c['step']} | {c['elapsed_s']} | {c['rgb_psnr']:.2f} (gray {c['gray_rgb_psnr']:.2f}) | "
                           f"{c['cf_ratio']:.2f} | {c['ab_err']:.2f} |" for c in gan["curve"])
     gen_loss = "\n".join(f"| {int(r['step'])} | {r['l1_ab']:.4f} | {r['feature']:.3f} | {r['loss_g']:.4f} |"
-                         for r in logs[0])
+                         for r in gen["log"])
     critic_loss = "\n".join(f"| {int(r['step'])} | {r['critic']:.3f} | {r['critic_running']:.3f} | {r['p_real']:.2f} | "
-                            f"{r['p_fake']:.2f} |" for r in logs[1])
+                            f"{r['p_fake']:.2f} |" for r in critic["log"])
     gan_loss = "\n".join(f"| {int(r['step'])} | {r['l1_ab']:.4f} | {r['feature']:.3f} | {r['adv']:.3f} | "
                          f"{r['critic']:.3f} | {r['critic_running']:.3f} | {r['p_real']:.2f} | {r['p_fake']:.2f} |"
-                         for r in logs[2])
+                         for r in gan["log"])
     stage_lines = "\n".join(
         f"  {i + 1}. {what}: `{_command(s['config'])}` — {s['train_seconds'] / 60:.1f} min, {s['steps']} steps, "
         f"stopped by {s['stop']}."
@@ -513,7 +515,7 @@ Stop: {gan['stop']}.
 
 Fine-tuned for {total_min:.0f} minutes on CPU on 27 photos, mostly landscapes, flowers and sky, from a model trained
 for 30 minutes on the same photos; the critic was still close to chance (running loss
-{logs[1][-1]['critic_running']:.3f} against 2 ln 2 = 1.386) when the GAN phase began, so that phase stopped after
+{critic['log'][-1]['critic_running']:.3f} against 2 ln 2 = 1.386) when the GAN phase began, so that phase stopped after
 {gan['steps']} steps. It knows sky, foliage, water and skin-like tones and guesses at objects whose colour the
 gray value cannot tell (cars, clothes, cups); it can also paint a wrong hue into a plain area (the Kite sky).
 Near-gray originals (a white clock on a white wall, `lomiri-greentock`) get colours they never had, which costs RGB
@@ -522,7 +524,7 @@ trained on ImageNet's 1.3 million photos and should do much better on people and
 here (no Hub access on this machine).
 
 {TRIED_NOT_SHIPPED}
-{chr(10) + precision if precision else ''}"""
+"""
 
 
 def _ensemble_text(new: dict, prev: dict | None, default_key: str) -> str:

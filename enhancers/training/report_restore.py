@@ -22,7 +22,7 @@ from ..degrade import add_gaussian_noise
 from ..metrics import psnr_b, psnr_rgb, ssim_rgb
 from ..specs import WEIGHTS_DIR
 from . import data
-from .cards import CPU_PRECISION_HEADING, append_section, existing_section
+from .cards import CPU_PRECISION_HEADING, append_section, existing_section, run_or_stored
 
 CBM3D_CACHE = Path("runs/cbm3d-cache.json")
 SIGMAS = (25, 50)
@@ -128,7 +128,7 @@ def dejpeg_table(model_id: str = "dejpeg/fbcnn-lite", photos=None) -> dict:
 
 
 CARD_RUNS = ("denoise-unet", "dejpeg-fbcnn-lite")  # run folders under runs/ whose summaries the cards show
-CARDS = ("denoise-unet.md", "dejpeg-fbcnn-lite.md")
+CARDS = tuple(f"{name}.md" for name in CARD_RUNS)
 
 
 def _stage_fields(summary: dict) -> dict:
@@ -151,16 +151,12 @@ def training_summaries(run_dir: Path, fallback: dict | None) -> dict[str, dict]:
     Raises:
         FileNotFoundError: a run is in neither.
     """
-    out = {}
-    for name in CARD_RUNS:
-        path = run_dir / name / "summary.json"
-        if path.is_file():
-            out[name] = {**card_summary(json.loads(path.read_text())), "train_photos": len(data.split().train)}
-        elif fallback and name in fallback:
-            out[name] = fallback[name]
-        else:
-            raise FileNotFoundError(f"no training run {path} and no earlier restore-metrics.json holding its summary")
-    return out
+    return {name: run_or_stored(run_dir / name, (fallback or {}).get(name), _training_block, "restore-metrics.json")
+            for name in CARD_RUNS}
+
+
+def _training_block(_run: Path, summary: dict) -> dict:
+    return {**card_summary(summary), "train_photos": len(data.split().train)}
 
 
 def _photo_list(rows: list[dict]) -> str:
