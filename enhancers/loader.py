@@ -386,9 +386,17 @@ def _read_weights(path: Path) -> dict[str, torch.Tensor]:
         raise type(e)(f"{e} (the downloaded copy was deleted from the Hugging Face cache)") from e
 
 
+# Builders import torchvision, spandrel and friends on first use. Two threads doing that first import at once
+# (two models loading for two users) can see a partially initialised torchvision ("cannot import name
+# 'InterpolationMode' ... circular import"), so architectures are built one at a time; weights are read and
+# downloaded outside this lock.
+_BUILD_LOCK = threading.Lock()
+
+
 def _assemble(spec: ModelSpec, state: dict[str, torch.Tensor] | None, device: torch.device | None,
               alpha: float | None, precision: str | None = None) -> LoadedModel:
-    built = get_builder(spec.arch)(state, **dict(spec.arch_kwargs))
+    with _BUILD_LOCK:
+        built = get_builder(spec.arch)(state, **dict(spec.arch_kwargs))
     device = device or pick_device()
     cpu_bf16 = False
     if device.type == "cpu":

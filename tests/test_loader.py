@@ -450,6 +450,39 @@ def test_concurrent_requests_for_different_ids_load_in_parallel(algo_trio: list[
     assert cache.loads == 3
 
 
+
+def test_architectures_are_built_one_at_a_time(algo_trio: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Builders do the first import of torchvision or spandrel; two at once can see a half-imported torchvision."""
+    real_get_builder = loader.get_builder
+    inside, most = [0], [0]
+    count = threading.Lock()
+
+    def get_builder(arch: str):
+        build = real_get_builder(arch)
+
+        def slow_build(*args, **kwargs):
+            with count:
+                inside[0] += 1
+                most[0] = max(most[0], inside[0])
+            time.sleep(0.1)
+            try:
+                return build(*args, **kwargs)
+            finally:
+                with count:
+                    inside[0] -= 1
+        return slow_build
+
+    monkeypatch.setattr(loader, "get_builder", get_builder)
+    cache = loader.ModelCache()
+    threads = [threading.Thread(target=cache.get, args=(model_id,)) for model_id in algo_trio]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=10)
+    assert sorted(cache.cached_ids()) == sorted(algo_trio)
+    assert most[0] == 1
+
+
 # --- Restoration models from the Hub (spandrel architectures behind uniform adapters) ----------------------------
 
 
