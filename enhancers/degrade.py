@@ -39,6 +39,7 @@ from .imageio import resize as pil_resize
 __all__ = [
     "DARK_COOL_CAST",
     "DARK_WARM_CAST",
+    "DARK_WARM_FADED",
     "IDENTITY_PHOTOMETRIC",
     "PhotometricParams",
     "PhotometricRanges",
@@ -708,6 +709,9 @@ IDENTITY_PHOTOMETRIC = PhotometricParams()
 # The auto-tone evaluation conditions: one stop under with a warm (tungsten-like) or cool (shade-like) cast.
 DARK_WARM_CAST = PhotometricParams(ev=-1.0, wb_gains=(1.15, 1.0, 0.85))
 DARK_COOL_CAST = PhotometricParams(ev=-1.0, wb_gains=(0.85, 1.0, 1.15))
+# One stop under, warm cast and faded contrast (c = 0.8, the middle of the training range): an old print or a
+# phone photo in tungsten light, the case the auto-tone requirement is measured on.
+DARK_WARM_FADED = PhotometricParams(ev=-1.0, contrast=0.8, wb_gains=(1.15, 1.0, 0.85))
 
 
 @dataclass(frozen=True)

@@ -137,6 +137,7 @@ class EnhanceResult:
         tone_curves: float32 ``(3, K + 1)`` curves applied by auto-tone, or None.
         faces: the faces restored (``enhancers.faces.Face``), empty when face restoration was off.
         seconds: wall time of each stage, ``{"tone": …, "generator": …, "faces": …}``.
+        weights_from: where the generator's weights came from (:attr:`enhancers.loader.LoadedModel.weights_from`).
     """
 
     image: LoadedImage
@@ -147,6 +148,7 @@ class EnhanceResult:
     tone_curves: torch.Tensor | None
     faces: tuple = ()
     seconds: dict[str, float] = field(default_factory=dict)
+    weights_from: str = ""
 
 
 def enhance_image(image: LoadedImage, model_id: str = DEFAULT_MODEL, scale: int = 2, alpha: float | None = None,
@@ -208,7 +210,7 @@ def enhance_image(image: LoadedImage, model_id: str = DEFAULT_MODEL, scale: int 
     alpha_channel = imageio.resize(image.alpha, size, "bicubic") if image.alpha is not None else None
     before = imageio.resize(image.rgb, size, "bicubic", out_dtype=torch.uint8) if with_before else None
     return EnhanceResult(image.with_pixels(out, alpha_channel), before, model_id, scale, used_alpha, curves,
-                         faces, seconds)
+                         faces, seconds, load_model(model_id, used_alpha).weights_from)
 
 
 CLASSROOM_MIN_SIDE = 32  # px: LPIPS needs 32 px per side

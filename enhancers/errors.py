@@ -35,6 +35,11 @@ class ModelUnavailableError(EnhancerError):
     """A model's weights cannot be obtained (Hub unreachable, offline mode, missing file)."""
 
 
+class WeightsFormatError(ModelUnavailableError):
+    """A weights file does not have the layout its format or the target architecture requires (a converter
+    refused it: unknown storage tag, a file too short or too long, a shape that does not match)."""
+
+
 class UnsafeWeightsError(EnhancerError):
     """A weights file holds pickled code or objects outside the allowed tensor types."""
 
@@ -52,3 +57,8 @@ class Cancelled(EnhancerError):
 
 class MissingDataError(EnhancerError):
     """Training or evaluation data is not on disk (run ``make photos`` first)."""
+
+
+class ArchiveReadError(EnhancerError):
+    """A resource bundle or archive (Qt ``.rcc``, Eet ``.edj``) is malformed: wrong magic, truncated, an offset
+    outside the file, or an entry that does not decompress."""

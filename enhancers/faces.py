@@ -2,7 +2,7 @@
 
 Pipeline (as GFPGAN's and CodeFormer's own face helpers work, facexlib):
 
-1. **Detect** with MTCNN (Zhang et al. 2016, facenet-pytorch's port, weights in its wheel): a box,
+1. **Detect** with MTCNN (Zhang et al. 2016, :mod:`enhancers.archs.mtcnn`, weights bundled in ``weights/``): a box,
    a confidence and five landmarks per face. Large photos are searched at a long side of at most
    :data:`DETECT_MAX_SIDE` px.
 2. **Align**: the similarity transform (rotation, uniform scale, translation; least squares over
@@ -116,7 +116,7 @@ def detect_faces(rgb: torch.Tensor, min_confidence: float = MIN_CONFIDENCE,
 
     Raises:
         InvalidInputError: ``rgb`` breaks the contract, or a threshold is out of range.
-        ModelUnavailableError: facenet-pytorch is not installed.
+        ModelUnavailableError: the bundled detector weights (``weights/mtcnn.safetensors``) are missing.
     """
     imageio.check_image_tensor(rgb)
     if not 0.0 <= min_confidence <= 1.0:
@@ -267,7 +267,7 @@ def restore_faces(rgb: torch.Tensor, model_id: str = DEFAULT_MODEL, *, only_larg
     Raises:
         UnknownModelError, InvalidInputError (bad tensor, not a face model, fidelity out of range),
         ModelUnavailableError (weights not downloadable: the message names the repository and the
-        download size in MB; facenet-pytorch missing), UnsafeWeightsError.
+        download size in MB; the detector's bundled weights missing), UnsafeWeightsError.
     """
     imageio.check_image_tensor(rgb)
     spec = task_spec(model_id, TASK, "a face restoration model")

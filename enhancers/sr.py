@@ -89,6 +89,7 @@ class SRResult:
         scale: the scale factor applied.
         self_ensemble: whether 8 passes over flips and rotations were averaged.
         precision: what the model computed in: ``"fp32"``, ``"bf16"`` or ``"fp16"`` (:mod:`enhancers.precision`).
+        weights_from: where its weights came from (:attr:`enhancers.loader.LoadedModel.weights_from`).
     """
 
     image: LoadedImage
@@ -96,6 +97,7 @@ class SRResult:
     scale: int
     self_ensemble: bool = False
     precision: str = "fp32"
+    weights_from: str = ""
 
 
 def upscale_image(image: LoadedImage, model_id: str, scale: int | None = None, tile: int | None = None,
@@ -111,5 +113,6 @@ def upscale_image(image: LoadedImage, model_id: str, scale: int | None = None, t
     size = (out.shape[-1], out.shape[-2])
     alpha = imageio.resize(image.alpha, size, "bicubic") if image.alpha is not None else None
     before = imageio.resize(image.rgb, size, "bicubic", out_dtype=torch.uint8) if with_before else None
+    loaded = load_model(model_id, precision=precision)
     return SRResult(image.with_pixels(out, alpha), before, out.shape[-1] // image.width,
-                    uses_self_ensemble(model_id, self_ensemble), load_model(model_id, precision=precision).precision)
+                    uses_self_ensemble(model_id, self_ensemble), loaded.precision, loaded.weights_from)

@@ -120,7 +120,7 @@ class FakeHub:
         req.close_connection = True
 
     def _blob(self, sha: str) -> bytes | None:
-        for p in self.root.iterdir():
+        for p in (p for p in self.root.rglob("*") if p.is_file()):  # repo files may sit in folders
             data = p.read_bytes()
             if hashlib.sha256(data).hexdigest() == sha:
                 return data

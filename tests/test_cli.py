@@ -26,9 +26,12 @@ def test_models_json_lists_every_spec_with_readiness():
     assert {"sr/bicubic", "sr/compact-x2", "sr/compact-x4", "sr/srcnn-x2", "sr/realesrgan-x4plus"} <= set(rows)
     for r in rows.values():
         assert set(r) >= {"id", "task", "source", "scale", "ready"}
-        assert r["source"] in ("bundled", "hub")
+        assert r["source"] in ("bundled", "hub", "wheel", "algorithm")
     assert rows["sr/compact-x2"]["ready"] is True and rows["sr/compact-x2"]["source"] == "bundled"
     assert rows["sr/swinir-m-x4"]["source"] == "hub" and rows["sr/swinir-m-x4"]["scale"] == 4
+    assert rows["sr/swinir-m-x4"]["offline"] is False
+    assert rows["sr/realesrgan-x4plus"]["source"] == "hub" and rows["sr/realesrgan-x4plus"]["offline"] is True
+    assert rows["sr/realesrgan-x4plus-anime"]["source"] == "wheel" and rows["sr/realesrgan-x4plus-anime"]["ready"]
 
 
 @pytest.fixture

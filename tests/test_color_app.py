@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +65,7 @@ def test_colour_upload_is_converted_to_gray_first_and_compared(client, heldout_c
     _, full, stats, *_ = _colorize(client, colour_path)
     _, full_from_gray, *_ = _colorize(client, gray_path)
     assert "converted to gray" in stats and "RGB PSNR" in stats and "colourfulness" in stats
+    assert re.search(r"Balanced hue accuracy \*\*\d+ %\*\*", stats), stats
     # the colour photo's own colours never reach the model: same result as from its gray version (± 8-bit rounding)
     a = np.asarray(Image.open(full).convert("RGB")).astype(int)
     b = np.asarray(Image.open(full_from_gray).convert("RGB")).astype(int)

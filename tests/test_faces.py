@@ -76,6 +76,32 @@ def test_large_photos_are_searched_downscaled_in_photo_pixels(astronaut: torch.T
     assert np.abs(np.subtract(face.box, astronaut_face.box)).max() < 8
 
 
+def test_a_face_crossing_the_border_keeps_its_place(astronaut: torch.Tensor, astronaut_face: faces.Face) -> None:
+    """The face's top and left edges cut off: the crops are filled with black (the authors' release), so the box and
+    landmarks stay where they were in the full photo."""
+    (face,) = faces.detect_faces(astronaut[..., 60:, 180:])
+    shift = np.array([180.0, 60.0])
+    assert np.abs(face.landmarks + shift - astronaut_face.landmarks).max() < 4
+    assert np.abs(np.add(face.box, np.tile(shift, 2)) - np.array(astronaut_face.box)).max() < 6
+
+
+def test_mtcnn_weights_are_bundled_and_checked() -> None:
+    from enhancers.archs import mtcnn
+
+    from enhancers.loader import read_state_dict, weights_path
+
+    net = mtcnn.build(read_state_dict(weights_path(get_spec(faces.DETECTOR)))).module
+    assert sum(p.numel() for p in net.parameters()) == 495_850  # P-Net 6,632, R-Net 100,178, O-Net 389,040
+    assert net.scales(19, 640) == [] and net.scales(20, 20) == [pytest.approx(0.6)]
+    state = net.state_dict()
+    with pytest.raises(UnsafeWeightsError, match="not MTCNN weights"):
+        mtcnn.build({k: v for k, v in state.items() if not k.startswith("onet.")})
+    with pytest.raises(UnsafeWeightsError, match="not MTCNN weights"):
+        mtcnn.build({**state, "pnet.conv1.weight": torch.zeros(10, 3, 5, 5)})
+    with pytest.raises(UnsafeWeightsError, match="needs its weights"):
+        mtcnn.build(None)
+
+
 # --- Alignment and paste-back -----------------------------------------------------------------------------------
 
 
@@ -216,7 +242,7 @@ def test_face_specs_are_pinned_and_say_their_licenses() -> None:
     assert "NON-COMMERCIAL" in codeformer.license and "NON-COMMERCIAL" in codeformer.description
     assert faces.takes_fidelity("face/codeformer") and not faces.takes_fidelity(GFPGAN_ID)
     assert "NVIDIA" in get_spec(GFPGAN_ID).license
-    assert get_spec(faces.DETECTOR).source is None  # weights in the facenet-pytorch wheel
+    assert get_spec(faces.DETECTOR).source.path.name == "mtcnn.safetensors"
 
 
 def test_restore_faces_validates_inputs(astronaut: torch.Tensor) -> None:

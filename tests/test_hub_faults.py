@@ -137,9 +137,10 @@ def test_app_keeps_serving_while_a_download_stalls(app_url: str, tmp_path: Path,
     from enhancers import imageio
     from enhancers.registry import get_spec
 
-    src = get_spec("sr/realesrgan-x4plus").source
+    src = get_spec("sr/swinir-m-x4").source  # a Hub model without an offline copy
     served = tmp_path / "served"
     served.mkdir()
+    (served / src.filename).parent.mkdir(parents=True, exist_ok=True)
     (served / src.filename).write_bytes(b"\0" * 100_000)
     fake = FakeHub(served, lfs_redirect=True, repo=src.repo_id, commit=src.revision)
     fake.fault = "stall"
@@ -149,7 +150,7 @@ def test_app_keeps_serving_while_a_download_stalls(app_url: str, tmp_path: Path,
     photo = imageio.save_png(tmp_path / "photo.png", torch.rand(1, 3, 24, 32))
     client = Client(app_url, verbose=False)
     try:
-        stalled = client.submit(handle_file(str(photo)), "sr/realesrgan-x4plus", 4, 0, "off", "auto", api_name="/sr")
+        stalled = client.submit(handle_file(str(photo)), "sr/swinir-m-x4", 4, 0, "off", "auto", api_name="/sr")
         assert fake.stalled.wait(30), "the download never started"
 
         start = time.monotonic()

@@ -169,7 +169,8 @@ def test_offline_mode_message_names_model_and_alternatives(hf_home: Path, monkey
     assert "offline" in message.lower()
     assert "sr/compact-x2" in message
     assert "sr/bicubic" in message
-    assert "sr/realesrgan-x4plus" not in message.split("offline:")[-1]
+    assert "sr/swinir-m-x4" not in message.split("offline:")[-1]
+    assert "sr/realesrgan-x4plus" in message.split("offline:")[-1]  # its wheel copy works offline
     assert not hf_home.exists() or not any(hf_home.rglob(FILENAME))
 
 

@@ -26,7 +26,7 @@ HUB = [s for s in SPECS if isinstance(s.source, HubWeights)]
 
 def test_registry_is_not_empty_and_has_every_kind() -> None:
     kinds = {s.source_kind for s in SPECS}
-    assert kinds == {"algorithm", "bundled", "hub"}
+    assert kinds == {"algorithm", "bundled", "hub", "wheel"}
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.id)

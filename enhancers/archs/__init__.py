@@ -59,7 +59,7 @@ BUILDERS: dict[str, str] = {
     "style-vgg19": "enhancers.archs.style_features:build_vgg19",
     "style-vgg16": "enhancers.archs.style_features:build_vgg16",
     "tone-curves": "enhancers.archs.tone_curves:build",
-    "mtcnn": "enhancers.archs.face_restorers:build_mtcnn",
+    "mtcnn": "enhancers.archs.mtcnn:build",
     "gfpgan": "enhancers.archs.face_restorers:build_gfpgan",
     "restoreformer": "enhancers.archs.face_restorers:build_restoreformer",
     "codeformer": "enhancers.archs.face_restorers:build_codeformer",

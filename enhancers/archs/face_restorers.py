@@ -1,4 +1,4 @@
-"""Face networks behind uniform call signatures: the MTCNN detector and the 512×512 face restorers.
+"""The 512×512 face restorers behind one call signature (the MTCNN detector is :mod:`enhancers.archs.mtcnn`).
 
 Every restorer is called as ``module(x, fidelity=None)`` on an aligned RGB face crop in [0, 1],
 whatever the network's own convention. GFPGAN, RestoreFormer and CodeFormer were trained on
@@ -12,16 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import numpy as np
 import torch
 from torch import nn
 
-from ..errors import ModelUnavailableError, UnsafeWeightsError
+from ..errors import UnsafeWeightsError
 from . import BuiltModel
-
-MTCNN_MIN_FACE = 20  # px: the smallest face MTCNN looks for (facenet-pytorch's default)
-MTCNN_THRESHOLDS = (0.6, 0.7, 0.7)  # P-, R- and O-Net score thresholds (facenet-pytorch's defaults)
-MTCNN_PYRAMID_FACTOR = 0.709  # scale step of the image pyramid
 
 
 class FaceRestorer(nn.Module):
@@ -58,52 +53,6 @@ class FaceRestorer(nn.Module):
         if isinstance(out, (tuple, list)):
             out = out[0]
         return ((out.float() + 1) / 2).clamp_(0, 1)
-
-
-class MTCNNDetector(nn.Module):
-    """MTCNN (Zhang et al. 2016, https://arxiv.org/abs/1604.02878): three cascaded CNNs (P-, R-, O-Net)
-    over an image pyramid, as implemented by facenet-pytorch (MIT), with the original model's weights
-    ported to PyTorch.
-
-    Built from facenet-pytorch's own ``PNet``/``RNet``/``ONet`` classes and its ``detect_face``
-    function rather than its ``MTCNN`` wrapper, whose device is fixed at construction.
-
-    ``forward(rgb)``: RGB float ``(1, 3, H, W)`` in [0, 1] → ``(boxes, points)``: float32
-    ``(N, 5)`` rows ``x0, y0, x1, y1, confidence`` and float32 ``(N, 5, 2)`` landmarks as
-    ``(x, y)`` in pixels (left eye, right eye, nose, mouth left, mouth right), on the CPU.
-    """
-
-    def __init__(self, pnet: nn.Module, rnet: nn.Module, onet: nn.Module) -> None:
-        super().__init__()
-        self.pnet, self.rnet, self.onet = pnet, rnet, onet
-
-    def forward(self, rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        from facenet_pytorch.models.utils.detect_face import detect_face
-
-        if min(rgb.shape[-2:]) < MTCNN_MIN_FACE:  # no pyramid level: detect_face would fail on an empty list
-            return torch.zeros(0, 5), torch.zeros(0, 5, 2)
-        device = self.pnet.conv1.weight.device
-        hwc = rgb[0].permute(1, 2, 0).unsqueeze(0).to(device, torch.float32) * 255  # MTCNN reads 0–255, (N, H, W, C)
-        boxes, points = detect_face(hwc, MTCNN_MIN_FACE, self.pnet, self.rnet, self.onet,
-                                    list(MTCNN_THRESHOLDS), MTCNN_PYRAMID_FACTOR, device)
-        # detect_face returns numpy object arrays, one entry per image
-        return (torch.from_numpy(np.asarray(boxes[0], dtype=np.float32).reshape(-1, 5)),
-                torch.from_numpy(np.asarray(points[0], dtype=np.float32).reshape(-1, 5, 2)))
-
-
-def build_mtcnn(state_dict: dict[str, torch.Tensor] | None) -> BuiltModel:
-    """MTCNN with the P-, R- and O-Net weights shipped in the facenet-pytorch wheel.
-
-    Raises:
-        ModelUnavailableError: facenet-pytorch is not installed.
-    """
-    try:
-        from facenet_pytorch.models.mtcnn import ONet, PNet, RNet
-    except ImportError as e:
-        raise ModelUnavailableError(
-            "face detection needs facenet-pytorch (MTCNN): run `make venv`, or "
-            f"`pip install --no-deps facenet-pytorch==2.6.0 requests` ({e})") from e
-    return BuiltModel(MTCNNDetector(PNet(), RNet(), ONet()).eval())
 
 
 def _spandrel_descriptor(state_dict: dict[str, torch.Tensor] | None, arch_id: str, extra: bool = False):

@@ -137,7 +137,8 @@ def build_hybrid(state: dict[str, torch.Tensor] | None = None) -> BuiltModel:
     """Builder for ``arch="style-hybrid"``: offline MobileNetV2 + seeded random VGG19 (no state dict).
 
     Raises:
-        ModelUnavailableError: the offline MobileNetV2 weights are not installed.
+        ModelUnavailableError: the bundled MobileNetV2 weights (weights/imagenet-mobilenet-v2-features.safetensors)
+            are missing.
     """
     return BuiltModel(FeatureNet(_mobilenet_features(), random_vgg19_features()).eval())
 

@@ -1,7 +1,8 @@
 """``python -m enhancers.training sr --arch compact --scale 2 --steps 6000 --out sr-compact-x2``,
 ``python -m enhancers.training latent --model vae --epochs 50``,
 ``python -m enhancers.training color --minutes 30 --cf-weight 0.5 --out color-unet``,
-``python -m enhancers.training style --style elephants --minutes 13``"""
+``python -m enhancers.training style --style elephants --minutes 13``,
+``python -m enhancers.training corpus --check`` (the photo corpus; ``scripts/fetch_photos.sh`` installs it)"""
 
 from __future__ import annotations
 
@@ -204,6 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
     tn.add_argument("--minutes", type=float, required=True)
     tn.add_argument("--threads", type=int, default=1)
     tn.add_argument("--identity-fraction", type=float, default=0.2, help="share of samples left undegraded")
+    tn.add_argument("--damaged-fraction", type=float, default=0.0,
+                    help="share of crops first blurred, made noisy and JPEG-compressed (the curves must ignore it)")
     tn.add_argument("--seed", type=int, default=0)
     tn.add_argument("--run-dir", default="runs")
     ss = sub.add_parser("enhance-same-size",
@@ -213,6 +216,36 @@ def build_parser() -> argparse.ArgumentParser:
     rpe = sub.add_parser("report-enhance",
                          help="held-out table of the GAN generator and auto-tone vs baselines, and cards")
     rpe.add_argument("--cards-only", action="store_true", help="rewrite the cards from weights/enhance-metrics.json")
+    rpe.add_argument("--tone-only", action="store_true",
+                     help="measure auto-tone afresh and keep the generator's stored metrics")
+    dst = sub.add_parser("distill", help="distil Real-ESRGAN x4plus into a compact generator: --stage targets "
+                                         "(teacher outputs, cached in runs/distill-targets), then --stage train")
+    dst.add_argument("--stage", choices=("targets", "train"), required=True)
+    dst.add_argument("--crops", type=int, default=2048, help="targets: degraded crops to run the teacher on")
+    dst.add_argument("--lr-patch", type=int, default=64, help="targets: degraded crop edge in px")
+    dst.add_argument("--out", help="train: weights/<OUT>.safetensors")
+    dst.add_argument("--minutes", type=float, default=30)
+    dst.add_argument("--scale", type=int, default=2, choices=(1, 2))
+    dst.add_argument("--num-feat", type=int, default=64)
+    dst.add_argument("--num-conv", type=int, default=16)
+    dst.add_argument("--init", help="student weights to start from (.safetensors)")
+    dst.add_argument("--init-scale", type=int, help="the init's scale when it differs (×4 → ×2 or ×1)")
+    dst.add_argument("--batch", type=int, default=16)
+    dst.add_argument("--lr", type=float, default=2e-4)
+    dst.add_argument("--perceptual-weight", type=float, default=0.0, help="VGG16 perceptual loss to the teacher")
+    dst.add_argument("--threads", type=int, default=2)
+    dst.add_argument("--seed", type=int, default=0)
+    dst.add_argument("--eval-every", type=int, default=200)
+    dst.add_argument("--run-dir", default="runs")
+    cp = sub.add_parser("corpus", help="install the training photo corpus from unpacked Debian packages "
+                                       "(scripts/fetch_photos.sh runs this), check it, or rebuild its manifest")
+    cp.add_argument("--extracted", default=None,
+                    help="folder holding each package unpacked by dpkg -x in a subfolder named after it")
+    cp.add_argument("--check", action="store_true", help="only report whether every manifest photo is in place "
+                                                         "(exit status 1 if not)")
+    cp.add_argument("--rebuild", action="store_true", help="choose the photos afresh and rewrite "
+                                                           "scripts/photo-corpus.json (needs data/check-photos)")
+    cp.add_argument("--without", nargs="*", default=[], help="optional packages to leave out (enlightenment-data)")
     return ap
 
 
@@ -225,6 +258,24 @@ def sr_config(a: argparse.Namespace) -> SRConfig:
                     hr_downscales=tuple(a.hr_downscales), minutes=a.minutes, device=a.device)
 
 
+def _distill(a: argparse.Namespace) -> int:
+    from . import distill
+
+    if a.stage == "targets":
+        cfg = distill.TargetConfig(crops=a.crops, lr_patch=a.lr_patch, seed=a.seed, threads=a.threads)
+        print(json.dumps(distill.make_targets(cfg, distill.training_photos())))
+        return 0
+    if not a.out:
+        print("error: distill --stage train needs --out", file=sys.stderr)
+        return 2
+    summary = distill.train(distill.DistillConfig(
+        out_name=a.out, minutes=a.minutes, scale=a.scale, num_feat=a.num_feat, num_conv=a.num_conv, init=a.init,
+        init_scale=a.init_scale, batch=a.batch, lr=a.lr, perceptual_weight=a.perceptual_weight, threads=a.threads,
+        seed=a.seed, eval_every=a.eval_every, run_dir=a.run_dir))
+    print(json.dumps({"steps": summary["steps_done"], "curve": summary["curve"][-1:]}))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     a = build_parser().parse_args(argv)
     try:
@@ -235,6 +286,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dispatch(a: argparse.Namespace) -> int:
+    if a.task == "corpus":
+        from pathlib import Path
+
+        from .corpus import main as corpus_main
+
+        return corpus_main(Path(a.extracted) if a.extracted else None, a.rebuild, a.check, a.without)
+    if a.task == "distill":
+        return _distill(a)
     if a.task == "calibrate-qf":
         from .restore import fit_qf_calibration
 
@@ -374,13 +433,14 @@ def _enhance(a: argparse.Namespace) -> int:
         from .tone import ToneConfig, train as train_tone
 
         summary = train_tone(ToneConfig(out_name=a.out, minutes=a.minutes, threads=a.threads, seed=a.seed,
-                                         run_dir=a.run_dir, identity_fraction=a.identity_fraction))
+                                         run_dir=a.run_dir, identity_fraction=a.identity_fraction,
+                                         damaged_fraction=a.damaged_fraction))
         print(json.dumps(summary["curve"][-1]))
         return 0
     if a.task == "report-enhance":
         from .report_enhance import main as report_enhance
 
-        return report_enhance(a.cards_only)
+        return report_enhance(a.cards_only, a.tone_only)
     from .enhance import EnhanceConfig, train as train_enhance, write_same_size
 
     if a.task == "enhance-same-size":

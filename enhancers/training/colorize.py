@@ -1,20 +1,23 @@
 """Train and evaluate the bundled colorization U-Net on CPU (or a GPU when present).
 
-Protocol: colour training photos (the corpus's training split, the colour
-scikit-image training photos, and the extra offline photos in ``data/extra-photos``)
-are resized to short sides 256, 320 and 400; each step draws random crops with
-horizontal flips. Input: NTSC gray; target: L*a*b* scaled to [−1, 1]. Loss: L1 on
-a*b* (+ 0.1 × L1 on L*), optionally + λ × |colourfulness(pred) − colourfulness(target)|
+Protocol: the colour photos of the photo corpus's training split
+(:func:`enhancers.training.corpus.corpus_split` ``("color").train``, opened upright with
+:func:`~enhancers.training.corpus.open_photo`; it holds the 27 photos the shipped models were trained on,
+among them the colour scikit-image training photos and the two ``data/extra-photos``) are resized to short
+sides 256, 320 and 400; each step draws random crops with horizontal flips. Input: NTSC gray; target: L*a*b*
+scaled to [−1, 1]. Loss: L1 on a*b* (+ 0.1 × L1 on L*), optionally + λ × |colourfulness(pred) − colourfulness(target)|
 (Hasler & Süsstrunk 2003, on the 0–1 scale). Adam with a cosine decay over a fixed
 wall-clock budget (``--minutes``), fixed seed.
 
-Evaluation: held-out photos prepared as for super-resolution (Lanczos ↓2, centre crop
-≤ 512), made gray with NTSC, colorized with the full pipeline of
-:mod:`enhancers.colorize`, compared with the original.
+Evaluation: held-out photos (the corpus's colour held-out split, :func:`heldout_photos`) prepared as for
+super-resolution (Lanczos ↓2, centre crop ≤ 512), made gray with NTSC, colorized with the full pipeline of
+:mod:`enhancers.colorize`, compared with the original. The curve during training uses the first four
+(the scikit-image evaluation photos), as earlier runs did.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import random
@@ -30,11 +33,12 @@ from PIL import Image
 from .. import colorize as pipeline
 from ..archs.color_unet import ColorUNet
 from ..archs.color_vgg_unet import ColorVGGUNet
-from ..color_metrics import ab_error, colourfulness, lightness_psnr, rgb_psnr
+from ..color_metrics import ab_error, balanced_hue_accuracy, colourfulness, lightness_psnr, rgb_psnr
 from ..lab import gray_to_rgb, lab_scaled_to_rgb, ntsc_gray, rgb_to_lab_scaled
 from ..specs import WEIGHTS_DIR
 from . import data
 from .checkpoints import save_weights
+from .corpus import CorpusPhoto, corpus_split, open_photo
 from .runs import LossMeans, cosine_lr
 
 EXTRA_DIR = data.DATA_DIR.parent / "extra-photos"
@@ -98,28 +102,65 @@ def extra_photos() -> list[Path]:
     return data.photos_in(EXTRA_DIR)
 
 
-def training_photos() -> list[Path]:
-    """Colour photos to train on: the split's training photos that have colour, plus the extras."""
-    sk = data.skimage_dir()
-    heldout = {p.name for p in data.split().heldout}
-    paths = [*data.split().train, *(sk / n for n in SKIMAGE_EXTRA_TRAIN), *extra_photos()]
-    keep = []
-    for p in paths:
-        if p.name in heldout:
-            raise RuntimeError(f"{p.name} is a held-out photo and must not be trained on")
-        im = Image.open(p).convert("RGB")
-        im.thumbnail((256, 256))
-        t = torch.from_numpy(np.asarray(im, dtype=np.float32) / 255.0).permute(2, 0, 1)[None]
-        if float(colourfulness(t)[0]) >= COLOUR_THRESHOLD:
-            keep.append(p)
-    return keep
+def training_photos() -> list[CorpusPhoto]:
+    """Colour photos to train on: the training split of the photo corpus for colour
+    (:func:`~enhancers.training.corpus.corpus_split` ``("color")``: colourfulness ≥ 5, sorted by id), which holds
+    the earlier training photos, ``motorcycle_right`` and the ``data/extra-photos``.
+
+    Raises:
+        MissingDataError: the corpus is not fetched (``make photos``).
+        RuntimeError: a training photo is also a held-out or check photo (a broken manifest).
+    """
+    split = corpus_split("color")
+    barred = {p.path.resolve() for p in split.heldout} | {p.resolve() for p in check_photos()}
+    for p in split.train:
+        if p.path.resolve() in barred:
+            raise RuntimeError(f"{p.id} is a held-out or check photo and must not be trained on")
+    return list(split.train)
 
 
-def _pool(paths: list[Path], short_sides: tuple[int, ...] = POOL_SHORT_SIDES) -> list[list[torch.Tensor]]:
-    """Per photo, uint8 ``(3, H, W)`` copies at each of ``short_sides`` (pixels; never above the photo's own)."""
+def heldout_photos() -> list[CorpusPhoto]:
+    """The colour corpus's held-out photos (:func:`~enhancers.training.corpus.corpus_split` ``("color")``, 72
+    when the corpus is fetched; they include the 11 colour held-out photos of :func:`data.split`).
+
+    Raises:
+        MissingDataError: the corpus is not fetched (``make photos``).
+    """
+    return list(corpus_split("color").heldout)
+
+
+def photo_name(photo: CorpusPhoto | Path | str) -> str:
+    """The file name of a corpus photo or a path (how the reports name photos)."""
+    return photo.path.name if isinstance(photo, CorpusPhoto) else Path(photo).name
+
+
+def prepare_photo(photo: CorpusPhoto | Path | str, crop: int | None = 512, multiple: int = 4) -> torch.Tensor:
+    """:func:`data.prepare_hr` of a path, or of a corpus photo turned upright first
+    (:func:`~enhancers.training.corpus.open_photo`; a turned photo is handed over as a lossless PNG in memory).
+    RGB float32 ``(1, 3, H, W)`` in [0, 1]."""
+    if not isinstance(photo, CorpusPhoto):
+        return data.prepare_hr(Path(photo), crop=crop, multiple=multiple)
+    if not photo.rotate:
+        return data.prepare_hr(photo.path, crop=crop, multiple=multiple)
+    buf = io.BytesIO()
+    open_photo(photo, "color").save(buf, "PNG")
+    buf.seek(0)
+    return data.prepare_hr(buf, crop=crop, multiple=multiple)
+
+
+def _open_rgb(photo: CorpusPhoto | Path | str) -> Image.Image:
+    """A corpus photo upright (:func:`~enhancers.training.corpus.open_photo`), or the file at a path, as RGB."""
+    if isinstance(photo, CorpusPhoto):
+        return open_photo(photo, "color")
+    return Image.open(photo).convert("RGB")
+
+
+def _pool(photos, short_sides: tuple[int, ...] = POOL_SHORT_SIDES) -> list[list[torch.Tensor]]:
+    """Per photo (a :class:`~enhancers.training.corpus.CorpusPhoto`, opened upright, or a path), uint8
+    ``(3, H, W)`` copies at each of ``short_sides`` (pixels; never above the photo's own)."""
     pool = []
-    for p in paths:
-        im = Image.open(p).convert("RGB")
+    for p in photos:
+        im = _open_rgb(p)
         versions = []
         for short in short_sides:
             f = min(1.0, short / min(im.size))
@@ -168,10 +209,13 @@ def evaluate(model: torch.nn.Module, paths, short_side: int = pipeline.WORK_SIZE
              ensemble: bool = False, reduction: str = "chroma", with_lpips: bool = False) -> dict:
     """Held-out colorization metrics of ``model`` (gray → scaled L*a*b*) and of the gray baseline.
 
+    ``paths``: corpus photos (:class:`~enhancers.training.corpus.CorpusPhoto`, evaluated upright) or paths.
     Per photo: lightness PSNR (output L* vs gray L*, dB), colourfulness of original and
     output, RGB PSNR and mean a*b* error of output and of the gray image against the
-    original. ``cf_ratio`` sums colourfulness over colour photos only; photos that are
-    exactly gray (infinite PSNR for the gray image) are left out of the PSNR means.
+    original, and the balanced hue accuracy of the output (``hue_acc``, a fraction; the gray image's is 0 by
+    definition; NaN for a photo without a pixel of chroma > 15). ``cf_ratio`` sums colourfulness over colour
+    photos only; photos that are exactly gray (infinite PSNR for the gray image) are left out of the PSNR means,
+    photos without a hue to score out of the ``hue_acc`` mean (NaN when no photo has one).
     ``ensemble``: the app's test-time ensemble (:func:`enhancers.colorize.predict_ab`), combined by
     ``reduction``. ``with_lpips``: also LPIPS (AlexNet, Zhang et al. 2018) of output and gray image.
     """
@@ -179,17 +223,18 @@ def evaluate(model: torch.nn.Module, paths, short_side: int = pipeline.WORK_SIZE
     model.eval()
     rows = []
     for p in paths:
-        hr = data.prepare_hr(Path(p), crop=crop, multiple=4)
+        hr = prepare_photo(p, crop=crop, multiple=4)
         gray = ntsc_gray(hr)
         gray_rgb = gray_to_rgb(gray)
         gray_rgb = gray_rgb.mul(255).round().div(255)  # the 8-bit gray image a user would upload
         ab = pipeline.predict_ab(model, ntsc_gray(gray_rgb), short_side, ensemble=ensemble, reduction=reduction)
         out = pipeline.combine(ntsc_gray(gray_rgb), ab)
-        rows.append({"photo": Path(p).name,
+        rows.append({"photo": photo_name(p),
                      "l_psnr": lightness_psnr(out, gray_rgb),
                      "cf_orig": float(colourfulness(hr)[0]), "cf_out": float(colourfulness(out)[0]),
                      "rgb_psnr": rgb_psnr(out, hr), "gray_rgb_psnr": rgb_psnr(gray_rgb, hr),
-                     "ab_err": ab_error(out, hr), "gray_ab_err": ab_error(gray_rgb, hr)})
+                     "ab_err": ab_error(out, hr), "gray_ab_err": ab_error(gray_rgb, hr),
+                     "hue_acc": balanced_hue_accuracy(out, hr)})
         if with_lpips:
             from ..perceptual import lpips
 
@@ -202,6 +247,8 @@ def evaluate(model: torch.nn.Module, paths, short_side: int = pipeline.WORK_SIZE
     colour = [r for r in rows if r["cf_orig"] >= COLOUR_THRESHOLD]
     mean["cf_ratio"] = round(sum(r["cf_out"] for r in colour) / max(1e-9, sum(r["cf_orig"] for r in colour)), 4)
     mean["min_l_psnr"] = round(min(r["l_psnr"] for r in rows), 4)
+    hue = [r["hue_acc"] for r in rows if math.isfinite(r["hue_acc"])]
+    mean["hue_acc"] = round(sum(hue) / len(hue), 4) if hue else float("nan")
     return {"mean": mean, "photos": rows}
 
 
@@ -218,12 +265,11 @@ def train(cfg: ColorConfig) -> dict:
     rng = random.Random(cfg.seed)
     torch.set_num_threads(cfg.threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    data.require_corpus()
     run = Path(cfg.run_dir) / cfg.out_name
     run.mkdir(parents=True, exist_ok=True)
     log = open(run / "train.log", "a", buffering=1)
     photos = training_photos()
-    split = data.split()
+    curve_photos = data.split().heldout[:4]  # the scikit-image evaluation photos, as in earlier runs' curves
     pool = _pool(photos, tuple(cfg.pool_sides))
     model = new_model(cfg.arch, cfg.init, cfg.encoder).to(device).train()
     enc_params = list(model.encoder.parameters())
@@ -237,7 +283,7 @@ def train(cfg: ColorConfig) -> dict:
     opt = torch.optim.Adam(groups)
     nparams = sum(p.numel() for p in model.parameters() if p.requires_grad)
     log.write(f"config {json.dumps(asdict(cfg))} params {nparams} train_photos {len(photos)}: "
-              f"{[p.name for p in photos]}\n")
+              f"{[p.id for p in photos]}\n")
     budget = cfg.minutes * 60
     curve: list[dict] = []
     t0 = time.time()
@@ -262,7 +308,7 @@ def train(cfg: ColorConfig) -> dict:
         means.update(step, terms, time.time() - t0)
         if time.time() - t0 >= next_eval:
             next_eval += cfg.eval_minutes * 60
-            res = evaluate(model.cpu(), split.heldout[:4], crop=384)
+            res = evaluate(model.cpu(), curve_photos, crop=384)
             model.to(device)
             curve.append({"step": step, "elapsed_s": round(time.time() - t0), **res["mean"]})
             log.write(f"eval {json.dumps(curve[-1])}\n")
@@ -272,9 +318,9 @@ def train(cfg: ColorConfig) -> dict:
     out = Path(cfg.weights_dir) / f"{cfg.out_name}.safetensors"
     out.parent.mkdir(parents=True, exist_ok=True)
     save_weights(model, out, metadata={"steps": str(step), "encoder": cfg.encoder, "cf_weight": str(cfg.cf_weight)})
-    final = evaluate(model, split.heldout)
+    final = evaluate(model, heldout_photos())
     summary = {"config": asdict(cfg), "params": nparams, "steps": step, "train_seconds": train_s,
-               "train_photos": [p.name for p in photos], "weights": str(out), "curve": curve, "final": final}
+               "train_photos": [p.id for p in photos], "weights": str(out), "curve": curve, "final": final}
     (run / "summary.json").write_text(json.dumps(summary, indent=1))
     log.write(f"final {json.dumps(final['mean'])}\n")
     log.close()

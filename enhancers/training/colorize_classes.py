@@ -9,7 +9,8 @@ nearest bin, w ∝ 1 / ((1 − λ)·p̃ + λ/Q) with λ = 0.5 and p̃ the empiri
 training photos smoothed by a Gaussian of σ = 5, normalised so that E_p̃[w] = 1. Rebalancing raises the
 weight of the rare saturated colours that a plain loss learns to leave out.
 
-Photos, crops, flips and the cosine learning-rate decay over a wall-clock budget are those of
+Photos (the colour photo corpus's training split, opened upright), crops, flips, the cosine learning-rate decay
+over a wall-clock budget and the final held-out evaluation (the corpus's colour held-out photos) are those of
 :mod:`enhancers.training.colorize`.
 """
 
@@ -26,9 +27,8 @@ import torch.nn.functional as F
 from ..archs.color_class_unet import ColorClassUNet
 from ..lab import AB_SCALE, ntsc_gray, rgb_to_lab_scaled
 from ..specs import WEIGHTS_DIR
-from . import data
 from .checkpoints import save_weights
-from .colorize import POOL_SHORT_SIDES, _batch, _pool, evaluate, training_photos
+from .colorize import POOL_SHORT_SIDES, _batch, _pool, evaluate, heldout_photos, training_photos
 from .runs import LossMeans, cosine_lr, start_run
 
 SOFT_NEIGHBOURS = 5
@@ -138,7 +138,7 @@ def train(cfg: ClassConfig) -> dict:
     body = [p for p in model.parameters() if id(p) not in head_ids]
     opt = torch.optim.Adam([{"params": body, "base_lr": cfg.lr}, {"params": head, "base_lr": cfg.head_lr}])
     log.write(f"config {json.dumps(asdict(cfg))} bins {len(model.bins)} train_photos {len(photos)}: "
-              f"{[p.name for p in photos]}\nweights min {float(weights.min()):.3f} max {float(weights.max()):.3f}\n")
+              f"{[p.id for p in photos]}\nweights min {float(weights.min()):.3f} max {float(weights.max()):.3f}\n")
     budget = cfg.minutes * 60
     t0 = time.time()
     next_ckpt = cfg.checkpoint_minutes * 60
@@ -166,9 +166,9 @@ def train(cfg: ClassConfig) -> dict:
     out.parent.mkdir(parents=True, exist_ok=True)
     save_weights(model, out, metadata={"steps": str(step), "init": Path(cfg.init).name if cfg.init else "",
                                        "rebalance_lambda": str(cfg.rebalance)})
-    final = evaluate(model, data.split().heldout)
+    final = evaluate(model, heldout_photos())
     summary = {"config": asdict(cfg), "steps": step, "train_seconds": train_s, "bins": len(model.bins),
-               "train_photos": [p.name for p in photos], "weights": str(out),
+               "train_photos": [p.id for p in photos], "weights": str(out),
                "prior": [round(float(v), 6) for v in prior], "final": final}
     (run / "summary.json").write_text(json.dumps(summary, indent=1))
     log.write(f"final {json.dumps(final['mean'])}\n")

@@ -2,7 +2,8 @@
 
 ``python -m enhancers.training color-classes-card`` measures the bundled weights at several annealed-mean
 temperatures, one pass and the default ensemble, with the protocol of ``color/unet`` (whose numbers it reads from
-``weights/color-metrics.json``) on the held-out photos and the check photos, and writes
+``weights/color-metrics.json``, so run ``color-card`` first) on the held-out photos of the photo corpus and the
+check photos, and writes
 ``weights/color-classes.md`` (keeping its ``## CPU precision`` section), ``weights/color-classes-metrics.json``
 and the contact sheet ``weights/color-classes-sheet.jpg``. The training block comes from the run folder when it
 is there, else from the metrics file written before, so the card can be rewritten without the run.
@@ -22,6 +23,8 @@ from .cards import CPU_PRECISION_HEADING, append_section, existing_section, run_
 from .colorize import CORPUS_NOTE
 from .colorize_nogan_report import (
     CF_BAR,
+    EARLIER_HELDOUT_NOTE,
+    HUE_BAR,
     L_BAR,
     PSNR_MARGIN,
     SETS,
@@ -31,8 +34,10 @@ from .colorize_nogan_report import (
     _mean_row,
     _stage_log,
     bars,
+    gray_row,
     load_colorizer,
     measure,
+    pct,
     sheet_of_columns,
 )
 
@@ -45,7 +50,9 @@ MODES = (("one_pass", False, "mean", "one pass"), ("chroma", True, "chroma", "en
 
 # Measured with the same protocol on a shorter run of the same code without rebalancing (``--rebalance 1``,
 # 692 steps, 20 minutes; weights not kept).
-NO_REBALANCING = """### Without class rebalancing (tried, not shipped)
+NO_REBALANCING = f"""### Without class rebalancing (tried, not shipped)
+
+{EARLIER_HELDOUT_NOTE}
 
 The same recipe with λ = 1 (every colour weighted alike; `--rebalance 1`), stopped after 692 steps (20 minutes),
 ensemble of 6, T = 0.38 / T = 1:
@@ -115,7 +122,8 @@ def write_card(visual_check: str, sheet: bool = True, run: Path = RUN, remeasure
     default = by_t[f"{ANNEAL_T:g}"]
     verdict = {k: bars(default[k]["chroma"]["mean"]) for k in default}
     metrics = {"protocol": "as weights/color-metrics.json (color/unet); default: T = 0.38, ensemble of 6 (chroma)",
-               "bars": {"cf_ratio_min": CF_BAR, "rgb_psnr_above_gray_min": PSNR_MARGIN, "l_psnr_min": L_BAR},
+               "bars": {"cf_ratio_min": CF_BAR, "rgb_psnr_above_gray_min": PSNR_MARGIN, "l_psnr_min": L_BAR,
+                        "hue_acc_min": HUE_BAR},
                "bars_met": verdict, "by_temperature": by_t,
                "training": training_block(run, old.get("training"))}
     metrics_path.write_text(json.dumps(metrics, indent=1))
@@ -129,9 +137,7 @@ def write_card(visual_check: str, sheet: bool = True, run: Path = RUN, remeasure
 
 
 def _set_table(name: str, by_t: dict, regression: dict) -> str:
-    g = regression[name]["one_pass"]["mean"]
-    lines = [TABLE_HEAD, (f"| gray photo | ∞ | 0.00 | {g['gray_rgb_psnr']:.2f} (+0.00) | {g['gray_lpips']:.3f} | "
-                          f"{g['gray_ab_err']:.2f} |"),
+    lines = [TABLE_HEAD, gray_row(regression[name]["one_pass"]["mean"]),
              _mean_row("`color/unet` (NoGAN regression), one pass", regression[name]["one_pass"]["mean"]),
              _mean_row("`color/unet`, ensemble of 6 (its default)", regression[name]["chroma"]["mean"])]
     for t, m in by_t.items():
@@ -144,7 +150,7 @@ def _set_table(name: str, by_t: dict, regression: dict) -> str:
 def _per_photo(name: str, m: dict) -> str:
     rows = m[name]["chroma"]["photos"]
     return "\n".join(f"| {r['photo']} | {r['cf_orig']:.1f} | {r['cf_out']:.1f} | {r['rgb_psnr']:.2f} | "
-                     f"{r['gray_rgb_psnr']:.2f} | {r['lpips']:.3f} |" for r in rows)
+                     f"{r['gray_rgb_psnr']:.2f} | {pct(r['hue_acc'])} | {r['lpips']:.3f} |" for r in rows)
 
 
 def card_text(metrics: dict, regression: dict, visual_check: str, precision: str) -> str:
@@ -156,10 +162,13 @@ def card_text(metrics: dict, regression: dict, visual_check: str, precision: str
     met = "; ".join(f"{SETS[k].split(' (')[0]}: " + ", ".join(f"{b} {'met' if ok else 'not met'}"
                                                              for b, ok in v.items()) for k, v in verdict.items())
     curve = "\n".join(f"| {r['step']} | {r['elapsed_s']} | {r['loss']:.3f} |" for r in _every(tr["curve"], 14))
+    hue = ", ".join(f"{pct(default[k]['chroma']['mean']['hue_acc'])} on the {SETS[k].split(' (')[0]} (`color/unet`: "
+                    f"{pct(regression[k]['chroma']['mean']['hue_acc'])})" for k in default if k in regression)
     tables = "\n\n".join(f"**{SETS[k]}** ({len(default[k]['photos'])} photos)\n\n"
                          f"{_set_table(k, metrics['by_temperature'], regression)}" for k in default)
     per_photo = "\n\n".join(f"**{SETS[k]}**, T = {ANNEAL_T:g}, ensemble of 6\n\n| Photo | Colourfulness, original | "
-                            f"Colourfulness, result | RGB PSNR (dB) | gray RGB PSNR (dB) | LPIPS |\n|---|---|---|---|---|---|\n"
+                            f"Colourfulness, result | RGB PSNR (dB) | gray RGB PSNR (dB) | Balanced hue accuracy | "
+                            f"LPIPS |\n|---|---|---|---|---|---|---|\n"
                             f"{_per_photo(k, default)}" for k in default)
     return append_section(f"""# color/classes: colorization as classification (bundled)
 
@@ -176,12 +185,13 @@ T = {ANNEAL_T:g} is the default, and the app's Advanced panel has a slider for i
   L\\* is the input's own, a\\*b\\* the annealed mean. Predicts at 256 px on the short side like `color/unet`.
 - Training photos: {len(tr['train_photos'])} photos ({CORPUS_NOTE}); never the held-out or check photos.
 
-## Verdict against issue 13's bars (T = {ANNEAL_T:g}, ensemble of 6)
+## Verdict against the bars (issue 13's, and balanced hue accuracy ≥ {pct(HUE_BAR)}; T = {ANNEAL_T:g}, ensemble of 6)
 
 {met}.
 
 Class rebalancing does what the paper says: the rare, saturated colours come back. On these photos they come back
-in the wrong places as often as the right ones, so RGB PSNR falls below the gray photo's. The regression
+in the wrong places as often as the right ones, so RGB PSNR falls below the gray photo's. Balanced hue accuracy
+(right hue or not, however far off a wrong colour is): {hue}. The regression
 `color/unet` stays the default; this model is the bold alternative and the classroom's example of colour as a
 distribution.
 
@@ -211,7 +221,9 @@ Loss (the mean of every 25 steps):
 
 Protocol of `weights/color-unet.md`: photos prepared as for super-resolution (Lanczos ↓2, centre crop ≤ 512), made
 gray with NTSC in 8 bits, colorized at 256 px, compared with the original. Colourfulness: Hasler & Süsstrunk 2003,
-the sum over the colour photos of the result's over the original's. LPIPS: AlexNet v0.1.
+the sum over the colour photos of the result's over the original's. Balanced hue accuracy: as defined in
+`weights/color-unet.md` (`enhancers.color_metrics.balanced_hue_accuracy`; the gray photo scores 0). LPIPS: AlexNet
+v0.1. The held-out photos are the colour photos of the photo corpus's held-out split.
 
 {tables}
 

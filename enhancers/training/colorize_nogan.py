@@ -19,7 +19,9 @@ Three time-capped stages, each a separate run folder under ``runs/`` (logs, chec
    from generated: the generator has caught up, which DeOldify found to happen early; or when the time budget
    runs out. Both are logged.
 
-Data, crops and the held-out evaluation are those of :mod:`enhancers.training.colorize`. On CPU the forward
+Data (the colour photo corpus's training split, opened upright), crops and the held-out evaluation are those of
+:mod:`enhancers.training.colorize`; the curve is measured on the first four held-out photos of earlier runs (the
+scikit-image evaluation photos), so it stays comparable with them. On CPU the forward
 passes run under bfloat16 autocast (parameters and optimisers stay float32).
 """
 
@@ -166,7 +168,7 @@ def train(cfg: NoGANConfig) -> dict:
     run, log, rng, _ = start_run(cfg.run_dir, cfg.out_name, cfg.seed, cfg.threads)
     photos = training_photos()
     pool = _pool(photos, tuple(cfg.pool_sides))
-    heldout4 = data.split().heldout[:4]
+    heldout4 = data.split().heldout[:4]  # the scikit-image evaluation photos, as in earlier runs' curves
     gen = new_model(cfg.arch, cfg.init).train()
     if cfg.freeze_encoder:
         gen.encoder.requires_grad_(False)
@@ -185,7 +187,7 @@ def train(cfg: NoGANConfig) -> dict:
     opt_g = torch.optim.Adam([p for p in gen.parameters() if p.requires_grad], lr=cfg.lr, betas=(0.9, 0.99))
     opt_d = torch.optim.Adam(critic.parameters(), lr=cfg.d_lr, betas=(0.9, 0.99))
     autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16)
-    log.write(f"config {json.dumps(asdict(cfg))} train_photos {len(photos)}: {[p.name for p in photos]}\n")
+    log.write(f"config {json.dumps(asdict(cfg))} train_photos {len(photos)}: {[p.id for p in photos]}\n")
     curve: list[dict] = []
     if cfg.stage != "critic":
         curve.append({"step": 0, "elapsed_s": 0, **evaluate(ema, heldout4, crop=384)["mean"]})
@@ -269,7 +271,7 @@ def train(cfg: NoGANConfig) -> dict:
             save_weights(ema, run / "latest.safetensors")
     train_s = round(time.time() - t0)
     summary = {"config": asdict(cfg), "steps": step, "train_seconds": train_s, "stop": stop_reason,
-               "train_photos": [p.name for p in photos]}
+               "train_photos": [p.id for p in photos]}
     if cfg.stage == "critic":
         save_weights(critic, run / "critic.safetensors")
     else:

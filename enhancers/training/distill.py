@@ -1,0 +1,291 @@
+"""Distil Real-ESRGAN x4plus (the teacher) into the bundled compact enhancement generators (the students).
+
+Knowledge distillation for image restoration: the student learns to reproduce the teacher's output on the same
+degraded input, rather than the clean photo (Hinton et al. 2015, https://arxiv.org/abs/1503.02531, applied to
+super-resolution as in Gao et al. 2018, https://arxiv.org/abs/1812.02571). The teacher's output already has
+the texture and clean edges a GAN learns slowly; the student needs only to copy it.
+
+Two steps:
+
+1. :func:`make_targets`: crops of training photos, degraded by the project's second-order pipeline (the
+   ``mixed`` mixture of :mod:`enhancers.training.enhance`), are run once through the teacher (×4); each shard of
+   ``runs/distill-targets/`` holds the degraded crops (uint8 ``(N, 3, p, p)``), the teacher's ×4 outputs
+   (uint8 ``(N, 3, 4p, 4p)``) and the clean crops at ×2 (uint8 ``(N, 3, 2p, 2p)``), as safetensors.
+2. :func:`train`: the student (SRVGGNetCompact at ×2, or at the same size) learns L1, optionally plus the VGG16
+   perceptual loss, towards the teacher's output resized to its scale (antialiased bilinear area reduction),
+   ignoring a border where the teacher saw zero padding.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import math
+import random
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from safetensors.torch import load_file, save_file
+
+from .. import degrade
+from ..precision import CpuBf16
+from ..self_ensemble import DIHEDRAL, dihedral
+from ..specs import WEIGHTS_DIR
+from .checkpoints import save_weights
+from .enhance import DEGRADATIONS, PERCEPTUAL_LAYERS, EnhanceConfig, VGGLosses, _pick_degradation, build_generator
+from .runs import LossMeans, cosine_lr, start_run
+
+TEACHER = "enhance/realesrgan-x4plus"
+TARGETS_DIR = Path(__file__).resolve().parents[2] / "runs" / "distill-targets"
+SHARD = 128  # crops per shard file
+BORDER = 6  # LR pixels next to the crop edge where the teacher saw zero padding: left out of the loss
+
+
+@dataclass
+class TargetConfig:
+    crops: int = 2048
+    lr_patch: int = 64
+    seed: int = 0
+    threads: int = 2
+    precision: str = "bf16"  # the teacher's CPU precision for the targets (within 3 levels of fp32, 69 vs 116 s/MP)
+    out_dir: str = str(TARGETS_DIR)
+
+
+def training_photos() -> list:
+    """The restoration models' training photos: the corpus's ``restore`` training split
+    (:func:`enhancers.training.corpus.corpus_split`; lossy and small photos are halved when opened, clean ones are
+    used at full size). Raises MissingDataError when the corpus is not fetched."""
+    from .corpus import corpus_split
+
+    return list(corpus_split("restore").train)
+
+
+def rescale_last_conv(state: dict[str, torch.Tensor], from_scale: int, to_scale: int) -> dict[str, torch.Tensor]:
+    """SRVGGNetCompact weights at ×``from_scale`` → ×``to_scale`` (a divisor), whose output is exactly the original
+    output reduced by (from/to)² box averaging: pixel shuffle puts channel ``c·r² + i·r + j`` at sub-pixel (i, j),
+    so averaging the last convolution's weights over each block of sub-pixels is that reduction, and the
+    nearest-upsampled skip averages to the nearest-upsampled skip at the new scale.
+
+    Raises:
+        ValueError: ``to_scale`` does not divide ``from_scale``, or the last convolution's channels do not match.
+    """
+    if from_scale % to_scale:
+        raise ValueError(f"×{to_scale} must divide ×{from_scale}")
+    convs = [k for k in state if k.startswith("body.") and k.endswith(".weight") and state[k].ndim == 4]
+    last = max(convs, key=lambda k: int(k.split(".")[1]))
+    weight, bias = state[last], state[last.replace(".weight", ".bias")]
+    r, f = from_scale, from_scale // to_scale
+    if weight.shape[0] % (r * r):
+        raise ValueError(f"{last} has {weight.shape[0]} output channels, not a multiple of {r}²")
+    c = weight.shape[0] // (r * r)
+    w = weight.reshape(c, to_scale, f, to_scale, f, *weight.shape[1:]).mean((2, 4))
+    b = bias.reshape(c, to_scale, f, to_scale, f).mean((2, 4))
+    out = dict(state)
+    out[last] = w.reshape(c * to_scale * to_scale, *weight.shape[1:]).contiguous()
+    out[last.replace(".weight", ".bias")] = b.reshape(-1).contiguous()
+    return out
+
+
+def _photo_pool(photos: list, min_side: int) -> list[torch.Tensor]:
+    """uint8 ``(3, H, W)`` images: each corpus photo as :func:`~enhancers.training.corpus.open_photo` gives it for
+    restoration (upright, lossy ones halved), then halved again while above 1400 px (more scales, and 4K photos
+    do not crowd out the rest)."""
+    from .corpus import open_photo
+
+    pool = []
+    for photo in photos:
+        im = open_photo(photo, "restore")
+        while min(im.size) >= min_side:
+            pool.append(torch.from_numpy(np.array(im)).permute(2, 0, 1).contiguous())
+            if max(im.size) <= 1400:
+                break
+            im = im.resize((im.width // 2, im.height // 2), Image.Resampling.LANCZOS)
+    return pool
+
+
+def make_targets(cfg: TargetConfig, photos: list, log=print) -> dict:
+    """Degrade random crops of ``photos`` and run the teacher on them once; writes shards to ``cfg.out_dir``
+    (resumable: existing shards are kept) and returns a summary (crops, megapixels of teacher output, seconds).
+
+    ``photos``: :class:`~enhancers.training.corpus.CorpusPhoto` training photos (:func:`training_photos`). Raises :class:`~enhancers.errors.ModelUnavailableError` when the teacher cannot be
+    loaded.
+    """
+    from ..loader import load_model
+    from ..runner import run_model
+
+    torch.set_num_threads(cfg.threads)
+    out = Path(cfg.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    # The spec keeps fp32 for users (bf16 moved 2 values in 589,824 by 3 levels); for training targets bf16
+    # (the app's CpuBf16 wrapper: autocast in channels_last) is close enough and 1.7× faster.
+    teacher = load_model(TEACHER, precision="fp32")
+    if cfg.precision == "bf16":
+        teacher = dataclasses.replace(teacher, module=CpuBf16(copy.deepcopy(teacher.module)).eval(),
+                                      precision="bf16")
+    hr_p = cfg.lr_patch * 2
+    pool = _photo_pool(photos, hr_p)
+    weights = [math.sqrt(t.shape[1] * t.shape[2]) for t in pool]  # big photos weigh more, not quadratically more
+    shards = math.ceil(cfg.crops / SHARD)
+    started, done_mp = time.time(), 0.0
+    for s in range(shards):
+        path = out / f"shard-{s:04d}.safetensors"
+        if path.is_file():
+            continue
+        rng, np_rng = random.Random(cfg.seed * 100003 + s), np.random.default_rng(cfg.seed * 100003 + s)
+        lqs, t4s, hrs = [], [], []
+        for _ in range(SHARD):
+            img = rng.choices(pool, weights=weights)[0]
+            y, x = rng.randrange(img.shape[1] - hr_p + 1), rng.randrange(img.shape[2] - hr_p + 1)
+            hr = dihedral(img[None, :, y:y + hr_p, x:x + hr_p].float() / 255, rng.choice(DIHEDRAL))
+            conf = DEGRADATIONS[_pick_degradation(EnhanceConfig("gan", "", 0, degradation="mixed"), rng)]
+            lq = degrade.second_order(hr, 2, np_rng, conf)
+            t4 = run_model(teacher, lq, out_dtype=torch.uint8)
+            lqs.append(lq.mul(255).round().to(torch.uint8))
+            t4s.append(t4)
+            hrs.append(hr.mul(255).round().to(torch.uint8))
+            done_mp += t4.shape[-1] * t4.shape[-2] / 1e6
+        tmp = path.with_suffix(".partial")
+        save_file({"lq": torch.cat(lqs), "teacher_x4": torch.cat(t4s), "hr_x2": torch.cat(hrs)}, str(tmp))
+        tmp.rename(path)
+        log(f"shard {s + 1}/{shards}: {done_mp:.1f} MP of teacher output in {time.time() - started:.0f} s",
+            flush=True)
+    this_run = {"config": asdict(cfg), "teacher": TEACHER, "teacher_from": teacher.weights_from,
+                "teacher_precision": cfg.precision, "photos": len(photos), "pool_images": len(pool),
+                "teacher_output_mp": round(done_mp, 2), "seconds": round(time.time() - started)}
+    # A later run with more crops (or a larger photo pool) adds shards: each run's cost is kept.
+    path = out / "summary.json"
+    runs = json.loads(path.read_text())["runs"] if path.is_file() else []
+    runs.append(this_run)
+    summary = {"crops": len(list(out.glob("shard-*.safetensors"))) * SHARD,
+               "teacher_output_mp": round(sum(r["teacher_output_mp"] for r in runs), 2),
+               "seconds": sum(r["seconds"] for r in runs), "runs": runs}
+    path.write_text(json.dumps(summary, indent=1))
+    return summary
+
+
+def _weights_file(init: str) -> str:
+    """``init`` as a file path, or a registered model id's weights file (e.g. ``sr/realesr-animevideov3``)."""
+    if Path(init).is_file():
+        return init
+    from ..loader import weights_path
+    from ..registry import get_spec
+
+    return str(weights_path(get_spec(init)))
+
+
+def load_targets(folder: Path, scale: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """All shards: degraded crops uint8 ``(N, 3, p, p)`` and the teacher's output reduced to ×``scale``, uint8
+    ``(N, 3, p·s, p·s)`` (antialiased bilinear, which for the integer factors here is area averaging plus
+    a light blur, close to Lanczos for downscaling)."""
+    lqs, targets = [], []
+    for path in sorted(Path(folder).glob("shard-*.safetensors")):
+        shard = load_file(str(path))
+        lq, t4 = shard["lq"], shard["teacher_x4"].float() / 255
+        size = (lq.shape[-2] * scale, lq.shape[-1] * scale)
+        reduced = F.interpolate(t4, size=size, mode="bilinear", antialias=True, align_corners=False)
+        lqs.append(lq)
+        targets.append(reduced.clamp(0, 1).mul(255).round().to(torch.uint8))
+    if not lqs:
+        raise FileNotFoundError(f"no distillation targets in {folder}: run `distill --stage targets` first")
+    return torch.cat(lqs), torch.cat(targets)
+
+
+@dataclass
+class DistillConfig:
+    out_name: str
+    minutes: float
+    scale: int = 2
+    num_feat: int = 64
+    num_conv: int = 16
+    init: str | None = None
+    init_scale: int | None = None  # the init's scale when it differs (×4 weights → rescale_last_conv)
+    batch: int = 16
+    lr: float = 2e-4
+    perceptual_weight: float = 0.0
+    threads: int = 2
+    seed: int = 0
+    eval_every: int = 200
+    run_dir: str = "runs"
+    targets: str = str(TARGETS_DIR)
+    heldout_fraction: float = 0.05  # shards' last crops kept to watch the L1 to the teacher
+
+
+def train(cfg: DistillConfig) -> dict:
+    """Train a student on cached teacher targets for ``cfg.minutes`` (cosine learning rate over the budget); saves
+    ``weights/<out_name>.safetensors`` and ``runs/<out_name>/summary.json``."""
+    run, log, rng, _ = start_run(cfg.run_dir, cfg.out_name, cfg.seed, cfg.threads)
+    lq_all, tgt_all = load_targets(Path(cfg.targets), cfg.scale)
+    n_val = max(8, int(len(lq_all) * cfg.heldout_fraction))
+    lq_val, tgt_val = lq_all[-n_val:].float() / 255, tgt_all[-n_val:].float() / 255
+    lq_tr, tgt_tr = lq_all[:-n_val], tgt_all[:-n_val]
+    gen = build_generator(EnhanceConfig("gan", cfg.out_name, 0, scale=cfg.scale, num_feat=cfg.num_feat,
+                                        num_conv=cfg.num_conv))
+    if cfg.init:
+        state = load_file(_weights_file(cfg.init))
+        if cfg.init_scale and cfg.init_scale != cfg.scale:
+            state = rescale_last_conv(state, cfg.init_scale, cfg.scale)
+        gen.load_state_dict(state)
+    gen.train()
+    opt = torch.optim.Adam(gen.parameters(), lr=cfg.lr, betas=(0.9, 0.99))
+    vgg = VGGLosses() if cfg.perceptual_weight > 0 else None
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16)
+    m = BORDER * cfg.scale
+
+    def val_l1() -> float:
+        gen.eval()
+        with torch.no_grad(), autocast:
+            out = torch.cat([gen(lq_val[i:i + 16]).float() for i in range(0, len(lq_val), 16)])
+        gen.train()
+        return round(float((out.clamp(0, 1) - tgt_val)[..., m:-m, m:-m].abs().mean()), 5)
+
+    log.write(f"config {json.dumps(asdict(cfg))} crops {len(lq_tr)} val {n_val} perceptual_layers "
+              f"{list(PERCEPTUAL_LAYERS)}\n")
+    curve = [{"step": 0, "elapsed_s": 0, "val_l1": val_l1()}]
+    log.write(f"eval {json.dumps(curve[-1])}\n")
+    means = LossMeans(log, 25)
+    t0, step = time.time(), 0
+    while True:
+        step += 1
+        progress = min(1.0, (time.time() - t0) / (cfg.minutes * 60))
+        for g in opt.param_groups:
+            g["lr"] = cosine_lr(cfg.lr, progress)
+        idx = torch.tensor(rng.sample(range(len(lq_tr)), cfg.batch))
+        t = rng.choice(DIHEDRAL)
+        lq, tgt = dihedral(lq_tr[idx].float() / 255, t), dihedral(tgt_tr[idx].float() / 255, t)
+        with autocast:
+            out = gen(lq)
+        out = out.float()
+        o, g_ = out[..., m:-m, m:-m], tgt[..., m:-m, m:-m]
+        losses = {"l1": F.l1_loss(o, g_)}
+        if vgg is not None:
+            crop = (o.shape[-1] // 16) * 16
+            with autocast:
+                losses["perceptual"] = cfg.perceptual_weight * vgg(o[..., :crop, :crop], g_[..., :crop, :crop])[
+                    "perceptual"].float()
+        loss = sum(losses.values())
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        means.update(step, losses, time.time() - t0)
+        last = progress >= 1.0
+        if step % cfg.eval_every == 0 or last:
+            curve.append({"step": step, "elapsed_s": round(time.time() - t0), "val_l1": val_l1()})
+            log.write(f"eval {json.dumps(curve[-1])}\n")
+            save_weights(gen, run / "latest.safetensors")
+        if last:
+            break
+    out_path = WEIGHTS_DIR / f"{cfg.out_name}.safetensors"
+    save_weights(gen, out_path, metadata={"steps": str(step), "stage": "distill", "scale": str(cfg.scale),
+                                          "teacher": TEACHER})
+    summary = {"config": asdict(cfg), "steps_done": step, "train_seconds": round(time.time() - t0),
+               "train_crops": len(lq_tr), "curve": curve}
+    (run / "summary.json").write_text(json.dumps(summary, indent=1))
+    log.write(f"done {json.dumps(curve[-1])}\n")
+    log.close()
+    return summary
