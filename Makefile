@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test venv dev-deps system-test-deps photos train-sr train-latent train-restore train-color train-color-classes train-style train-enhance bench bench-peer clean
+.PHONY: run test venv dev-deps system-test-deps photos train-distill train-sr train-latent train-restore train-color train-color-classes train-style train-enhance bench bench-peer clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -201,8 +201,24 @@ train-enhance: venv photos
 		weights/enhance-compact-x2-tex3.safetensors weights/enhance-compact-x1-tex1.safetensors \
 		weights/enhance-compact-x1-tex2.safetensors weights/enhance-compact-x1-tex3.safetensors \
 		weights/enhance-compact-x1-tex4.safetensors weights/enhance-compact-x1-tex5.safetensors
-	$(BIN)/python -m enhancers.training tone --minutes 12 --threads 1
+	$(BIN)/python -m enhancers.training tone --minutes 14 --threads 1 --damaged-fraction 0.5
 	$(BIN)/python -m enhancers.training report-enhance
+
+# Real-ESRGAN x4plus distilled into the compact generators (enhance/distilled-x2 and its same-size sibling): the
+# teacher's outputs on 2,048 degraded corpus crops (cached in runs/distill-targets, about 18 min on one thread), the
+# L1 stage from realesr-animevideov3's weights, the perceptual stage, the same-size conversions, then the report
+# against the teacher (held-out table, speed, contact sheet, cards).
+train-distill: venv photos
+	OMP_NUM_THREADS=1 $(BIN)/python -m enhancers.training distill --stage targets --crops 2048 --threads 1
+	$(BIN)/python -m enhancers.training distill --stage train --out enhance-distilled-x2-l1 --scale 2 \
+		--init sr/realesr-animevideov3 --init-scale 4 --minutes 20 --threads 2 --batch 16 --lr 2e-4 --eval-every 100
+	$(BIN)/python -m enhancers.training distill --stage train --out enhance-distilled-x2-perceptual --scale 2 \
+		--init weights/enhance-distilled-x2-l1.safetensors $(DISTILL_PERCEPTUAL)
+	$(BIN)/python -m enhancers.training enhance-same-size --from weights/enhance-distilled-x2-l1.safetensors \
+		--out enhance-distilled-x1-l1
+	$(BIN)/python -m enhancers.training enhance-same-size --from weights/enhance-distilled-x2-perceptual.safetensors \
+		--out enhance-distilled-x1-perceptual
+	$(BIN)/python -m enhancers.training report-distill
 
 # Real-ESRGAN's own inference code, the peer in benchmarks/cpu_precision.py: benchmark only, into .bench-peer/.
 # Their metadata pins old torch/numpy, so they go in without dependencies (basicsr builds from source).

@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .batch import IMAGE_SUFFIXES
+from .defaults import DEFAULTS
+from .registry import get_spec
 from .errors import EnhancerError
 
 
@@ -222,15 +224,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_report_options(s)
     s.set_defaults(func=_sr)
     e = sub.add_parser("enhance", help="one-click GAN enhancement: blur, noise, JPEG, lighting and faces",
-                       description="Auto-tone (--tone), then a GAN-trained generator, then face restoration "
-                                   "(--faces MODEL, Hub). Writes DIR/<stem>.png with alpha and EXIF kept.")
+                       description="Auto-tone (--tone), then the generator (by default one distilled from Real-ESRGAN "
+                                   "x4plus), then face restoration (--faces MODEL, Hub). Writes DIR/<stem>.png with "
+                                   "alpha and EXIF kept.")
     e.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
     e.add_argument("--output-dir", required=True, help="writes DIR/<stem>.png")
-    e.add_argument("--model", default="enhance/compact-x2",
-                   help="generator id (default: enhance/compact-x2, bundled; see `models --task enhance`)")
+    bundled = DEFAULTS["enhance"][0]
+    e.add_argument("--model", default=bundled,
+                   help=f"generator id (default: {bundled}, bundled; see `models --task enhance`)")
     e.add_argument("--scale", type=int, default=2, choices=(1, 2, 4),
                    help="output size / input size (default 2; 1 runs the bundled model's same-size sibling, "
-                        "enhance/compact-x1)")
+                        f"{get_spec(bundled).variant_for(1)})")
     e.add_argument("--fidelity", type=float, default=None, metavar="ALPHA",
                    help="network interpolation α in [0, 1]: 0 = fidelity (PSNR stage), 1 = texture (GAN stage); "
                         "for realesr-general-x4v3 the denoise strength (default: the model's)")

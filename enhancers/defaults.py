@@ -12,7 +12,7 @@ One table, :data:`DEFAULTS`, ``tab: (on CPU, on a GPU)``:
 Tab        CPU (bundled)           GPU (Hub)
 =========  ======================  ===========================================================
 sr         ``sr/compact-x2``       ``sr/realesrgan-x4plus`` (the tab then starts at ×4)
-enhance    ``enhance/compact-x2``  ``enhance/realesrgan-x4plus``
+enhance    ``enhance/distilled-x2``  ``enhance/realesrgan-x4plus``
 denoise    ``denoise/unet``        ``denoise/drunet-color``
 dejpeg     ``dejpeg/fbcnn-lite``   ``dejpeg/fbcnn-color``
 color      ``color/unet``          ``color/ddcolor-tiny`` (its card carries the licence caveat)
@@ -36,7 +36,7 @@ KINDS = ("cpu", "cuda", "zerogpu")
 
 DEFAULTS: dict[str, tuple[str, str]] = {
     "sr": ("sr/compact-x2", "sr/realesrgan-x4plus"),
-    "enhance": ("enhance/compact-x2", "enhance/realesrgan-x4plus"),
+    "enhance": ("enhance/distilled-x2", "enhance/realesrgan-x4plus"),
     "denoise": ("denoise/unet", "denoise/drunet-color"),
     "dejpeg": ("dejpeg/fbcnn-lite", "dejpeg/fbcnn-color"),
     "color": ("color/unet", "color/ddcolor-tiny"),

@@ -30,7 +30,10 @@ from .runner import run_model
 from .tiling import Progress
 
 TASK = "enhance"
-DEFAULT_MODEL = "enhance/compact-x2"
+DEFAULT_MODEL = "enhance/distilled-x2"
+# The classroom comparison shows the perception–distortion trade-off with the generator trained both ways, an L1
+# (PSNR) stage and a GAN stage: the previous bundled generator, whose slider runs between exactly those.
+CLASSROOM_MODEL = "enhance/compact-x2"
 TONE_MODEL = "tone/curves"
 SCALES = (1, 2, 4)
 Stage = Callable[[str], None]
@@ -242,7 +245,7 @@ class ClassroomComparison:
     seed: int
 
 
-def compare_for_classroom(clean: torch.Tensor, model_id: str = DEFAULT_MODEL, seed: int = 0,
+def compare_for_classroom(clean: torch.Tensor, model_id: str = CLASSROOM_MODEL, seed: int = 0,
                           progress: Progress | None = None) -> ClassroomComparison:
     """The perception–distortion trade-off (Blau & Michaeli 2018, https://arxiv.org/abs/1711.06077) on a
     photo: degrade it with :func:`enhancers.degrade.fixed_mix` at ×2 (blur, bicubic ↓2, noise σ 8, JPEG

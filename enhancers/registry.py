@@ -109,20 +109,41 @@ _REALESR_GENERAL = ("guetLzy/Real-ESRGAN-Demo", "d935f642035d5d802c621ec5c7e35cb
 
 
 def _bundled_gan_generator(model_id: str, title: str, stem: str, scale: int, variant: tuple[int, str],
-                           description: str) -> ModelSpec:
-    """A bundled SRVGGNetCompact generator trained here in two stages: ``weights/<stem>-psnr.safetensors`` (α = 0)
-    and ``<stem>-gan.safetensors`` (α = 1) on the fidelity ↔ texture slider, and its sibling for another scale."""
+                           description: str, ends: tuple[str, str] = ("psnr", "gan"),
+                           label: str = "Fidelity ↔ texture (0 = PSNR stage, 1 = GAN stage)") -> ModelSpec:
+    """A bundled SRVGGNetCompact generator trained here in two stages: ``weights/<stem>-<ends[0]>.safetensors``
+    (α = 0) and ``<stem>-<ends[1]>.safetensors`` (α = 1) on the fidelity ↔ texture slider, and its sibling for
+    another scale."""
     return ModelSpec(
-        id=model_id, title=title, task="enhance", arch="spandrel", source=BundledWeights(f"{stem}-psnr.safetensors"),
-        cpu_bf16=True,
+        id=model_id, title=title, task="enhance", arch="spandrel",
+        source=BundledWeights(f"{stem}-{ends[0]}.safetensors"), cpu_bf16=True,
         interpolation=NetworkInterpolation(
-            other=BundledWeights(f"{stem}-gan.safetensors"), control="fidelity", default=1.0,
-            label="Fidelity ↔ texture (0 = PSNR stage, 1 = GAN stage)"),
+            other=BundledWeights(f"{stem}-{ends[1]}.safetensors"), control="fidelity", default=1.0, label=label),
         license="MIT (trained by this project)", paper="https://arxiv.org/abs/2107.10833", scale=scale,
         tiling=Tiling(overlap=40), variants=(variant,), description=description)
 
 
+_DISTILLED_ENDS = ("l1", "perceptual")
+_DISTILLED_SLIDER = "Fidelity ↔ texture (0 = L1 to the teacher, 1 = L1 + perceptual to the teacher)"
+
+
 _ENHANCE_SPECS: tuple[ModelSpec, ...] = (
+    _bundled_gan_generator(
+        "enhance/distilled-x2", "Distilled from Real-ESRGAN ×2 (bundled)", "enhance-distilled-x2", 2,
+        (1, "enhance/distilled-x1"),
+        "Real-ESRGAN x4plus distilled into a network about 90 times faster on a CPU: SRVGGNetCompact (64 channels, "
+        "16 convolutions, about 0.6M multiply-adds per input pixel) learnt to reproduce the big model's output on "
+        "photos degraded twice over with blur, resizing, noise and JPEG (the teacher's outputs were computed "
+        "once and cached). The slider blends two trainings: L1 to the teacher (α = 0, smoother) and L1 plus the "
+        "VGG16 perceptual loss to the teacher (α = 1, the teacher's texture). For the same size it hands over to "
+        "its sibling.", ends=_DISTILLED_ENDS, label=_DISTILLED_SLIDER),
+    _bundled_gan_generator(
+        "enhance/distilled-x1", "Distilled from Real-ESRGAN, same size (bundled)", "enhance-distilled-x1", 1,
+        (2, "enhance/distilled-x2"),
+        "The same-size sibling of the distilled ×2 generator, used when the output size is \"same\": the ×2 "
+        "network's last convolution averaged over each 2×2 block of output pixels, which is exactly its ×2 "
+        "output shrunk by 2, so it reproduces Real-ESRGAN x4plus's result reduced to the input's size.",
+        ends=_DISTILLED_ENDS, label=_DISTILLED_SLIDER),
     _bundled_gan_generator(
         "enhance/compact-x2", "Compact GAN ×2 (bundled)", "enhance-compact-x2", 2, (1, "enhance/compact-x1"),
         "Real-ESRGAN's recipe on a small network (SRVGGNetCompact, 48 channels, 10 convolutions, "

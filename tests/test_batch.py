@@ -56,7 +56,7 @@ def test_parse_steps_rejects_unknown_model_ids():
 def test_each_step_names_the_models_it_loads():
     chain = steps.parse_steps("dejpeg,denoise,sr:x4,enhance:tone,colorize,style")
     assert [m for s in chain for m, _ in s.models()] == [
-        "dejpeg/fbcnn-lite", "denoise/unet", "sr/compact-x4", "enhance/compact-x2", "tone/curves", "color/unet",
+        "dejpeg/fbcnn-lite", "denoise/unet", "sr/compact-x4", "enhance/distilled-x2", "tone/curves", "color/unet",
         "style/rhythm"]
 
 

@@ -14,8 +14,8 @@ TAB_TASKS = {"sr": "sr", "enhance": "enhance", "denoise": "denoise", "dejpeg": "
 
 
 def test_cpu_starts_with_the_bundled_models() -> None:
-    assert default_models("cpu") == {"sr": "sr/compact-x2", "enhance": "enhance/compact-x2", "denoise": "denoise/unet",
-                                     "dejpeg": "dejpeg/fbcnn-lite", "color": "color/unet"}
+    assert default_models("cpu") == {"sr": "sr/compact-x2", "enhance": "enhance/distilled-x2",
+                                     "denoise": "denoise/unet", "dejpeg": "dejpeg/fbcnn-lite", "color": "color/unet"}
     assert default_models("cpu", offline=True) == default_models("cpu")
     for model_id in default_models("cpu").values():
         assert get_spec(model_id).source_kind == "bundled", model_id

@@ -171,12 +171,13 @@ def test_same_size_output_comes_from_the_same_size_generator(coffee):
     assert enhance.model_for_scale("enhance/compact-x2", 1) == "enhance/compact-x1"
     assert enhance.model_for_scale("enhance/compact-x1", 2) == "enhance/compact-x2"
     assert enhance.model_for_scale("enhance/compact-x2", 4) == "enhance/compact-x2"
+    assert enhance.model_for_scale("enhance/distilled-x2", 1) == "enhance/distilled-x1"
     assert enhance.model_for_scale("enhance/realesrgan-x4plus", 1) == "enhance/realesrgan-x4plus"
     ids = enhance.model_ids()
-    assert "enhance/compact-x2" in ids and "enhance/compact-x1" not in ids
+    assert "enhance/compact-x2" in ids and "enhance/compact-x1" not in ids and "enhance/distilled-x1" not in ids
     res = enhance.enhance_image(imageio.open_image(imageio.tensor_to_pil(coffee[..., :40, :56])), scale=1,
                                 with_before=False)
-    assert res.model_id == "enhance/compact-x1" and res.image.rgb.shape == (1, 3, 40, 56)
+    assert res.model_id == "enhance/distilled-x1" and res.image.rgb.shape == (1, 3, 40, 56)
 
 
 def test_cli_json_names_the_same_size_generator(tmp_path, coffee, capsys):
@@ -186,7 +187,7 @@ def test_cli_json_names_the_same_size_generator(tmp_path, coffee, capsys):
     rc = cli.main(["enhance", str(src), "--output-dir", str(tmp_path / "out"), "--scale", "1", "--json"])
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     assert rc == 0 and len(rows) == 1
-    assert rows[0]["model"] == "enhance/compact-x1" and rows[0]["output_size"] == [64, 48]
+    assert rows[0]["model"] == "enhance/distilled-x1" and rows[0]["output_size"] == [64, 48]
 
 
 def test_same_size_generator_beats_baselines_and_the_resized_x2_output(coffee):
@@ -212,8 +213,8 @@ def test_bundled_generator_beats_baselines_on_a_heldout_photo(coffee):
     size = (coffee.shape[-1], coffee.shape[-2])
     bic = imageio.resize(lq, size, "bicubic")
     usm = unsharp_mask(bic, sigma=1.0, amount=1.0, threshold=0)
-    out0 = enhance.generate(lq, alpha=0.0)
-    out1 = enhance.generate(lq, alpha=1.0)
+    out0 = enhance.generate(lq, "enhance/compact-x2", alpha=0.0)
+    out1 = enhance.generate(lq, "enhance/compact-x2", alpha=1.0)
     lp_bic, lp_usm, lp0, lp1 = (lpips(x, coffee) for x in (bic, usm, out0, out1))
     assert lp1 < min(lp_bic, lp_usm) - 0.04, (lp1, lp_bic, lp_usm)
     assert lp1 < lp0

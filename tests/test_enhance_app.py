@@ -75,12 +75,12 @@ def test_default_run_is_x2_png_with_alpha_kept(client, small_rgba):
 def test_same_size_and_the_two_ends_of_the_slider(client, small_rgba):
     _, same, stats, _ = _enhance(client, small_rgba, scale=1)
     assert _pixels(same).shape == (64, 96, 3) and "96×64 → **Output** 96×64" in stats
-    assert "**Model** enhance/compact-x1" in stats, "the same size should come from the same-size generator"
+    assert "**Model** enhance/distilled-x1" in stats, "the same size should come from the same-size generator"
     (_, full0, stats0, _), (_, full1, stats1, _) = (_enhance(client, small_rgba, fidelity=a) for a in (0.0, 1.0))
     assert "**α** 0.00" in stats0 and "**α** 1.00" in stats1
     diff = np.abs(_pixels(full0) - _pixels(full1))
     assert diff.shape == (128, 192, 3)
-    assert diff.mean() > 0.25, "α = 0 (PSNR stage) and α = 1 (GAN stage) should give different photos"
+    assert diff.mean() > 0.25, "α = 0 (L1 stage) and α = 1 (perceptual stage) should give different photos"
 
 
 def test_auto_tone_brightens_a_dark_photo(client, coffee, tmp_path):

@@ -40,6 +40,8 @@ RUNS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "sr/compact-x4": lambda x: sr.upscale(x, "sr/compact-x4", self_ensemble=False),
     "enhance/compact-x2": lambda x: enhance.generate(x, "enhance/compact-x2"),
     "enhance/compact-x1": lambda x: enhance.generate(x, "enhance/compact-x1", scale=1),
+    "enhance/distilled-x2": lambda x: enhance.generate(x, "enhance/distilled-x2"),
+    "enhance/distilled-x1": lambda x: enhance.generate(x, "enhance/distilled-x1", scale=1),
     "denoise/unet": lambda x: denoise.denoise(add_gaussian_noise(x, 25, seed=0), "denoise/unet", sigma=25)[0],
     "dejpeg/fbcnn-lite": lambda x: dejpeg.dejpeg(jpeg(x, 20), "dejpeg/fbcnn-lite", quality=20)[0],
     "color/unet": lambda x: colorize.colorize(x, "color/unet", short_side=96, ensemble=False),

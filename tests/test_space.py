@@ -128,7 +128,7 @@ def test_sr_and_enhance_defaults(client, photos) -> None:
     _, full, stats = client.predict(handle_file(str(photos["photo"])), api_name="/sr")
     assert _size(full) == (320, 192) and "sr/compact-x2" in stats
     _, full, stats, preview = client.predict(handle_file(str(photos["photo"])), api_name="/enhance")
-    assert _size(full) == (320, 192) and "enhance/compact-x2" in stats and preview is None
+    assert _size(full) == (320, 192) and "enhance/distilled-x2" in stats and preview is None
 
 
 def test_enhance_restores_a_face_with_the_hub_model(client, space_app, photos) -> None:

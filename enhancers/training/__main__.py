@@ -218,6 +218,10 @@ def build_parser() -> argparse.ArgumentParser:
     rpe.add_argument("--cards-only", action="store_true", help="rewrite the cards from weights/enhance-metrics.json")
     rpe.add_argument("--tone-only", action="store_true",
                      help="measure auto-tone afresh and keep the generator's stored metrics")
+    rpd = sub.add_parser("report-distill", help="held-out table of the distilled generators against their teacher "
+                                                "(Real-ESRGAN x4plus), speed, contact sheet and cards")
+    rpd.add_argument("--cards-only", action="store_true",
+                     help="rewrite the cards from weights/enhance-distilled-metrics.json")
     dst = sub.add_parser("distill", help="distil Real-ESRGAN x4plus into a compact generator: --stage targets "
                                          "(teacher outputs, cached in runs/distill-targets), then --stage train")
     dst.add_argument("--stage", choices=("targets", "train"), required=True)
@@ -294,6 +298,10 @@ def _dispatch(a: argparse.Namespace) -> int:
         return corpus_main(Path(a.extracted) if a.extracted else None, a.rebuild, a.check, a.without)
     if a.task == "distill":
         return _distill(a)
+    if a.task == "report-distill":
+        from .distill_report import main as report_distill
+
+        return report_distill(a.cards_only)
     if a.task == "calibrate-qf":
         from .restore import fit_qf_calibration
 

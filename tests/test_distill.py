@@ -1,0 +1,86 @@
+"""The generators distilled from Real-ESRGAN x4plus: the cached-target reader, the committed cards, and their quality
+on a photo never trained on."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import save_file
+from skimage import data
+
+from enhancers import degrade, enhance, imageio
+from enhancers.metrics import lpips, psnr_rgb
+from enhancers.training import distill, distill_report
+from enhancers.training.cards import CPU_PRECISION_HEADING, existing_section
+
+WEIGHTS = Path(__file__).resolve().parents[1] / "weights"
+
+
+def test_load_targets_reduces_the_teachers_output_to_the_students_scale(tmp_path: Path) -> None:
+    ramp = torch.linspace(0, 1, 8)
+    lq = (torch.stack([ramp[None, :] * ramp[:, None], ramp[None, :].expand(8, 8), ramp[:, None].expand(8, 8)])
+          .mul(255).round().to(torch.uint8)[None].repeat(3, 1, 1, 1))
+    # a smooth teacher output whose 4×4 blocks hold the crop's values: reduced to ×1 it must give them back
+    t4 = imageio.resize(lq[:1].float() / 255, (32, 32), "bicubic", out_dtype=torch.uint8).repeat(3, 1, 1, 1)
+    save_file({"lq": lq, "teacher_x4": t4, "hr_x2": lq.repeat_interleave(2, -1).repeat_interleave(2, -2)},
+              str(tmp_path / "shard-0000.safetensors"))
+    for scale in (1, 2):
+        lqs, targets = distill.load_targets(tmp_path, scale)
+        assert torch.equal(lqs, lq) and targets.dtype == torch.uint8
+        assert targets.shape == (3, 3, 8 * scale, 8 * scale)
+    _, x1 = distill.load_targets(tmp_path, 1)
+    inner = (slice(None), slice(None), slice(1, -1), slice(1, -1))  # away from the edges, where blocks meet
+    assert (x1[inner].int() - lq[inner].int()).abs().max() <= 8
+    with pytest.raises(FileNotFoundError, match="distill --stage targets"):
+        distill.load_targets(tmp_path / "empty", 2)
+
+
+@pytest.fixture(scope="module")
+def metrics() -> dict:
+    return json.loads(distill_report.METRICS_FILE.read_text())
+
+
+@pytest.mark.parametrize("scale", [2, 1])
+def test_committed_cards_are_what_their_metrics_write(metrics: dict, scale: int) -> None:
+    card = WEIGHTS / f"enhance-distilled-x{scale}.md"
+    precision = existing_section(card, CPU_PRECISION_HEADING)
+    assert card.read_text() == distill_report.card_text(metrics, scale, precision)
+    for end in ("l1", "perceptual"):
+        stem = f"enhance-distilled-x{scale}"
+        assert (WEIGHTS / f"{stem}-{end}.md").read_text() == distill_report.file_card_text(stem, end)
+
+
+def test_the_report_holds_the_teacher_and_the_bars(metrics: dict) -> None:
+    mean = metrics["generator"]["mean"]
+    for proto in distill_report.PROTOCOLS:
+        assert {"teacher_x4plus", "previous_a1", "distilled_a0", "distilled_a1", "bicubic"} <= set(mean[proto])
+        b = metrics["bars"]["distilled_a1"][proto]
+        assert b["lpips"] == pytest.approx(mean[proto]["distilled_a1"]["lpips"] - mean[proto]["teacher_x4plus"]["lpips"],
+                                           abs=1e-3)
+    assert metrics["speed"]["speedup_x2"] >= 10 and metrics["speed"]["speedup_x1"] >= 10
+    assert metrics["targets"]["crops"] >= 1024 and metrics["targets"]["teacher_output_mp"] > 0
+
+
+@pytest.fixture(scope="module")
+def astronaut() -> torch.Tensor:
+    """scikit-image's astronaut (held out), ↓2 Lanczos, a 256-px centre crop: RGB float32 (1, 3, 256, 256)."""
+    full = imageio.numpy_to_tensor(data.astronaut())
+    half = imageio.resize(full, (256, 256), "lanczos")
+    return half.clamp(0, 1)
+
+
+@pytest.mark.parametrize("scale", [2, 1])
+def test_distilled_generator_beats_bicubic_and_the_slider_moves(astronaut: torch.Tensor, scale: int) -> None:
+    """The fixed mix on a photo never trained on: α = 1 is perceptually closer (LPIPS) to the clean photo than the
+    degraded input brought back with bicubic, α = 0 has the higher PSNR, and the two ends differ."""
+    lq = degrade.fixed_mix(astronaut, scale, seed=0)
+    size = (astronaut.shape[-1], astronaut.shape[-2])
+    bic = lq if scale == 1 else imageio.resize(lq, size, "bicubic")
+    out0, out1 = (enhance.generate(lq, "enhance/distilled-x2", scale=scale, alpha=a) for a in (0.0, 1.0))
+    assert out1.shape == astronaut.shape and torch.isfinite(out1).all()
+    assert lpips(out1, astronaut) < lpips(bic, astronaut) - 0.05
+    assert psnr_rgb(out0, astronaut) > psnr_rgb(bic, astronaut)
+    assert (out0 - out1).abs().mean() > 1e-3
