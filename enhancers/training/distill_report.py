@@ -17,12 +17,10 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 from PIL import Image
 
 from .. import degrade, imageio
-from ..metrics import niqe, quality_scores
 from ..specs import WEIGHTS_DIR
 from . import data
 from .cards import CPU_PRECISION_HEADING, append_section, existing_section
@@ -54,26 +52,16 @@ def _methods(lq: torch.Tensor, scale: int) -> dict[str, torch.Tensor]:
     return out
 
 
-@torch.no_grad()
+def _protocols(hr: torch.Tensor, index: int) -> dict[str, tuple[torch.Tensor, int]]:
+    return {proto: (degrade.fixed_mix(hr, scale, seed=index), scale) for proto, scale in PROTOCOLS.items()}
+
+
 def generator_table(photos=None) -> dict:
-    """Per-photo and mean scores of every method under both protocols."""
-    rows = []
-    for i, p in enumerate(photos or data.split().heldout):
-        hr = data.prepare_hr(Path(p), crop=CROP, multiple=4)
-        clean_niqe = niqe(hr)
-        for proto, scale in PROTOCOLS.items():
-            lq = degrade.fixed_mix(hr, scale, seed=i)
-            for method, out in _methods(lq, scale).items():
-                rows.append({"photo": Path(p).name, "protocol": proto, "method": method, "clean_niqe": clean_niqe,
-                             **quality_scores(out.clamp(0, 1), hr)})
-    mean: dict = {}
-    for proto in PROTOCOLS:
-        mean[proto] = {}
-        for method in dict.fromkeys(r["method"] for r in rows if r["protocol"] == proto):
-            sel = [r for r in rows if r["protocol"] == proto and r["method"] == method]
-            mean[proto][method] = {k: round(float(np.mean([r[k] for r in sel])), 4)
-                                   for k in ("psnr", "ssim", "lpips", "niqe", "clean_niqe")}
-    return {"mean": mean, "rows": rows}
+    """Per-photo and mean scores of every method under both protocols
+    (:func:`enhancers.training.report_enhance.score_table`)."""
+    from .report_enhance import score_table
+
+    return score_table(photos or data.split().heldout, _protocols, _methods)
 
 
 def bars(mean: dict, method: str = "distilled_a1") -> dict:

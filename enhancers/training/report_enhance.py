@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from collections.abc import Callable
 import time
 from pathlib import Path
 
@@ -170,15 +171,23 @@ def _protocols(hr: torch.Tensor, index: int) -> dict[str, tuple[torch.Tensor, in
             "x2_second_order": (degrade.second_order(hr, 2, 1000 + index), 2)}
 
 
-@torch.no_grad()
 def generator_table(photos=None) -> dict:
     """Per-photo and mean scores of every method under every protocol."""
+    return score_table(photos or data.split().heldout, _protocols, _methods)
+
+
+@torch.no_grad()
+def score_table(photos, protocols: Callable[[torch.Tensor, int], dict[str, tuple[torch.Tensor, int]]],
+                methods: Callable[[torch.Tensor, int], dict[str, torch.Tensor]]) -> dict:
+    """Each held-out photo (evaluation-prepared, 512-px crop) degraded by each of ``protocols(hr, index)``
+    (``name → (degraded, scale)``) and brought back by each of ``methods(degraded, scale)``, scored against the
+    clean photo with :func:`enhancers.metrics.quality_scores`: per-photo rows and per-protocol means."""
     rows = []
-    for i, p in enumerate(photos or data.split().heldout):
+    for i, p in enumerate(photos):
         hr = data.prepare_hr(Path(p), crop=CROP, multiple=4)
         clean_niqe = niqe(hr)
-        for proto, (lq, scale) in _protocols(hr, i).items():
-            for method, out in _methods(lq, scale).items():
+        for proto, (lq, scale) in protocols(hr, i).items():
+            for method, out in methods(lq, scale).items():
                 rows.append({"photo": Path(p).name, "protocol": proto, "method": method,
                              "clean_niqe": clean_niqe, **quality_scores(out.clamp(0, 1), hr)})
     mean: dict = {}
