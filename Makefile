@@ -76,27 +76,38 @@ train-restore: venv photos
 	cp weights/dejpeg-fbcnn-lite.safetensors runs/dejpeg-stage1.safetensors
 	$(BIN)/python -m enhancers.training restore --task dejpeg --minutes 45 --lr 5e-4 \
 		--init runs/dejpeg-stage1.safetensors --out dejpeg-fbcnn-lite
+	# the last stages on the photo corpus (the first ones above ran on the first corpus's 30 photos, which the
+	# trainer read then), continuing from the weights so far
+	cp weights/denoise-unet.safetensors runs/denoise-stage2.safetensors
+	$(BIN)/python -m enhancers.training restore --task denoise --minutes 35 --lr 3e-4 --low-sigma-fraction 0.5 \
+		--init runs/denoise-stage2.safetensors --out denoise-unet
+	cp weights/dejpeg-fbcnn-lite.safetensors runs/dejpeg-stage2.safetensors
+	$(BIN)/python -m enhancers.training restore --task dejpeg --minutes 35 --lr 3e-4 \
+		--init runs/dejpeg-stage2.safetensors --out dejpeg-fbcnn-lite
 	$(BIN)/python -m enhancers.training calibrate-qf
 	$(BIN)/python -m enhancers.training report-restore --cards
 
-# Colorization U-Net on 1 CPU thread (about 80 minutes): four comparison runs (ImageNet vs scratch encoder, L1 with
-# and without the colourfulness term), then the shipped model, warm-started from the plain-L1 run; then its card.
+# Colorization U-Net: NoGAN (DeOldify) on the photo corpus's colour photos, 1 CPU thread each, about 75 minutes.
+# It starts from the previous color/unet (NoGAN on the 27 photos of the first corpus), kept in git history; its
+# own recipe (plain L1 from ImageNet MobileNetV2, then NoGAN) is in the history of weights/color-unet.md.
+COLOR_PREVIOUS_COMMIT ?= a1de3ec
 train-color: venv photos
 	bash scripts/fetch_color_photos.sh
-	# the plain-L1 U-Net that NoGAN starts from (the previous color/unet), about 30 min
-	$(BIN)/python -m enhancers.training color --minutes 10 --cf-weight 0 --out color-cmp-imagenet-l1 --weights-dir runs/cmp
-	$(BIN)/python -m enhancers.training color --minutes 20 --cf-weight 0 --lr 3e-4 --init runs/cmp/color-cmp-imagenet-l1.safetensors --out color-unet-v1 --weights-dir runs/color-old
-	# NoGAN (DeOldify): generator with the VGG16 feature loss, critic, short GAN phase; about 50 min
-	$(BIN)/python -m enhancers.training color-nogan --stage gen --out color-nogan-gen --minutes 25 --init runs/color-old/color-unet-v1.safetensors --feature-weight 0.1
-	$(BIN)/python -m enhancers.training color-nogan --stage critic --out color-nogan-critic-1.5e-3 --minutes 7 --init runs/color-nogan-gen/generator.safetensors --d-lr 1.5e-3
-	$(BIN)/python -m enhancers.training color-nogan --stage gan --out color-nogan --minutes 15 --init runs/color-nogan-gen/generator.safetensors --critic-init runs/color-nogan-critic-1.5e-3/critic.safetensors --feature-weight 0.1 --adv-weight 0.05 --lr 5e-5 --d-lr 2e-4 --weights-dir runs/color-nogan-w
-	cp runs/color-nogan-w/color-nogan.safetensors weights/color-unet.safetensors
+	mkdir -p runs/color-old
+	git show $(COLOR_PREVIOUS_COMMIT):weights/color-unet.safetensors > runs/color-old/color-unet-27.safetensors
+	$(BIN)/python -m enhancers.training color-nogan --stage gen --out corpus-nogan-gen --minutes 50 --init runs/color-old/color-unet-27.safetensors --feature-weight 0.1 --threads 1
+	$(BIN)/python -m enhancers.training color-nogan --stage critic --out corpus-nogan-critic --minutes 7 --init runs/corpus-nogan-gen/generator.safetensors --d-lr 1.5e-3 --threads 1
+	$(BIN)/python -m enhancers.training color-nogan --stage gan --out corpus-nogan --minutes 15 --init runs/corpus-nogan-gen/generator.safetensors --critic-init runs/corpus-nogan-critic/critic.safetensors --feature-weight 0.1 --adv-weight 0.05 --lr 5e-5 --d-lr 2e-4 --weights-dir runs/color-corpus --threads 1
+	cp runs/color-corpus/corpus-nogan.safetensors weights/color-unet.safetensors
 	$(BIN)/python -m enhancers.training color-card
 
-# Colour classes (Zhang et al. 2016), started from the shipped color/unet: 45 minutes on 2 CPU threads; then its card.
+# Colour classes (Zhang et al. 2016) on the photo corpus, started from the previous color/unet (27 photos, from git
+# history, as train-color does): 50 minutes on 1 CPU thread; then its card.
 train-color-classes: venv photos
 	bash scripts/fetch_color_photos.sh
-	$(BIN)/python -m enhancers.training color-classes --out color-classes --minutes 45 --rebalance 0.5 --threads 2
+	mkdir -p runs/color-old
+	git show $(COLOR_PREVIOUS_COMMIT):weights/color-unet.safetensors > runs/color-old/color-unet-27.safetensors
+	$(BIN)/python -m enhancers.training color-classes --out color-classes --minutes 50 --rebalance 0.5 --threads 1 --init runs/color-old/color-unet-27.safetensors
 	$(BIN)/python -m enhancers.training color-classes-card
 
 # Fast style networks (time-capped, run one after another on CPU), then the held-out report

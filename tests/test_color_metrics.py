@@ -166,3 +166,13 @@ def test_the_reports_bars_include_hue_accuracy_and_a_nan_does_not_pass():
     assert bars(row | {"hue_acc": 0.549})["hue_accuracy"] is False
     assert bars(row | {"hue_acc": float("nan")})["hue_accuracy"] is False
     assert (pct(0.487), pct(float("nan")), pct(None)) == ("49 %", "—", "—")
+
+
+def test_chosen_gain_is_the_smallest_reaching_the_colourfulness_bar():
+    from enhancers.training.colorize_nogan_report import CF_BAR, chosen_gain
+
+    sweep = [{"gain": 1.0, "cf_ratio": CF_BAR - 0.2}, {"gain": 1.3, "cf_ratio": CF_BAR + 0.01},
+             {"gain": 1.45, "cf_ratio": CF_BAR + 0.1}]
+    assert chosen_gain(sweep) == 1.3
+    assert chosen_gain(sweep[:1]) == 1.0  # none reaches it: the largest tried
+    assert chosen_gain([{"gain": 1.0, "cf_ratio": CF_BAR}]) == 1.0

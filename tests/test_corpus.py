@@ -463,3 +463,19 @@ def test_the_real_corpus_split():
 def test_cli_refuses_to_leave_out_a_required_package():
     with pytest.raises(InvalidInputError, match="optional"):
         corpus.main(None, False, True, ["gcompris-qt-data"])
+
+
+def test_restore_clean_pool_halves_upright_photos_and_leaves_out_small_ones(tmp_path):
+    import torch
+
+    from enhancers.training.restore import clean_pool
+
+    Image.new("RGB", (300, 200), (10, 20, 30)).save(tmp_path / "big.png")
+    Image.new("RGB", (100, 80), (200, 0, 0)).save(tmp_path / "small.png")
+    big = corpus.CorpusPhoto(tmp_path / "big.png", "pkg/big.png", "pkg", "MIT", 300, 200, "clean", 50.0, "g-0",
+                             rotate=90)
+    small = corpus.CorpusPhoto(tmp_path / "small.png", "pkg/small.png", "pkg", "MIT", 100, 80, "small", 50.0, "g-1")
+    pool = clean_pool([big, small], min_side=60)
+    assert len(pool) == 1  # the small photo halves to 50×40, under 60 px
+    assert pool[0].dtype == torch.uint8 and tuple(pool[0].shape) == (3, 150, 100)  # turned upright, then halved
+    assert pool[0][:, 75, 50].tolist() == [10, 20, 30]

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import InvalidInputError
 from ..lab import bounded_sigmoid
 from ..pretrained import IMAGENET_MEAN, IMAGENET_STD
 from . import BuiltModel
@@ -89,11 +90,22 @@ class ColorUNet(GrayUNet):
 
     The gray channel is replicated to three and normalised with the ImageNet mean
     and std, so that the encoder's first convolution keeps its ImageNet shape.
+
+    ``chroma_gain`` multiplies the predicted a*, b* (clamped to [−1, 1]); 1 during training. An L1-trained
+    colorizer predicts a conditional median, which shrinks the chroma wherever the hue is uncertain; the bundled
+    weights' spec sets the gain measured on their training photos (``weights/color-unet.md``).
+
+    Raises:
+        InvalidInputError: ``chroma_gain`` is not in (0, 4].
     """
 
-    def __init__(self) -> None:
+    def __init__(self, chroma_gain: float = 1.0) -> None:
         super().__init__()
         from torchvision.models import mobilenet_v2
+
+        if not 0.0 < chroma_gain <= 4.0:
+            raise InvalidInputError(f"chroma_gain must be in (0, 4], got {chroma_gain}")
+        self.chroma_gain = float(chroma_gain)
 
         features = mobilenet_v2().features
         self.encoder = nn.ModuleList(nn.Sequential(*features[a:b]) for a, b in ENCODER_STAGES)
@@ -105,6 +117,12 @@ class ColorUNet(GrayUNet):
         self.decoder = nn.ModuleList(blocks)
         self.head = nn.Conv2d(cin, 3, 1)
 
+    def forward(self, gray: torch.Tensor) -> torch.Tensor:
+        lab = super().forward(gray)
+        if self.chroma_gain == 1.0:
+            return lab
+        return torch.cat([lab[:, :1], (lab[:, 1:] * self.chroma_gain).clamp(-1.0, 1.0)], dim=1)
+
     def load_imagenet_encoder(self, mobilenet: nn.Module) -> None:
         """Copy a torchvision ``mobilenet_v2()``'s ImageNet weights into the encoder (every key must match)."""
         src = mobilenet.features
@@ -112,9 +130,13 @@ class ColorUNet(GrayUNet):
             stage.load_state_dict(nn.Sequential(*src[a:b]).state_dict())
 
 
-def build(state_dict: dict[str, torch.Tensor] | None = None) -> BuiltModel:
-    """Build :class:`ColorUNet` and load ``state_dict`` (strict) when given."""
-    model = ColorUNet()
+def build(state_dict: dict[str, torch.Tensor] | None = None, chroma_gain: float = 1.0) -> BuiltModel:
+    """Build :class:`ColorUNet` with ``chroma_gain`` and load ``state_dict`` (strict) when given.
+
+    Raises:
+        InvalidInputError: ``chroma_gain`` is not in (0, 4].
+    """
+    model = ColorUNet(chroma_gain)
     if state_dict is not None:
         model.load_state_dict(state_dict)
     return BuiltModel(model.eval(), supports_half=False, supports_bfloat16=True)

@@ -35,10 +35,10 @@ from .colorize_nogan_report import (
     _stage_log,
     bars,
     gray_row,
-    load_colorizer,
     measure,
     pct,
     sheet_of_columns,
+    shipped_colorizer,
 )
 
 RUN = Path("runs") / "color-classes"
@@ -69,20 +69,18 @@ the blue-green water `plasma-Volna` painted orange (−9.4 dB)."""
 
 
 # What the author saw on the contact sheet (written after looking at it).
-VISUAL_CHECK = """Looked at by the author on the sheet itself:
+VISUAL_CHECK = """Looked at by the author on the sheet itself (the model trained on the photo corpus):
 
-- **Sepia cast: gone where the colour is guessable.** The astronaut's suit comes out red-orange (brown in
-  `color/unet`) and the coffee saucer red, as in the originals; the forest floor (Path) turns green where
-  `color/unet` leaves it gray.
-- **Green skin: none**, but the astronaut's face and hands take a pink-red tint from the suit.
-- **Colour bleeding and blotches: more than `color/unet`.** Green patches appear on the right of the coffee table,
-  in the cat's blurred background, in the aitzgorri sky over the mountain and on the water's edge of EveningGlow;
-  the plain blue Kite sky turns purple with a red patch at the top and a green one at the right. Where the
-  network hesitates between two colours, the annealed mean picks one per region, and neighbouring regions pick
-  differently.
-- **T = 1 against T = 0.38**: the same colours, a little paler; on this model the temperature matters less than
-  the rebalancing, which already made the distribution confident.
-- The autumn trees of aitzgorri stay pale and the dusk sky of EveningGlow blue, as in every model here."""
+- **Colours the gray can imply come back:** the astronaut's suit red-orange, the coffee saucer red, the right-hand
+  player's red shirt, the autumn larches of aitzgorri orange (`color/unet` leaves all four muted), the squirrel's
+  background and the forest from above green, the sky through the trees blue, and red-pink streaks in the clouds
+  of the EveningGlow sunset, which every other model here paints blue.
+- **Skin: never green,** but warm: an orange-tan on the astronaut and the players, and a warm cast over the cat
+  and the fireplace interior (the blue sweater is not recovered).
+- **Blotches where it hesitates, more than `color/unet`:** green and olive patches with an orange corner in the
+  plain blue Kite sky, a blue patch on the coffee saucer at T = 0.38, a pink cup rim, green in the cat's blurred
+  background. The annealed mean picks one colour per region, and neighbouring regions pick differently.
+- **T = 1 against T = 0.38**: the same colours, a little paler at T = 1, with fewer blotches."""
 
 
 def load_classes(path: str | Path) -> ColorClassUNet:
@@ -128,7 +126,7 @@ def write_card(visual_check: str, sheet: bool = True, run: Path = RUN, remeasure
                "training": training_block(run, old.get("training"))}
     metrics_path.write_text(json.dumps(metrics, indent=1))
     if sheet:
-        columns = [("color/unet (NoGAN, default)", load_colorizer(WEIGHTS_DIR / "color-unet.safetensors"), "chroma")]
+        columns = [("color/unet (NoGAN, default)", shipped_colorizer(), "chroma")]
         columns += [(f"color/classes T={t:g}", partial(model, temperature=t), "chroma") for t in (1.0, ANNEAL_T)]
         sheet_of_columns(columns, SHEET_PHOTOS, WEIGHTS_DIR / SHEET)
     card = WEIGHTS_DIR / "color-classes.md"
@@ -153,6 +151,27 @@ def _per_photo(name: str, m: dict) -> str:
                      f"{r['gray_rgb_psnr']:.2f} | {pct(r['hue_acc'])} | {r['lpips']:.3f} |" for r in rows)
 
 
+def _photos_line(tr: dict) -> str:
+    n = len(tr["train_photos"])
+    if any("/" in p for p in tr["train_photos"]):  # corpus ids ("package/file") rather than bare file names
+        return (f"{n} photos, the colour photos of the photo corpus's training split (`corpus_split(\"color\").train`, "
+                "`scripts/photo-corpus.json`: eleven Debian packages and scikit-image, licences per photo)")
+    return f"{n} photos ({CORPUS_NOTE})"
+
+
+def _init_path(cfg: dict) -> str:
+    return "weights/color-unet.safetensors" if cfg["init"].endswith("weights/color-unet.safetensors") else cfg["init"]
+
+
+def _init_flag(cfg: dict) -> str:
+    return "" if cfg["init"].endswith("weights/color-unet.safetensors") else f" --init {cfg['init']}"
+
+
+def _init_note(cfg: dict) -> str:
+    return (", the previous `color/unet`: NoGAN on the 27 photos of the first corpus, from git history, "
+            "`make train-color-classes`" if "color-unet-27" in cfg["init"] else "")
+
+
 def card_text(metrics: dict, regression: dict, visual_check: str, precision: str) -> str:
     """The text of ``weights/color-classes.md`` from its metrics, ``color/unet``'s and the kept precision section."""
     tr = metrics["training"]
@@ -173,7 +192,7 @@ def card_text(metrics: dict, regression: dict, visual_check: str, precision: str
     return append_section(f"""# color/classes: colorization as classification (bundled)
 
 A second colorizer beside `color/unet`, for the classroom and for people who want bolder colour: the same
-MobileNetV2 U-Net, started from `color/unet`'s weights, with a new head that predicts, for every pixel, a
+MobileNetV2 U-Net, started from a `color/unet`'s weights, with a new head that predicts, for every pixel, a
 probability for each of {tr['bins']} colours (10 × 10 bins of the a\\*b\\* plane that reach into sRGB), as in
 Zhang, Isola & Efros, *Colorful Image Colorization*, ECCV 2016 (https://arxiv.org/abs/1603.08511). The colour is
 the **annealed mean** of that distribution: the probabilities raised to 1/T and renormalised, then averaged. T = 1
@@ -183,7 +202,7 @@ T = {ANNEAL_T:g} is the default, and the app's Advanced panel has a slider for i
 - Weights: `weights/{WEIGHTS}`, MIT, trained by this project on CPU. Not the default: see the verdict.
 - Input / output: NTSC gray float32 `(1, 1, H, W)` in [0, 1] → L\\*a\\*b\\* scaled to [−1, 1] `(1, 3, H, W)`;
   L\\* is the input's own, a\\*b\\* the annealed mean. Predicts at 256 px on the short side like `color/unet`.
-- Training photos: {len(tr['train_photos'])} photos ({CORPUS_NOTE}); never the held-out or check photos.
+- Training photos: {_photos_line(tr)}; never the held-out or check photos.
 
 ## Verdict against the bars (issue 13's, and balanced hue accuracy ≥ {pct(HUE_BAR)}; T = {ANNEAL_T:g}, ensemble of 6)
 
@@ -197,8 +216,8 @@ distribution.
 
 ## Training
 
-`python -m enhancers.training color-classes --out color-classes --minutes {cfg['minutes']:g} --rebalance {cfg['rebalance']:g}`
-(starts from `weights/color-unet.safetensors`; {tr['steps']} steps in {tr['train_seconds'] / 60:.0f} minutes on
+`python -m enhancers.training color-classes --out color-classes --minutes {cfg['minutes']:g} --rebalance {cfg['rebalance']:g}{_init_flag(cfg)}`
+(starts from `{_init_path(cfg)}`{_init_note(cfg)}; {tr['steps']} steps in {tr['train_seconds'] / 60:.0f} minutes on
 {cfg['threads']} CPU threads, bf16 autocast for the forward pass).
 
 - Loss (Zhang et al., section 2.1): per pixel, cross-entropy against a soft target: the 5 nearest bins of the

@@ -133,7 +133,8 @@ CARDS = tuple(f"{name}.md" for name in CARD_RUNS)
 
 def _stage_fields(summary: dict) -> dict:
     c = summary.get("config", {})
-    return {"steps": summary.get("steps", 0),
+    photos = {"train_photos": summary["train_photos"]} if "train_photos" in summary else {}
+    return {"steps": summary.get("steps", 0), **photos,
             "config": {k: c[k] for k in ("minutes", "lr", "batch", "patch", "low_sigma_fraction", "init") if k in c}}
 
 
@@ -156,7 +157,41 @@ def training_summaries(run_dir: Path, fallback: dict | None) -> dict[str, dict]:
 
 
 def _training_block(_run: Path, summary: dict) -> dict:
-    return {**card_summary(summary), "train_photos": len(data.split().train)}
+    # runs before the enlarged corpus did not record their photos: they used the first corpus's training split
+    return {**card_summary(summary), "train_photos": summary.get("train_photos", len(data.split().train))}
+
+
+FIRST_CORPUS_TRAIN_PHOTOS = 30  # the first corpus's training split, which stages without a photo count used
+
+
+def _data_text(summary: dict) -> tuple[int, str]:
+    """The first corpus's photo count for the card's data line, and what to add when the last stage trained on the
+    enlarged corpus (any other count)."""
+    if summary["train_photos"] == FIRST_CORPUS_TRAIN_PHOTOS:
+        return FIRST_CORPUS_TRAIN_PHOTOS, ""
+    return FIRST_CORPUS_TRAIN_PHOTOS, (
+        " for the first stages; for the last, the photo corpus's restoration\n  training split "
+        "(`corpus_split(\"restore\").train`: eleven Debian packages and scikit-image, `scripts/photo-corpus.json`),\n"
+        f"  upright, the {summary['train_photos']} photos whose halved short side holds a patch")
+
+
+def _cbm3d_goal(m: dict) -> str:
+    """The photo-corpus issue's denoising goal (σ = 25 at or above CBM3D), once the model trained on the corpus."""
+    gap = m["25"]["model_psnr"] - m["25"].get("cbm3d_psnr", float("nan"))
+    return (f"\n\nAgainst CBM3D at σ = 25: {gap:+.3f} dB (goal: at or above; σ = 50: "
+            f"{m['50']['model_psnr'] - m['50'].get('cbm3d_psnr', float('nan')):+.2f} dB)." if gap > -0.5 else "")
+
+
+def _qf_branch_note(result: dict) -> str:
+    """What the QF errors say about the branch (saturating above QF 50, or following the QF: every mean error ≤ 5),
+    leading into the DCT reading."""
+    if max(result["qf_mean_abs_error"].values()) <= 5:
+        return ("Since the stage on the enlarged corpus the branch\nfollows the QF across the range (the first "
+                "weights' raw outputs for q = 50…95 spanned only 35–43 before calibration).\n\nThe app and library "
+                "still read the QF from the pixels themselves first")
+    return ("The branch is\naccurate at low QF, where it matters most for the restoration, and saturates above about "
+            "50 (the raw outputs for\nq = 50…95 span only 35–43 on the training photos before calibration).\n\n"
+            "That is why the app and library first read the QF from the pixels themselves")
 
 
 def _photo_list(rows: list[dict]) -> str:
@@ -172,6 +207,8 @@ def _stages(summary: dict) -> str:
         c = st.get("config", {})
         extra = ", half of σ from 0–40" if c.get("low_sigma_fraction") else ""
         extra += ", continued from the previous stage" if c.get("init") else ""
+        photos = st.get("train_photos", FIRST_CORPUS_TRAIN_PHOTOS)
+        extra += f", on the enlarged corpus ({photos} photos)" if photos != FIRST_CORPUS_TRAIN_PHOTOS else ""
         lines.append(f"  - {c.get('minutes', 0):g} min at lr {c.get('lr', 0):g}{extra}: {st.get('steps', 0):,} steps "
                      f"of batch {c.get('batch', 0)}.")
     return "\n".join(lines)
@@ -228,7 +265,7 @@ def _card_texts(metrics: dict) -> dict[str, str]:
 
 ## Training
 - Data: the training split of the corpus (Debian `mate-backgrounds` and `lomiri-wallpapers-16.04` photos, and
-  scikit-image photos; {dn['train_photos']} photos), each downscaled ×2 with Lanczos; random {dn.get('config', {}).get('patch', 96)}² patches,
+  scikit-image photos; {_data_text(dn)[0]} photos){_data_text(dn)[1]}, each downscaled ×2 with Lanczos; random {dn.get('config', {}).get('patch', 96)}² patches,
   random 90° rotations and flips, batch {dn.get('config', {}).get('batch', 8)}.
 - Noise: σ uniform in 0–75 per patch; Gaussian, then rounded and clipped to 8 bits (`enhancers.degrade.add_gaussian_noise`).
 - L1 loss, Adam, cosine decay over each stage's wall-clock CPU budget (1 thread, on a 2-core machine shared with
@@ -244,7 +281,7 @@ Photos never trained on: {held}. Each ↓2 Lanczos, centre crop 512, noise seed 
 {rows}
 
 Blind mode at σ = 25: mean estimate {blind['sigma_est']:.1f}, PSNR {blind['blind_psnr']:.2f} dB
-(CBM3D told the true σ: {blind.get('cbm3d_psnr', float('nan')):.2f} dB).
+(CBM3D told the true σ: {blind.get('cbm3d_psnr', float('nan')):.2f} dB).{_cbm3d_goal(m)}
 
 Per photo (PSNR dB; σ estimate at σ = 25):
 
@@ -280,7 +317,7 @@ photos taken in low light, `denoise/scunet-real` (Hub) is the better choice. σ 
   multiples of 8); grayscale JPEGs as three equal channels. Returns the restoration and the predicted QF (0–100).
 
 ## Training
-- Data: the training split of the corpus ({dj['train_photos']} photos), ↓2 Lanczos; random {dj.get('config', {}).get('patch', 96)}² patches, rotations and flips, batch {dj.get('config', {}).get('batch', 8)}.
+- Data: the training split of the corpus ({_data_text(dj)[0]} photos){_data_text(dj)[1]}, ↓2 Lanczos; random {dj.get('config', {}).get('patch', 96)}² patches, rotations and flips, batch {dj.get('config', {}).get('batch', 8)}.
 - JPEG: Pillow `save(format="JPEG", quality=q)`, default 4:2:0 subsampling, q uniform in 5–95. A quarter of the patches are
   compressed twice (first at a random quality, then cropped 0–7 px off the grid and saved at q), a fifth are grayscale JPEGs.
 - Loss: L1 on the image + 0.1 × L1 on QF/100. Adam, cosine decay over each stage's wall-clock CPU budget (1 thread,
@@ -299,11 +336,7 @@ Photos never trained on: {_photo_list(dejpeg_result['rows'])}. Each ↓2 Lanczos
 {jrows}
 
 QF prediction of the network's QF branch, mean absolute error on the same photos for q = 10, 20, …, 90: {qf};
-worst case {dejpeg_result['qf_worst_abs_error']}; {dejpeg_result['qf_within_10'] * 100:.0f}% within ±10. The branch is
-accurate at low QF, where it matters most for the restoration, and saturates above about 50 (the raw outputs for
-q = 50…95 span only 35–43 on the training photos before calibration).
-
-That is why the app and library first read the QF from the pixels themselves (`enhancers.dejpeg.estimate_quality_dct`:
+worst case {dejpeg_result['qf_worst_abs_error']}; {dejpeg_result['qf_within_10'] * 100:.0f}% within ±10. {_qf_branch_note(dejpeg_result)} (`enhancers.dejpeg.estimate_quality_dct`:
 the decoded image's 8×8 luma DCT coefficients still sit on multiples of the quantisation steps): on the same photos it
 found a QF in {dejpeg_result['dct_quality']['found']} cases, with mean absolute error
 {dejpeg_result['dct_quality']['mean_abs_error']} and worst {dejpeg_result['dct_quality']['worst_abs_error']}

@@ -1,7 +1,10 @@
 """Train the bundled denoiser and JPEG artifact remover on CPU (or a GPU when present).
 
-Clean images are corpus training photos downscaled ×2 with Lanczos (as the
-evaluation photos are), cut into random patches with random 90° rotations and flips.
+Clean images are the photo corpus's restoration training photos
+(:func:`enhancers.training.corpus.corpus_split` ``("restore").train``, 385 photos from eleven sources), turned
+upright and downscaled ×2 with Lanczos (as the evaluation photos are; for the lossy and small photos this is the
+corpus's own ×0.5 rule, which hides compression artefacts), cut into random patches with random 90° rotations and
+flips.
 
 * Denoising: σ drawn uniformly from 0–75 per patch (optionally, part of the time, from
   0–40), noise protocol of
@@ -21,6 +24,7 @@ from __future__ import annotations
 import json
 import random
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -35,6 +39,7 @@ from ..metrics import psnr_rgb
 from ..specs import WEIGHTS_DIR
 from . import data
 from .checkpoints import save_weights
+from .corpus import CorpusPhoto, corpus_split, open_photo
 from .runs import cosine_lr
 
 SIGMA_RANGE = (0.0, 75.0)
@@ -61,13 +66,15 @@ class RestoreConfig:
     init: str | None = None  # safetensors to continue from (a warm restart of the cosine schedule)
 
 
-def clean_pool(paths) -> list[torch.Tensor]:
-    """Clean uint8 ``(3, H, W)`` tensors: each photo downscaled ×2 with Lanczos."""
+def clean_pool(photos: Iterable[CorpusPhoto], min_side: int) -> list[torch.Tensor]:
+    """Clean RGB uint8 ``(3, H, W)`` tensors: each corpus photo upright and downscaled ×2 with Lanczos; photos whose
+    halved short side is under ``min_side`` px are left out. Raises ImageReadError for an unreadable photo."""
     pool = []
-    for p in paths:
-        im = Image.open(p).convert("RGB")
+    for photo in photos:
+        im = open_photo(photo, "color")  # upright, full size
         im = im.resize((im.width // 2, im.height // 2), Image.Resampling.LANCZOS)
-        pool.append(torch.from_numpy(np.asarray(im).copy()).permute(2, 0, 1).contiguous())
+        if min(im.size) >= min_side:
+            pool.append(torch.from_numpy(np.asarray(im).copy()).permute(2, 0, 1).contiguous())
     return pool
 
 
@@ -149,8 +156,9 @@ def train(cfg: RestoreConfig) -> dict:
     torch.set_num_threads(cfg.threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     data.require_corpus()
-    split = data.split()
-    pool = clean_pool(split.train)
+    train_photos = corpus_split("restore").train
+    pool = clean_pool(train_photos, min_side=cfg.patch + 8)
+    heldout = data.split().heldout  # the report's held-out photos (also held out of the enlarged corpus)
     run = Path(cfg.run_dir) / cfg.out_name
     run.mkdir(parents=True, exist_ok=True)
     log = open(run / "train.log", "a", buffering=1)
@@ -158,11 +166,16 @@ def train(cfg: RestoreConfig) -> dict:
     if cfg.init:
         from safetensors.torch import load_file
 
-        model.load_state_dict(load_file(cfg.init))
+        state = load_file(cfg.init)
+        # a shipped JPEG model carries its QF calibration table: training learns the raw prediction (an empty
+        # table is the identity), and `calibrate-qf` fits a new table afterwards
+        if "qf_calib_x" in state:
+            state["qf_calib_x"], state["qf_calib_y"] = torch.zeros(0), torch.zeros(0)
+        model.load_state_dict(state)
     model = model.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     nparams = sum(p.numel() for p in model.parameters())
-    log.write(f"config {json.dumps(asdict(cfg))} params {nparams} train_photos {len(split.train)}\n")
+    log.write(f"config {json.dumps(asdict(cfg))} params {nparams} train_photos {len(pool)}\n")
     budget = cfg.minutes * 60
     t0 = last_eval = time.time()
     curve, step, running = [], 0, [0.0, 0.0]
@@ -193,19 +206,21 @@ def train(cfg: RestoreConfig) -> dict:
             last_eval = time.time()
             model.eval()
             curve.append({"step": step, "elapsed_s": round(elapsed),
-                          **quick_eval(model.cpu(), cfg.task, split.heldout[:2])})
+                          **quick_eval(model.cpu(), cfg.task, heldout[:2])})
             model.to(device).train()
             log.write(f"eval {json.dumps(curve[-1])}\n")
             save_weights(model, run / "last.safetensors")
     out = WEIGHTS_DIR / f"{cfg.out_name}.safetensors"
     save_weights(model, out, metadata={"task": cfg.task, "steps": str(step)})
     model.eval()
-    final = quick_eval(model.cpu(), cfg.task, split.heldout[:2])
+    final = quick_eval(model.cpu(), cfg.task, heldout[:2])
     prev_path = run / "summary.json"
     previous = json.loads(prev_path.read_text()) if cfg.init and prev_path.exists() else {}
     history = previous.get("previous_runs", []) + (
-        [{k: previous[k] for k in ("config", "steps", "train_seconds")}] if previous else [])
+        [{k: previous[k] for k in ("config", "steps", "train_seconds", "train_photos") if k in previous}]
+        if previous else [])
     summary = {"config": asdict(cfg), "params": nparams, "steps": step, "previous_runs": history,
+               "train_photos": len(pool),
                "train_seconds": round(time.time() - t0),
                "curve": curve, "final_quick": final}
     (run / "summary.json").write_text(json.dumps(summary, indent=1))
