@@ -186,7 +186,7 @@ def _qf_branch_note(result: dict) -> str:
     """What the QF errors say about the branch (saturating above QF 50, or following the QF: every mean error ≤ 5),
     leading into the DCT reading."""
     if max(result["qf_mean_abs_error"].values()) <= 5:
-        return ("Since the stage on the enlarged corpus the branch\nfollows the QF across the range (the first "
+        return ("Since the stages on the enlarged corpus the branch\nfollows the QF across the range (the first "
                 "weights' raw outputs for q = 50…95 spanned only 35–43 before calibration).\n\nThe app and library "
                 "still read the QF from the pixels themselves first")
     return ("The branch is\naccurate at low QF, where it matters most for the restoration, and saturates above about "
