@@ -76,7 +76,7 @@ train-restore: venv photos
 	cp weights/dejpeg-fbcnn-lite.safetensors runs/dejpeg-stage1.safetensors
 	$(BIN)/python -m enhancers.training restore --task dejpeg --minutes 45 --lr 5e-4 \
 		--init runs/dejpeg-stage1.safetensors --out dejpeg-fbcnn-lite
-	# the last stages (two each) on the photo corpus (the first ones above ran on the first corpus's 30 photos, which the
+	# the last stages (two and three) on the photo corpus (the first ones above ran on the first corpus's 30 photos, which the
 	# trainer read then), continuing from the weights so far
 	cp weights/denoise-unet.safetensors runs/denoise-stage2.safetensors
 	$(BIN)/python -m enhancers.training restore --task denoise --minutes 35 --lr 3e-4 --low-sigma-fraction 0.5 \
@@ -90,6 +90,9 @@ train-restore: venv photos
 	cp weights/dejpeg-fbcnn-lite.safetensors runs/dejpeg-stage3.safetensors
 	$(BIN)/python -m enhancers.training restore --task dejpeg --minutes 25 --lr 2e-4 --seed 1 \
 		--init runs/dejpeg-stage3.safetensors --out dejpeg-fbcnn-lite
+	cp weights/dejpeg-fbcnn-lite.safetensors runs/dejpeg-stage4.safetensors
+	$(BIN)/python -m enhancers.training restore --task dejpeg --minutes 12 --lr 1e-4 --seed 2 --threads 2 \
+		--init runs/dejpeg-stage4.safetensors --out dejpeg-fbcnn-lite
 	$(BIN)/python -m enhancers.training calibrate-qf
 	$(BIN)/python -m enhancers.training report-restore --cards
 
