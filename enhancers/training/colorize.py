@@ -240,16 +240,24 @@ def evaluate(model: torch.nn.Module, paths, short_side: int = pipeline.WORK_SIZE
 
             rows[-1] |= {"lpips": lpips(out, hr), "gray_lpips": lpips(gray_rgb, hr)}
     model.train(was_training)
-    finite = [r for r in rows if math.isfinite(r["gray_rgb_psnr"])]
     keys = ("l_psnr", "ab_err", "gray_ab_err") + (("lpips", "gray_lpips") if with_lpips else ())
     mean = {k: round(sum(r[k] for r in rows) / len(rows), 4) for k in keys}
-    mean |= {k: round(sum(r[k] for r in finite) / len(finite), 4) for k in ("rgb_psnr", "gray_rgb_psnr")}
+    mean |= colour_means(rows)
+    mean["min_l_psnr"] = round(min(r["l_psnr"] for r in rows), 4)
+    return {"mean": mean, "photos": rows}
+
+
+def colour_means(rows: list[dict]) -> dict:
+    """The colour summary of per-photo rows (keys ``rgb_psnr``, ``gray_rgb_psnr``, ``cf_orig``, ``cf_out``,
+    ``hue_acc``): mean RGB PSNR of output and gray over the photos that are not exactly gray, the colourfulness
+    ratio over colour photos, and the mean balanced hue accuracy over photos with a hue to score (NaN if none)."""
+    finite = [r for r in rows if math.isfinite(r["gray_rgb_psnr"])]
+    mean = {k: round(sum(r[k] for r in finite) / len(finite), 4) for k in ("rgb_psnr", "gray_rgb_psnr")}
     colour = [r for r in rows if r["cf_orig"] >= COLOUR_THRESHOLD]
     mean["cf_ratio"] = round(sum(r["cf_out"] for r in colour) / max(1e-9, sum(r["cf_orig"] for r in colour)), 4)
-    mean["min_l_psnr"] = round(min(r["l_psnr"] for r in rows), 4)
     hue = [r["hue_acc"] for r in rows if math.isfinite(r["hue_acc"])]
     mean["hue_acc"] = round(sum(hue) / len(hue), 4) if hue else float("nan")
-    return {"mean": mean, "photos": rows}
+    return mean
 
 
 CHECK_DIR = data.DATA_DIR.parent / "check-photos"

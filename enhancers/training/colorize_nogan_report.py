@@ -32,6 +32,7 @@ from .cards import CPU_PRECISION_HEADING, append_section, existing_section
 from .colorize import (
     COLOUR_THRESHOLD,
     check_photos,
+    colour_means,
     evaluate,
     heldout_photos,
     photo_name,
@@ -256,17 +257,7 @@ def gain_sweep(model: ColorUNet, photos, gains=GAINS, reduction: str = pipeline.
             rows[g].append({"cf_orig": float(colourfulness(hr)[0]), "cf_out": float(colourfulness(out)[0]),
                             "rgb_psnr": rgb_psnr(out, hr), "gray_rgb_psnr": rgb_psnr(gray, hr),
                             "hue_acc": balanced_hue_accuracy(out, hr)})
-    out = []
-    for g, rs in rows.items():
-        finite = [r for r in rs if math.isfinite(r["gray_rgb_psnr"])]
-        colour = [r for r in rs if r["cf_orig"] >= COLOUR_THRESHOLD]
-        hue = [r["hue_acc"] for r in rs if math.isfinite(r["hue_acc"])]
-        out.append({"gain": g, "photos": len(rs),
-                    "cf_ratio": round(sum(r["cf_out"] for r in colour) / sum(r["cf_orig"] for r in colour), 4),
-                    "rgb_psnr": round(sum(r["rgb_psnr"] for r in finite) / len(finite), 4),
-                    "gray_rgb_psnr": round(sum(r["gray_rgb_psnr"] for r in finite) / len(finite), 4),
-                    "hue_acc": round(sum(hue) / len(hue), 4)})
-    return out
+    return [{"gain": g, "photos": len(rs), **colour_means(rs)} for g, rs in rows.items()]
 
 
 def chosen_gain(sweep: list[dict]) -> float:
