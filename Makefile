@@ -226,8 +226,10 @@ train-enhance: venv photos
 
 # Real-ESRGAN x4plus distilled into the compact generators (enhance/distilled-x2 and its same-size sibling): the
 # teacher's outputs on 2,048 degraded corpus crops (cached in runs/distill-targets, about 18 min on one thread), the
-# L1 stage from realesr-animevideov3's weights, the perceptual stage, the same-size conversions, then the report
-# against the teacher (held-out table, speed, contact sheet, cards).
+# L1 stage from realesr-animevideov3's weights, the perceptual stage, the same-size conversion and its texture stage,
+# then the report against the teacher (held-out table, speed, contact sheet, cards).
+# Stage 2's settings (its run's summary.json): the L1 student continued with the VGG16 perceptual loss.
+DISTILL_PERCEPTUAL = --perceptual-weight 1 --minutes 18 --threads 2 --batch 8 --lr 1e-4 --eval-every 50
 train-distill: venv photos
 	OMP_NUM_THREADS=1 $(BIN)/python -m enhancers.training distill --stage targets --crops 2048 --threads 1
 	$(BIN)/python -m enhancers.training distill --stage train --out enhance-distilled-x2-l1 --scale 2 \
@@ -236,8 +238,12 @@ train-distill: venv photos
 		--init weights/enhance-distilled-x2-l1.safetensors $(DISTILL_PERCEPTUAL)
 	$(BIN)/python -m enhancers.training enhance-same-size --from weights/enhance-distilled-x2-l1.safetensors \
 		--out enhance-distilled-x1-l1
-	$(BIN)/python -m enhancers.training enhance-same-size --from weights/enhance-distilled-x2-perceptual.safetensors \
-		--out enhance-distilled-x1-perceptual
+	# Stage 3: the same-size texture end, stage 2 converted to ×1 and trained on at that size (one thread).
+	$(BIN)/python -m enhancers.training distill --stage train --out enhance-distilled-x1-tex --scale 1 \
+		--init weights/enhance-distilled-x2-perceptual.safetensors --init-scale 2 --perceptual-weight 1 \
+		--texture-weight 2000 --texture-layer-weights 60 1 1 --minutes 40 --threads 1 --batch 8 --lr 1e-4 \
+		--eval-every 100
+	mv weights/enhance-distilled-x1-tex.safetensors weights/enhance-distilled-x1-perceptual.safetensors
 	$(BIN)/python -m enhancers.training report-distill
 
 # Real-ESRGAN's own inference code, the peer in benchmarks/cpu_precision.py: benchmark only, into .bench-peer/.

@@ -140,10 +140,13 @@ _ENHANCE_SPECS: tuple[ModelSpec, ...] = (
     _bundled_gan_generator(
         "enhance/distilled-x1", "Distilled from Real-ESRGAN, same size (bundled)", "enhance-distilled-x1", 1,
         (2, "enhance/distilled-x2"),
-        "The same-size sibling of the distilled ×2 generator, used when the output size is \"same\": the ×2 "
-        "network's last convolution averaged over each 2×2 block of output pixels, which is exactly its ×2 "
-        "output shrunk by 2, so it reproduces Real-ESRGAN x4plus's result reduced to the input's size.",
-        ends=_DISTILLED_ENDS, label=_DISTILLED_SLIDER),
+        "The same-size sibling of the distilled ×2 generator, used when the output size is \"same\". Its "
+        "fidelity end is the ×2 L1 network with the last convolution averaged over each 2×2 block of output "
+        "pixels, exactly its ×2 output shrunk by 2; its texture end started the same way from the perceptual "
+        "network and was then trained on at the same size, with perceptual and texture losses towards Real-ESRGAN "
+        "x4plus's result reduced to the input's size.",
+        ends=_DISTILLED_ENDS,
+        label="Fidelity ↔ texture (0 = L1 to the teacher, 1 = perceptual and texture losses to the teacher)"),
     _bundled_gan_generator(
         "enhance/compact-x2", "Compact GAN ×2 (bundled)", "enhance-compact-x2", 2, (1, "enhance/compact-x1"),
         "Real-ESRGAN's recipe on a small network (SRVGGNetCompact, 48 channels, 10 convolutions, "

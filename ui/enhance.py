@@ -67,8 +67,9 @@ removes them (*denoise strength*).
 
 **Output size.** The bundled generators work at ×2; ×4 enlarges their result further with Lanczos. For "Same
 size" each hands over to a sibling for the same size: Compact GAN's was trained on at that size, since shrinking a
-×2 result would average away the finest texture the GAN stage invented; the distilled one's is its ×2 network with
-the last layer averaged over each 2×2 block, which reproduces the teacher's result shrunk to the photo's size.
+×2 result would average away the finest texture the GAN stage invented. The distilled one's starts as its ×2
+network with the last layer averaged over each 2×2 block, which reproduces its own ×2 result shrunk to the photo's
+size; its texture end was then trained on at that size towards the teacher's result, which it copies more closely.
 
 **Fix lighting (auto-tone).** Before the generator, a small CNN looks at a 64×64 thumbnail and predicts one
 smooth, increasing tone curve per colour channel, like the Curves tool of a photo editor: brighter shadows, more

@@ -207,6 +207,9 @@ def build_parser() -> argparse.ArgumentParser:
     tn.add_argument("--identity-fraction", type=float, default=0.2, help="share of samples left undegraded")
     tn.add_argument("--damaged-fraction", type=float, default=0.0,
                     help="share of crops first blurred, made noisy and JPEG-compressed (the curves must ignore it)")
+    tn.add_argument("--loss", choices=("l1", "mse"), default="l1",
+                    help="per-pixel loss of the corrected crop (mse: as PSNR scores it)")
+    tn.add_argument("--init", help="tone-curve weights to continue from (.safetensors)")
     tn.add_argument("--seed", type=int, default=0)
     tn.add_argument("--run-dir", default="runs")
     ss = sub.add_parser("enhance-same-size",
@@ -237,6 +240,15 @@ def build_parser() -> argparse.ArgumentParser:
     dst.add_argument("--batch", type=int, default=16)
     dst.add_argument("--lr", type=float, default=2e-4)
     dst.add_argument("--perceptual-weight", type=float, default=0.0, help="VGG16 perceptual loss to the teacher")
+    dst.add_argument("--lpips-weight", type=float, default=0.0, help="LPIPS (VGG16) loss to the teacher")
+    dst.add_argument("--texture-weight", type=float, default=0.0, help="EnhanceNet texture loss to the teacher")
+    dst.add_argument("--texture-layer-weights", type=float, nargs=3, default=(1.0, 1.0, 1.0),
+                     metavar=("RELU1_2", "RELU2_2", "RELU3_3"))
+    dst.add_argument("--gan-weight", type=float, default=0.0,
+                     help="adversarial loss against a discriminator told the teacher's outputs from the student's")
+    dst.add_argument("--d-lr", type=float, default=4e-4)
+    dst.add_argument("--d-warmup-steps", type=int, default=0, help="discriminator-only steps first")
+    dst.add_argument("--init-disc", help="discriminator weights to continue from (.safetensors)")
     dst.add_argument("--threads", type=int, default=2)
     dst.add_argument("--seed", type=int, default=0)
     dst.add_argument("--eval-every", type=int, default=200)
@@ -275,7 +287,9 @@ def _distill(a: argparse.Namespace) -> int:
     summary = distill.train(distill.DistillConfig(
         out_name=a.out, minutes=a.minutes, scale=a.scale, num_feat=a.num_feat, num_conv=a.num_conv, init=a.init,
         init_scale=a.init_scale, batch=a.batch, lr=a.lr, perceptual_weight=a.perceptual_weight, threads=a.threads,
-        seed=a.seed, eval_every=a.eval_every, run_dir=a.run_dir))
+        seed=a.seed, eval_every=a.eval_every, run_dir=a.run_dir, lpips_weight=a.lpips_weight,
+        texture_weight=a.texture_weight, texture_layer_weights=tuple(a.texture_layer_weights),
+        gan_weight=a.gan_weight, d_lr=a.d_lr, d_warmup_steps=a.d_warmup_steps, init_disc=a.init_disc))
     print(json.dumps({"steps": summary["steps_done"], "curve": summary["curve"][-1:]}))
     return 0
 
@@ -442,7 +456,7 @@ def _enhance(a: argparse.Namespace) -> int:
 
         summary = train_tone(ToneConfig(out_name=a.out, minutes=a.minutes, threads=a.threads, seed=a.seed,
                                          run_dir=a.run_dir, identity_fraction=a.identity_fraction,
-                                         damaged_fraction=a.damaged_fraction))
+                                         damaged_fraction=a.damaged_fraction, loss=a.loss, init=a.init))
         print(json.dumps(summary["curve"][-1]))
         return 0
     if a.task == "report-enhance":

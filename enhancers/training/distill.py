@@ -12,8 +12,8 @@ Two steps:
    ``runs/distill-targets/`` holds the degraded crops (uint8 ``(N, 3, p, p)``), the teacher's ×4 outputs
    (uint8 ``(N, 3, 4p, 4p)``) and the clean crops at ×2 (uint8 ``(N, 3, 2p, 2p)``), as safetensors.
 2. :func:`train`: the student (SRVGGNetCompact at ×2, or at the same size) learns L1, optionally plus the VGG16
-   perceptual loss, towards the teacher's output reduced to its scale with Lanczos (as the Enhance tab does),
-   ignoring a border where the teacher saw zero padding.
+   perceptual loss, EnhanceNet's texture loss, LPIPS and an adversarial term, towards the teacher's output reduced
+   to its scale with Lanczos (as the Enhance tab does), ignoring a border where the teacher saw zero padding.
 """
 
 from __future__ import annotations
@@ -34,11 +34,13 @@ from PIL import Image
 from safetensors.torch import load_file, save_file
 
 from .. import degrade
+from ..perceptual import lpips_model
 from ..precision import CpuBf16
 from ..self_ensemble import DIHEDRAL, dihedral
 from ..specs import WEIGHTS_DIR
 from .checkpoints import save_weights
 from .enhance import DEGRADATIONS, PERCEPTUAL_LAYERS, EnhanceConfig, VGGLosses, _pick_degradation, build_generator
+from .gan import discriminator_step
 from .runs import LossMeans, cosine_lr, start_run
 
 TEACHER = "enhance/realesrgan-x4plus"
@@ -210,6 +212,23 @@ class DistillConfig:
     batch: int = 16
     lr: float = 2e-4
     perceptual_weight: float = 0.0
+    # LPIPS (VGG16 v0.1) towards the teacher's output: the feature loss above matches activations with L1, which a
+    # small student meets by averaging the teacher's texture away; LPIPS's unit-normalised, human-weighted channels
+    # ask for the texture itself. The reports score LPIPS with AlexNet, so the loss is not the metric.
+    lpips_weight: float = 0.0
+    # EnhanceNet's texture loss towards the teacher (per-patch Gram matrices of VGG16's relu1_2, relu2_2, relu3_3;
+    # :class:`~enhancers.training.enhance.VGGLosses`): the student must match the statistics of the teacher's
+    # grain and foliage, not its exact pixels, which it is too small to reproduce and so averages away under L1.
+    texture_weight: float = 0.0
+    texture_layer_weights: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    # Adversarial distillation: a U-Net discriminator (Real-ESRGAN's, spectrally normalised) told the teacher's
+    # outputs from the student's, so the student learns the teacher's texture statistics rather than their mean.
+    gan_weight: float = 0.0
+    d_lr: float = 4e-4
+    d_input_gain: float = 4.0  # see UNetDiscriminatorSN: lets the spectrally normalised critic learn sooner
+    d_warmup_steps: int = 0  # discriminator-only steps against the frozen student first (as NoGAN)
+    init_disc: str | None = None
+    ema_decay: float = 0.999  # with a GAN term the saved student is the exponential moving average
     threads: int = 2
     seed: int = 0
     eval_every: int = 200
@@ -235,15 +254,35 @@ def train(cfg: DistillConfig) -> dict:
         gen.load_state_dict(state)
     gen.train()
     opt = torch.optim.Adam(gen.parameters(), lr=cfg.lr, betas=(0.9, 0.99))
-    vgg = VGGLosses() if cfg.perceptual_weight > 0 else None
+    vgg = (VGGLosses(cfg.texture_layer_weights if cfg.texture_weight > 0 else None)
+           if cfg.perceptual_weight > 0 or cfg.texture_weight > 0 else None)
+    lpips_vgg = lpips_model("vgg") if cfg.lpips_weight > 0 else None
     autocast = torch.autocast("cpu", dtype=torch.bfloat16)
     m = BORDER * cfg.scale
+    disc = opt_d = None
+    if cfg.gan_weight > 0:
+        from ..archs.unet_discriminator import UNetDiscriminatorSN
+
+        disc = UNetDiscriminatorSN(input_gain=cfg.d_input_gain).train()
+        if cfg.init_disc:
+            disc.load_state_dict(load_file(cfg.init_disc))
+        opt_d = torch.optim.Adam(disc.parameters(), lr=cfg.d_lr, betas=(0.9, 0.99))
+        ema = copy.deepcopy(gen).eval()
+        for p in ema.parameters():
+            p.requires_grad_(False)
+
+    def sample() -> tuple[torch.Tensor, torch.Tensor]:
+        idx = torch.tensor(rng.sample(range(len(lq_tr)), cfg.batch))
+        t = rng.choice(DIHEDRAL)
+        return dihedral(lq_tr[idx].float() / 255, t), dihedral(tgt_tr[idx].float() / 255, t)
 
     def val_l1() -> float:
-        gen.eval()
+        model = gen if disc is None else ema
+        model.eval()
         with torch.no_grad(), autocast:
-            out = torch.cat([gen(lq_val[i:i + 16]).float() for i in range(0, len(lq_val), 16)])
-        gen.train()
+            out = torch.cat([model(lq_val[i:i + 16]).float() for i in range(0, len(lq_val), 16)])
+        if disc is None:
+            gen.train()
         return round(float((out.clamp(0, 1) - tgt_val)[..., m:-m, m:-m].abs().mean()), 5)
 
     log.write(f"config {json.dumps(asdict(cfg))} crops {len(lq_tr)} val {n_val} perceptual_layers "
@@ -251,40 +290,66 @@ def train(cfg: DistillConfig) -> dict:
     curve = [{"step": 0, "elapsed_s": 0, "val_l1": val_l1()}]
     log.write(f"eval {json.dumps(curve[-1])}\n")
     means = LossMeans(log, 25)
+    for i in range(cfg.d_warmup_steps if disc is not None else 0):
+        lq, tgt = sample()
+        with torch.no_grad(), autocast:
+            out = gen(lq).float()[..., m:-m, m:-m]
+        crop = (out.shape[-1] // 16) * 16
+        real = tgt[..., m:-m, m:-m][..., :crop, :crop]
+        d = discriminator_step(disc, opt_d, real, out[..., :crop, :crop], autocast)
+        means.update(i + 1, {"warmup_d": d["loss"], "d_real": d["p_real"], "d_fake": d["p_fake"]}, 0.0)
     t0, step = time.time(), 0
     while True:
         step += 1
         progress = min(1.0, (time.time() - t0) / (cfg.minutes * 60))
         for g in opt.param_groups:
             g["lr"] = cosine_lr(cfg.lr, progress)
-        idx = torch.tensor(rng.sample(range(len(lq_tr)), cfg.batch))
-        t = rng.choice(DIHEDRAL)
-        lq, tgt = dihedral(lq_tr[idx].float() / 255, t), dihedral(tgt_tr[idx].float() / 255, t)
+        lq, tgt = sample()
         with autocast:
             out = gen(lq)
         out = out.float()
         o, g_ = out[..., m:-m, m:-m], tgt[..., m:-m, m:-m]
         losses = {"l1": F.l1_loss(o, g_)}
+        crop = (o.shape[-1] // 16) * 16  # VGG's and the discriminator's four halvings
         if vgg is not None:
-            crop = (o.shape[-1] // 16) * 16
             with autocast:
-                losses["perceptual"] = cfg.perceptual_weight * vgg(o[..., :crop, :crop], g_[..., :crop, :crop])[
-                    "perceptual"].float()
+                feats = vgg(o[..., :crop, :crop], g_[..., :crop, :crop])
+            losses["perceptual"] = cfg.perceptual_weight * feats["perceptual"].float()
+            if "texture" in feats:
+                losses["texture"] = cfg.texture_weight * feats["texture"].float()
+        if lpips_vgg is not None:
+            with autocast:
+                losses["lpips"] = cfg.lpips_weight * lpips_vgg(o, g_).float().mean()
+        if disc is not None:
+            disc.requires_grad_(False)
+            with autocast:
+                fake_logits = disc(o[..., :crop, :crop]).float()
+            losses["adv"] = cfg.gan_weight * F.binary_cross_entropy_with_logits(fake_logits,
+                                                                               torch.ones_like(fake_logits))
         loss = sum(losses.values())
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        if disc is not None:
+            disc.requires_grad_(True)
+            d = discriminator_step(disc, opt_d, g_[..., :crop, :crop], o[..., :crop, :crop], autocast)
+            losses.update(d=d["loss"], d_real=d["p_real"], d_fake=d["p_fake"])
+            with torch.no_grad():
+                for pe, pg in zip(ema.parameters(), gen.parameters()):
+                    pe.lerp_(pg, 1 - cfg.ema_decay)
         means.update(step, losses, time.time() - t0)
         last = progress >= 1.0
         if step % cfg.eval_every == 0 or last:
             curve.append({"step": step, "elapsed_s": round(time.time() - t0), "val_l1": val_l1()})
             log.write(f"eval {json.dumps(curve[-1])}\n")
-            save_weights(gen, run / "latest.safetensors")
+            save_weights(gen if disc is None else ema, run / "latest.safetensors")
+            if disc is not None:
+                save_weights(disc, run / "disc.safetensors")
         if last:
             break
     out_path = WEIGHTS_DIR / f"{cfg.out_name}.safetensors"
-    save_weights(gen, out_path, metadata={"steps": str(step), "stage": "distill", "scale": str(cfg.scale),
-                                          "teacher": TEACHER})
+    save_weights(gen if disc is None else ema, out_path,
+                 metadata={"steps": str(step), "stage": "distill", "scale": str(cfg.scale), "teacher": TEACHER})
     summary = {"config": asdict(cfg), "steps_done": step, "train_seconds": round(time.time() - t0),
                "train_crops": len(lq_tr), "curve": curve}
     (run / "summary.json").write_text(json.dumps(summary, indent=1))

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
+from safetensors.torch import load_file
 
 from .. import degrade, imageio
 from ..archs.tone_curves import ToneCurveNet, apply_curves, lookup_curves
@@ -26,6 +27,7 @@ from .checkpoints import save_weights
 from .enhance import DEGRADATIONS
 from .runs import start_run
 
+LOSSES = {"l1": F.l1_loss, "mse": F.mse_loss}
 EVAL_CONDITIONS = {"dark_warm": degrade.DARK_WARM_CAST, "dark_cool": degrade.DARK_COOL_CAST,
                    "dark_warm_faded": degrade.DARK_WARM_FADED, "well_exposed": degrade.IDENTITY_PHOTOMETRIC}
 
@@ -43,6 +45,11 @@ class ToneConfig:
     # mix of the enhancement training), which the curves must leave alone: in the Enhance tab auto-tone sees the
     # damaged photo, and a model trained on clean crops read noise and blur in the histograms as a lighting fault.
     damaged_fraction: float = 0.0
+    # "mse" scores the curve-corrected crop by its squared error, as PSNR does: where a photo could be either a
+    # chosen look (a night scene, a misty morning) or a badly exposed one, the squared error's optimum is a partial
+    # correction between the two, where L1's (a median) commits to the full one.
+    loss: str = "l1"
+    init: str | None = None  # weights to continue from
     threads: int = 1
     seed: int = 0
     eval_every: int = 300
@@ -110,7 +117,12 @@ def train(cfg: ToneConfig) -> dict:
     run, log, rng, np_rng = start_run(cfg.run_dir, cfg.out_name, cfg.seed, cfg.threads)
     split = corpus_split("color")
     pool = [t for t in _pool(split.train, cfg.short_side) if min(t.shape[-2:]) >= cfg.crop]
-    model = ToneCurveNet().train()
+    if cfg.loss not in LOSSES:
+        raise ValueError(f"loss: expected one of {sorted(LOSSES)}, got {cfg.loss!r}")
+    model = ToneCurveNet()
+    if cfg.init:
+        model.load_state_dict(load_file(cfg.init))
+    model.train()
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     log.write(f"config {json.dumps(asdict(cfg))} train_images {len(pool)}\n")
     evals = data.split().heldout[:4]  # the curve photos of earlier runs, for comparable curves
@@ -123,13 +135,13 @@ def train(cfg: ToneConfig) -> dict:
         for g in opt.param_groups:
             g["lr"] = cfg.lr * (0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * progress)))
         bad, clean = _batch(pool, cfg, rng, np_rng)
-        loss = F.l1_loss(lookup_curves(bad, model(bad)), clean)
+        loss = LOSSES[cfg.loss](lookup_curves(bad, model(bad)), clean)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         running += float(loss.detach())
         if step % 50 == 0:
-            log.write(f"step {step} l1 {running / 50:.5f} elapsed {time.time() - t0:.0f}s\n")
+            log.write(f"step {step} {cfg.loss} {running / 50:.6f} elapsed {time.time() - t0:.0f}s\n")
             running = 0.0
         if step % cfg.eval_every == 0 or progress >= 1.0:
             curve.append({"step": step, "elapsed_s": round(time.time() - t0),
