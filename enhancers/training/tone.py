@@ -88,7 +88,8 @@ def _batch(pool, cfg: ToneConfig, rng: random.Random, np_rng: np.random.Generato
 @torch.no_grad()
 def evaluate(model: ToneCurveNet, paths, crop: int | None = 512) -> dict:
     """Mean RGB PSNR of the degraded input and of the auto-toned result against the original, per condition
-    (:data:`EVAL_CONDITIONS`), on evaluation-prepared held-out photos (:func:`data.prepare_hr`)."""
+    (:data:`EVAL_CONDITIONS`), on evaluation-prepared held-out photos (:func:`data.prepare_hr`); photos given back
+    exactly are counted in ``unchanged`` (:func:`_means`)."""
     model.eval()
     rows = {name: {"input_psnr": [], "output_psnr": []} for name in EVAL_CONDITIONS}
     for p in paths:
@@ -100,7 +101,20 @@ def evaluate(model: ToneCurveNet, paths, crop: int | None = 512) -> dict:
                 rows[name]["input_psnr"].append(psnr_rgb(bad, clean))
             rows[name]["output_psnr"].append(psnr_rgb(out, clean))
     model.train()
-    return {name: {k: round(float(np.mean(v)), 3) for k, v in r.items() if v} for name, r in rows.items()}
+    return {name: _means(r) for name, r in rows.items()}
+
+
+def _means(row: dict[str, list[float]]) -> dict:
+    """Mean PSNR per key over the photos; a photo given back unchanged has an infinite PSNR, so the mean is over
+    the others and ``unchanged`` counts those (present when there are any)."""
+    out: dict = {}
+    for k, v in row.items():
+        finite = [x for x in v if np.isfinite(x)]
+        if finite:
+            out[k] = round(float(np.mean(finite)), 3)
+        if len(finite) < len(v):
+            out["unchanged"] = len(v) - len(finite)
+    return out
 
 
 def heldout_photos() -> list[Path]:
