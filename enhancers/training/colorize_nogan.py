@@ -45,7 +45,7 @@ from ..specs import WEIGHTS_DIR
 from . import data
 from .checkpoints import save_weights
 from .colorize import L_WEIGHT, POOL_SHORT_SIDES, _batch, _pool, evaluate, new_model, training_photos
-from .gan import discriminator_step
+from .gan import discriminator_step, ema_update, frozen_copy
 from .runs import LossMeans, cosine_lr, start_run
 
 STAGES = ("gen", "critic", "gan")
@@ -175,9 +175,7 @@ def train(cfg: NoGANConfig) -> dict:
     if cfg.stage == "gan":  # fine-tune with fixed, well-estimated batch-norm statistics
         recalibrate_batch_norm(gen, pool, cfg, rng)
         freeze_batch_norm(gen)
-    ema = copy.deepcopy(gen).eval()
-    for p in ema.parameters():
-        p.requires_grad_(False)
+    ema = frozen_copy(gen)
     features = FeatureLoss()
     critic = UNetDiscriminatorSN(cfg.d_feat).train()
     if cfg.critic_init:
@@ -232,9 +230,8 @@ def train(cfg: NoGANConfig) -> dict:
             loss_g.backward()
             opt_g.step()
             terms["loss_g"] = loss_g
+            ema_update(ema, gen, cfg.ema_decay if cfg.stage == "gan" else 0.0)  # outside the GAN phase: a copy
             with torch.no_grad():
-                for pe, pg in zip(ema.parameters(), gen.parameters()):
-                    pe.lerp_(pg, 1 - cfg.ema_decay if cfg.stage == "gan" else 1.0)
                 for be, bg in zip(ema.buffers(), gen.buffers()):
                     be.copy_(bg)
             fake_lab = fake_lab.detach()

@@ -40,7 +40,7 @@ from ..self_ensemble import DIHEDRAL, dihedral
 from ..specs import WEIGHTS_DIR
 from .checkpoints import save_weights
 from .enhance import DEGRADATIONS, PERCEPTUAL_LAYERS, EnhanceConfig, VGGLosses, _pick_degradation, build_generator
-from .gan import discriminator_step
+from .gan import discriminator_step, ema_update, frozen_copy
 from .runs import LossMeans, cosine_lr, start_run
 
 TEACHER = "enhance/realesrgan-x4plus"
@@ -267,9 +267,7 @@ def train(cfg: DistillConfig) -> dict:
         if cfg.init_disc:
             disc.load_state_dict(load_file(cfg.init_disc))
         opt_d = torch.optim.Adam(disc.parameters(), lr=cfg.d_lr, betas=(0.9, 0.99))
-        ema = copy.deepcopy(gen).eval()
-        for p in ema.parameters():
-            p.requires_grad_(False)
+        ema = frozen_copy(gen)
 
     def sample() -> tuple[torch.Tensor, torch.Tensor]:
         idx = torch.tensor(rng.sample(range(len(lq_tr)), cfg.batch))
@@ -334,9 +332,7 @@ def train(cfg: DistillConfig) -> dict:
             disc.requires_grad_(True)
             d = discriminator_step(disc, opt_d, g_[..., :crop, :crop], o[..., :crop, :crop], autocast)
             losses.update(d=d["loss"], d_real=d["p_real"], d_fake=d["p_fake"])
-            with torch.no_grad():
-                for pe, pg in zip(ema.parameters(), gen.parameters()):
-                    pe.lerp_(pg, 1 - cfg.ema_decay)
+            ema_update(ema, gen, cfg.ema_decay)
         means.update(step, losses, time.time() - t0)
         last = progress >= 1.0
         if step % cfg.eval_every == 0 or last:

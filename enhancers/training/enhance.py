@@ -12,7 +12,6 @@ On CPU the forward passes run under bfloat16 autocast (parameters and optimiser 
 
 from __future__ import annotations
 
-import copy
 import json
 import random
 import time
@@ -33,7 +32,7 @@ from ..specs import WEIGHTS_DIR
 from ..style import gram_matrix
 from . import data
 from .checkpoints import save_weights
-from .gan import discriminator_step
+from .gan import discriminator_step, ema_update, frozen_copy
 from .runs import LossMeans, cosine_lr, start_run
 
 # Real-ESRGAN's ranges (paper defaults) ask a 23-block network to undo ↓6 resizes and σ 30 noise twice over; a
@@ -292,9 +291,7 @@ def train(cfg: EnhanceConfig) -> dict:
             disc.load_state_dict(load_file(cfg.init_disc))
         opt_d = torch.optim.Adam(disc.parameters(), lr=cfg.d_lr, betas=(0.9, 0.99))
         vgg_losses = VGGLosses(cfg.texture_layer_weights if cfg.texture_weight > 0 else None)
-        ema = copy.deepcopy(gen).eval()
-        for p in ema.parameters():
-            p.requires_grad_(False)
+        ema = frozen_copy(gen)
     log.write(f"config {json.dumps(asdict(cfg))} train_images {len(pool)}\n")
     autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16)
     if gan and cfg.d_warmup_minutes > 0:
@@ -338,9 +335,7 @@ def train(cfg: EnhanceConfig) -> dict:
                 p.requires_grad_(True)
             d = discriminator_step(disc, opt_d, hr, out, autocast)
             losses.update(d=d["loss"], d_real=d["p_real"], d_fake=d["p_fake"])
-            with torch.no_grad():
-                for pe, pg in zip(ema.parameters(), gen.parameters()):
-                    pe.lerp_(pg, 1 - cfg.ema_decay)
+            ema_update(ema, gen, cfg.ema_decay)
         means.update(step, losses, time.time() - t0)
         if step % cfg.eval_every == 0 or last:
             model = ema if gan else gen

@@ -1,7 +1,9 @@
-"""The discriminator half of a GAN training step, shared by the enhancement and NoGAN colorization trainings."""
+"""The discriminator half of a GAN training step and the generator's exponential moving average, shared by the
+enhancement, distillation and NoGAN colorization trainings."""
 
 from __future__ import annotations
 
+import copy
 from contextlib import AbstractContextManager
 
 import torch
@@ -25,3 +27,17 @@ def discriminator_step(disc: torch.nn.Module, opt: torch.optim.Optimizer, real: 
     loss.backward()
     opt.step()
     return {"loss": loss, "p_real": torch.sigmoid(real_logits).mean(), "p_fake": torch.sigmoid(fake_logits).mean()}
+
+
+def frozen_copy(model: torch.nn.Module) -> torch.nn.Module:
+    """A deep copy of ``model`` in eval mode with gradients off: the start of its exponential moving average."""
+    ema = copy.deepcopy(model).eval()
+    ema.requires_grad_(False)
+    return ema
+
+
+@torch.no_grad()
+def ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
+    """Move each parameter of ``ema`` towards ``model``'s: θ_ema ← decay·θ_ema + (1 − decay)·θ (decay 0 copies)."""
+    for pe, pg in zip(ema.parameters(), model.parameters()):
+        pe.lerp_(pg, 1 - decay)

@@ -164,12 +164,12 @@ def _training_block(_run: Path, summary: dict) -> dict:
 FIRST_CORPUS_TRAIN_PHOTOS = 30  # the first corpus's training split, which stages without a photo count used
 
 
-def _data_text(summary: dict) -> tuple[int, str]:
-    """The first corpus's photo count for the card's data line, and what to add when the last stage trained on the
-    enlarged corpus (any other count)."""
+def _corpus_note(summary: dict) -> str:
+    """What the card's data line (the first corpus's photo count) adds when the last stage trained on the enlarged
+    corpus (any other count): empty otherwise."""
     if summary["train_photos"] == FIRST_CORPUS_TRAIN_PHOTOS:
-        return FIRST_CORPUS_TRAIN_PHOTOS, ""
-    return FIRST_CORPUS_TRAIN_PHOTOS, (
+        return ""
+    return (
         " for the first stages; for the last, the photo corpus's restoration\n  training split "
         "(`corpus_split(\"restore\").train`: eleven Debian packages and scikit-image, `scripts/photo-corpus.json`),\n"
         f"  upright, the {summary['train_photos']} photos whose halved short side holds a patch")
@@ -265,7 +265,7 @@ def _card_texts(metrics: dict) -> dict[str, str]:
 
 ## Training
 - Data: the training split of the corpus (Debian `mate-backgrounds` and `lomiri-wallpapers-16.04` photos, and
-  scikit-image photos; {_data_text(dn)[0]} photos){_data_text(dn)[1]}, each downscaled ×2 with Lanczos; random {dn.get('config', {}).get('patch', 96)}² patches,
+  scikit-image photos; {FIRST_CORPUS_TRAIN_PHOTOS} photos){_corpus_note(dn)}, each downscaled ×2 with Lanczos; random {dn.get('config', {}).get('patch', 96)}² patches,
   random 90° rotations and flips, batch {dn.get('config', {}).get('batch', 8)}.
 - Noise: σ uniform in 0–75 per patch; Gaussian, then rounded and clipped to 8 bits (`enhancers.degrade.add_gaussian_noise`).
 - L1 loss, Adam, cosine decay over each stage's wall-clock CPU budget (1 thread, on a 2-core machine shared with
@@ -317,7 +317,7 @@ photos taken in low light, `denoise/scunet-real` (Hub) is the better choice. σ 
   multiples of 8); grayscale JPEGs as three equal channels. Returns the restoration and the predicted QF (0–100).
 
 ## Training
-- Data: the training split of the corpus ({_data_text(dj)[0]} photos){_data_text(dj)[1]}, ↓2 Lanczos; random {dj.get('config', {}).get('patch', 96)}² patches, rotations and flips, batch {dj.get('config', {}).get('batch', 8)}.
+- Data: the training split of the corpus ({FIRST_CORPUS_TRAIN_PHOTOS} photos){_corpus_note(dj)}, ↓2 Lanczos; random {dj.get('config', {}).get('patch', 96)}² patches, rotations and flips, batch {dj.get('config', {}).get('batch', 8)}.
 - JPEG: Pillow `save(format="JPEG", quality=q)`, default 4:2:0 subsampling, q uniform in 5–95. A quarter of the patches are
   compressed twice (first at a random quality, then cropped 0–7 px off the grid and saved at q), a fifth are grayscale JPEGs.
 - Loss: L1 on the image + 0.1 × L1 on QF/100. Adam, cosine decay over each stage's wall-clock CPU budget (1 thread,
