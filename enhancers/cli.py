@@ -132,8 +132,12 @@ def _sr(args: argparse.Namespace) -> int:
 
 
 def _enhance(args: argparse.Namespace) -> int:
+    if args.tone_strength is not None:
+        from .enhance import check_tone_strength
+
+        check_tone_strength(args.tone_strength)  # before any photo is read
     return _run_one_step(args, "enhance", model=args.model, scale=args.scale, fidelity=args.fidelity,
-                         tone=args.tone, faces=args.faces, only_largest_face=args.only_largest_face,
+                         tone=args.tone, tone_strength=args.tone_strength, faces=args.faces, only_largest_face=args.only_largest_face,
                          face_fidelity=args.face_fidelity, tile=args.tile)
 
 
@@ -239,6 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="network interpolation α in [0, 1]: 0 = fidelity (PSNR stage), 1 = texture (GAN stage); "
                         "for realesr-general-x4v3 the denoise strength (default: the model's)")
     e.add_argument("--tone", action="store_true", help="fix exposure, contrast and colour cast first (auto-tone)")
+    e.add_argument("--tone-strength", type=float, default=None, metavar="S",
+                   help="auto-tone's strength in [0, 1] (implies --tone; default 1): each curve blended towards "
+                        "the identity, for photos whose look was chosen")
     e.add_argument("--faces", default=None, metavar="MODEL",
                    help="restore faces with this face model (e.g. face/gfpgan-v1.4; downloads from the Hub)")
     e.add_argument("--only-largest-face", action="store_true", help="restore only the largest face")

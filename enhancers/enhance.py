@@ -14,6 +14,7 @@ Lanczos (×4 from a ×2 model: Lanczos ×2 after it; the same size from a ×4 mo
 
 from __future__ import annotations
 
+import numbers
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -67,29 +68,42 @@ def interpolation_control(model_id: str) -> tuple[str, float, str] | None:
     return (it.control, it.default, it.label) if it is not None else None
 
 
-def auto_tone(rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def auto_tone(rgb: torch.Tensor, strength: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
     """Fix exposure, contrast and colour cast with the bundled auto-tone curves (``tone/curves``).
 
     A small CNN sees a 64×64 thumbnail and predicts one monotone tone curve per channel; the curves are
-    applied at full resolution (:mod:`enhancers.archs.tone_curves`).
+    applied at full resolution (:mod:`enhancers.archs.tone_curves`). ``strength`` s blends each curve towards
+    the identity, s·curve + (1 − s)·x: 1 is the full correction, 0 leaves the photo as it is. A weaker correction
+    costs a photo whose look was chosen less and fixes a badly lit one less (``weights/tone-curves.md``).
 
     Args:
         rgb: RGB float32 ``(1, 3, H, W)`` in [0, 1].
+        strength: s in [0, 1].
 
     Returns:
-        The toned image, RGB float32 ``(1, 3, H, W)`` in [0, 1], and the curves, float32 ``(3, K + 1)``
-        (each curve's value at inputs 0, 1/K, …, 1).
+        The toned image, RGB float32 ``(1, 3, H, W)`` in [0, 1], and the curves applied (blended by s),
+        float32 ``(3, K + 1)`` (each curve's value at inputs 0, 1/K, …, 1).
 
     Raises:
-        InvalidInputError: ``rgb`` breaks the contract. ModelUnavailableError: weights missing.
+        InvalidInputError: ``rgb`` breaks the contract, or ``strength`` is outside [0, 1].
+        ModelUnavailableError: weights missing.
     """
     from .archs.tone_curves import apply_curves
 
     imageio.check_image_tensor(rgb)
+    check_tone_strength(strength)
     loaded = load_model(TONE_MODEL)
     with torch.no_grad(), compute_slot():
         curves = loaded.module(rgb.to(loaded.device, loaded.dtype)).float().cpu()
+    identity = torch.linspace(0, 1, curves.shape[-1])
+    curves = torch.lerp(identity.expand_as(curves), curves, float(strength))
     return apply_curves(rgb, curves), curves[0]
+
+
+def check_tone_strength(strength: float) -> None:
+    """Raise InvalidInputError unless the auto-tone strength is a number in [0, 1]."""
+    if not isinstance(strength, numbers.Real) or not 0 <= strength <= 1:
+        raise InvalidInputError(f"auto-tone strength must be a number in [0, 1], got {strength!r}")
 
 
 def generate(rgb: torch.Tensor, model_id: str = DEFAULT_MODEL, scale: int = 2, alpha: float | None = None,
@@ -141,6 +155,7 @@ class EnhanceResult:
         faces: the faces restored (``enhancers.faces.Face``), empty when face restoration was off.
         seconds: wall time of each stage, ``{"tone": …, "generator": …, "faces": …}``.
         weights_from: where the generator's weights came from (:attr:`enhancers.loader.LoadedModel.weights_from`).
+        tone_strength: the auto-tone strength used (:func:`auto_tone`), or None when auto-tone was off.
     """
 
     image: LoadedImage
@@ -152,13 +167,14 @@ class EnhanceResult:
     faces: tuple = ()
     seconds: dict[str, float] = field(default_factory=dict)
     weights_from: str = ""
+    tone_strength: float | None = None
 
 
 def enhance_image(image: LoadedImage, model_id: str = DEFAULT_MODEL, scale: int = 2, alpha: float | None = None,
                   tone: bool = False, face_model: str | None = None, only_largest_face: bool = False,
                   face_fidelity: float | None = None, tile: int | None = None,
                   progress: Progress | None = None, stage: Stage | None = None,
-                  with_before: bool = True) -> EnhanceResult:
+                  with_before: bool = True, tone_strength: float = 1.0) -> EnhanceResult:
     """The one-click pipeline on a decoded upload: auto-tone (optional) → generator → face restoration
     (optional), carrying alpha and metadata.
 
@@ -167,6 +183,7 @@ def enhance_image(image: LoadedImage, model_id: str = DEFAULT_MODEL, scale: int 
         model_id, scale, alpha, tile: as for :func:`generate`; ``model_id`` hands over to its variant for
             ``scale`` where it has one (:func:`model_for_scale`; the result's ``model_id`` says which ran).
         tone: run :func:`auto_tone` first.
+        tone_strength: auto-tone's strength s in [0, 1] (:func:`auto_tone`), used when ``tone`` is on.
         face_model: a registered ``face/...`` restorer id, or None to leave faces alone.
         only_largest_face: restore only the largest detected face.
         face_fidelity: CodeFormer's fidelity weight w in [0, 1] (other restorers ignore it).
@@ -180,6 +197,7 @@ def enhance_image(image: LoadedImage, model_id: str = DEFAULT_MODEL, scale: int 
     imageio.check_image_tensor(image.rgb)
     if scale not in SCALES:
         raise InvalidInputError(f"output scale must be one of {SCALES}, got {scale!r}")
+    check_tone_strength(tone_strength)
     model_id = model_for_scale(model_id, scale)
     if face_model is not None:
         task_spec(face_model, "face", "a face restoration model")
@@ -189,7 +207,7 @@ def enhance_image(image: LoadedImage, model_id: str = DEFAULT_MODEL, scale: int 
         if stage:
             stage("auto-tone")
         t = time.perf_counter()
-        rgb, curves = auto_tone(rgb)
+        rgb, curves = auto_tone(rgb, tone_strength)
         seconds["tone"] = time.perf_counter() - t
     if stage:
         stage(get_spec(model_id).title)
@@ -213,7 +231,8 @@ def enhance_image(image: LoadedImage, model_id: str = DEFAULT_MODEL, scale: int 
     alpha_channel = imageio.resize(image.alpha, size, "bicubic") if image.alpha is not None else None
     before = imageio.resize(image.rgb, size, "bicubic", out_dtype=torch.uint8) if with_before else None
     return EnhanceResult(image.with_pixels(out, alpha_channel), before, model_id, scale, used_alpha, curves,
-                         faces, seconds, load_model(model_id, used_alpha).weights_from)
+                         faces, seconds, load_model(model_id, used_alpha).weights_from,
+                         float(tone_strength) if tone else None)
 
 
 CLASSROOM_MIN_SIDE = 32  # px: LPIPS needs 32 px per side

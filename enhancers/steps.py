@@ -9,6 +9,7 @@ A chain is written as text, steps separated by commas, options by colons::
     dejpeg,denoise,sr:x2
     denoise:sigma=15:model=denoise/unet
     enhance:x2:tone:fidelity=0.5
+    enhance:x1:tone_strength=0.6
 
 ``xN`` is short for ``scale=N``, and a boolean option alone (``tone``) means ``tone=true``.
 """
@@ -145,18 +146,21 @@ def _run_enhance(image: LoadedImage, o: Mapping[str, object], progress: Progress
     from . import enhance
 
     model = _enhance_model(o)
-    tone = bool(o.get("tone", False))
+    strength = o.get("tone_strength")
+    tone = bool(o.get("tone", False)) or strength is not None  # a strength alone asks for auto-tone
+    strength = 1.0 if strength is None else float(strength)
     res = enhance.enhance_image(image, model, int(o.get("scale", 2)), o.get("fidelity"), tone, o.get("faces"),
                                 bool(o.get("only_largest_face", False)), o.get("face_fidelity"), o.get("tile"),
-                                progress, with_before=False)
+                                progress, with_before=False, tone_strength=strength)
     notes = [f", {model}"]
     if res.alpha is not None:
         notes.append(f" α = {res.alpha:.2f}")
     if tone:
-        notes.append(", auto-tone")
+        notes.append(", auto-tone" + (f" (strength {strength:.2f})" if strength != 1 else ""))
     if o.get("faces"):
         notes.append(f", {len(res.faces)} face(s) restored")
-    chosen = {"model": model, "scale": res.scale, "alpha": res.alpha, "tone": tone}
+    chosen = {"model": model, "scale": res.scale, "alpha": res.alpha, "tone": tone,
+              "tone_strength": res.tone_strength}
     if o.get("faces"):
         chosen.update(face_model=o["faces"], faces=len(res.faces))
     return StepOutcome(res.image, chosen, "".join(notes))
@@ -166,7 +170,7 @@ def _enhance_models(o: Mapping[str, object]) -> list[tuple[str, float | None]]:
     from . import enhance
 
     pairs = [(_enhance_model(o), o.get("fidelity"))]
-    if o.get("tone"):
+    if o.get("tone") or o.get("tone_strength") is not None:
         pairs.append((enhance.TONE_MODEL, None))
     return pairs
 
@@ -254,7 +258,7 @@ STEP_KINDS: Mapping[str, StepKind] = MappingProxyType({k.task: k for k in (
     StepKind("sr", {"model": _model_id, "scale": _whole, "tile": _whole, "self_ensemble": _boolean}, _run_sr,
              _one(_sr_model), {k: v for k, v in _SCALE_FLAGS.items() if k != "x1"}),
     StepKind("enhance", {"model": _model_id, "scale": _whole, "fidelity": _number, "tone": _boolean,
-                         "faces": _model_id, "only_largest_face": _boolean, "face_fidelity": _number,
+                         "tone_strength": _number, "faces": _model_id, "only_largest_face": _boolean, "face_fidelity": _number,
                          "tile": _whole}, _run_enhance, _enhance_models,
              {"x1": ("scale", 1), "x2": ("scale", 2), "x4": ("scale", 4), "tone": ("tone", True)}),
     StepKind("colorize", {"model": _model_id, "saturation": _number, "work_size": _whole, "ensemble": _boolean,

@@ -33,6 +33,8 @@ def test_parse_steps_reads_flags_options_and_aliases():
     assert dict(chain[3].options) == {"scale": 1, "tone": True}
     assert str(chain[2]) == "sr:scale=2" and str(chain[3]) == "enhance:scale=1:tone=true"
     assert steps.parse_steps(str(chain[1]))[0] == chain[1]
+    strength = steps.parse_steps("enhance:tone_strength=0.6")[0]  # a strength alone asks for auto-tone
+    assert dict(strength.options) == {"tone_strength": 0.6} and ("tone/curves", None) in strength.models()
 
 
 @pytest.mark.parametrize("text, message", [
@@ -42,6 +44,7 @@ def test_parse_steps_reads_flags_options_and_aliases():
     ("denoise:sigma=abc", "sigma expects a number, got 'abc'"),
     ("dejpeg:strength=2", "unknown option 'strength'"),
     ("sr:self_ensemble=maybe", "self_ensemble expects true or false"),
+    ("enhance:tone_strength=half", "tone_strength expects a number, got 'half'"),
 ])
 def test_parse_steps_says_what_was_expected(text, message):
     with pytest.raises(InvalidInputError, match=message):

@@ -38,6 +38,37 @@ def test_load_targets_reduces_the_teachers_output_to_the_students_scale(tmp_path
         distill.load_targets(tmp_path / "empty", 2)
 
 
+@pytest.mark.parametrize(("have", "want"), [(2, 2), (2, 5), (3, 6), (0, 2)])
+def test_deepen_adds_identity_layers_that_keep_the_output(have: int, want: int) -> None:
+    """distill.deepen: new body convolutions start as identities, so the deeper network's output is the same."""
+    import spandrel
+
+    torch.manual_seed(0)
+    srvgg = spandrel.ModelLoader()  # build through spandrel: it must detect the deeper network from its keys
+    small = srvgg.load_from_state_dict(_random_srvgg(have)).model.eval()
+    state = distill.deepen(small.state_dict(), want)
+    deep = srvgg.load_from_state_dict(state).model.eval()
+    assert sum(1 for k in state if k.endswith(".weight") and state[k].ndim == 4) == want + 2
+    x = torch.rand(1, 3, 12, 10)
+    with torch.no_grad():
+        assert torch.allclose(deep(x), small(x), atol=1e-6)
+    with pytest.raises(ValueError, match="cannot deepen"):
+        distill.deepen(state, want - 1)
+    with pytest.raises(ValueError, match="SRVGGNetCompact"):
+        distill.deepen({"conv.weight": torch.zeros(4, 3, 3, 3)}, 4)
+
+
+def _random_srvgg(num_conv: int, feat: int = 8, scale: int = 2) -> dict[str, torch.Tensor]:
+    """SRVGGNetCompact weights with random PReLU slopes (not 1, so an identity layer is not there by chance)."""
+    from spandrel.architectures.Compact.__arch.SRVGG import SRVGGNetCompact
+
+    net = SRVGGNetCompact(num_feat=feat, num_conv=num_conv, upscale=scale, act_type="prelu")
+    for m in net.modules():
+        if isinstance(m, torch.nn.PReLU):
+            torch.nn.init.uniform_(m.weight, 0.05, 0.5)
+    return net.state_dict()
+
+
 @pytest.fixture(scope="module")
 def metrics() -> dict:
     return json.loads(distill_report.METRICS_FILE.read_text())

@@ -9,6 +9,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -89,9 +90,10 @@ def test_texture_loss_is_zero_for_the_photo_and_grows_as_texture_is_smoothed_awa
     assert "texture" not in VGGLosses()(hr, hr)
 
 
-def test_tone_net_starts_at_identity_and_roundtrips(tmp_path):
+@pytest.mark.parametrize("scene", [False, True])
+def test_tone_net_starts_at_identity_and_roundtrips(tmp_path, scene):
     torch.manual_seed(0)
-    net = ToneCurveNet().eval()
+    net = ToneCurveNet(scene=scene).eval()
     x = torch.rand(1, 3, 70, 90)
     with torch.no_grad():
         curves = net(x)
@@ -104,10 +106,34 @@ def test_tone_net_starts_at_identity_and_roundtrips(tmp_path):
     assert torch.isfinite(curves).all() and curves.min() >= 0 and curves.max() <= 1
     assert (curves.diff(dim=-1) >= -1e-6).all(), "tone curves must be monotone"
     save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(tmp_path / "t.safetensors"))
-    net2 = ToneCurveNet().eval()
+    net2 = ToneCurveNet(scene=scene).eval()
     net2.load_state_dict(load_file(str(tmp_path / "t.safetensors")))
     with torch.no_grad():
         assert torch.equal(net2(x), curves)
+
+
+def test_tone_scene_network_starts_from_a_plain_one(tmp_path):
+    """A scene network started from plain weights gives the same curves until trained; its encoder is ImageNet's,
+    frozen and kept in eval mode (batch-norm statistics untouched) while the rest trains."""
+    from enhancers.pretrained import mobilenet_v2_imagenet
+    from enhancers.training.tone import ToneConfig, _initial_model
+
+    torch.manual_seed(0)
+    plain = ToneCurveNet().eval()
+    for p in plain.head.parameters():
+        torch.nn.init.normal_(p, std=0.5)
+    save_file({k: v.contiguous() for k, v in plain.state_dict().items()}, str(tmp_path / "plain.safetensors"))
+    net = _initial_model(ToneConfig(scene=True, init=str(tmp_path / "plain.safetensors"))).train()
+    assert net.training and not net.scene.training
+    assert all(not p.requires_grad for p in net.scene.parameters())
+    ref = mobilenet_v2_imagenet().features.state_dict()
+    assert all(torch.equal(v, ref[k]) for k, v in net.scene.state_dict().items())
+    x = torch.rand(2, 3, 96, 80)
+    with torch.no_grad():
+        assert torch.allclose(net(x), plain(x), atol=1e-6)
+    save_file({"bogus.weight": torch.zeros(3)}, str(tmp_path / "other.safetensors"))
+    with pytest.raises(ValueError, match="keys do not match"):
+        _initial_model(ToneConfig(scene=True, init=str(tmp_path / "other.safetensors")))
 
 
 def test_apply_curves_matches_lookup_and_interpolates():
@@ -231,6 +257,21 @@ def test_auto_tone_fixes_a_dark_cast_and_leaves_a_good_photo(coffee):
     assert psnr_rgb(same, coffee) > 30
 
 
+def test_auto_tone_strength_blends_the_curves_towards_the_identity(coffee):
+    dark = degrade.photometric(coffee, degrade.DARK_WARM_CAST).mul(255).round().div(255)
+    full, curves = enhance.auto_tone(dark)
+    half, half_curves = enhance.auto_tone(dark, 0.5)
+    none, none_curves = enhance.auto_tone(dark, 0)
+    identity = torch.linspace(0, 1, curves.shape[-1]).expand_as(curves)
+    assert torch.allclose(half_curves, (curves + identity) / 2, atol=1e-6)
+    assert torch.allclose(none_curves, identity) and torch.allclose(none, dark, atol=1e-6)
+    gains = [psnr_rgb(x, coffee) - psnr_rgb(dark, coffee) for x in (half, full)]
+    assert 1 < gains[0] < gains[1] - 1, gains
+    for bad in (-0.1, 1.5, float("nan"), "1"):
+        with pytest.raises(InvalidInputError, match=r"strength must be a number in \[0, 1\]"):
+            enhance.auto_tone(dark, bad)
+
+
 def test_enhance_image_keeps_alpha_and_exif(coffee):
     im = imageio.tensor_to_pil(coffee[..., :48, :64]).convert("RGBA")
     im.putalpha(Image.linear_gradient("L").resize((64, 48)))
@@ -244,6 +285,27 @@ def test_enhance_image_keeps_alpha_and_exif(coffee):
     assert res.image.exif == loaded.exif
     assert res.alpha == 0.7 and res.tone_curves is not None and res.before.shape == res.image.rgb.shape
     assert stages[0] == "auto-tone" and set(res.seconds) == {"tone", "generator"}
+
+
+def test_cli_enhance_tone_strength(tmp_path, coffee):
+    dark = degrade.photometric(coffee[..., :64, :64], degrade.DARK_WARM_CAST)
+    imageio.save_png(tmp_path / "dark.png", dark)
+    means = {}
+    for s in ("0.5", "1"):
+        out = tmp_path / s
+        res = subprocess.run([sys.executable, "-m", "enhancers", "enhance", str(tmp_path / "dark.png"), "--scale", "1",
+                              "--output-dir", str(out), "--tone-strength", s, "--json"],
+                             cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert res.returncode == 0, res.stderr
+        note = json.loads(res.stdout.splitlines()[-1])["note"]
+        assert note.endswith("auto-tone (strength 0.50)" if s == "0.5" else "auto-tone"), note
+        means[s] = np.asarray(Image.open(out / "dark.png")).mean()
+    assert np.asarray(imageio.tensor_to_pil(dark)).mean() + 5 < means["0.5"] < means["1"] - 5, means
+    res = subprocess.run([sys.executable, "-m", "enhancers", "enhance", str(tmp_path / "dark.png"), "--output-dir",
+                          str(tmp_path / "bad"), "--tone-strength", "2"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=300)
+    assert res.returncode == 1 and "strength must be a number in [0, 1], got 2.0" in res.stderr
+    assert "Traceback" not in res.stderr and not (tmp_path / "bad").exists()
 
 
 def test_cli_enhance_writes_png_and_fails_cleanly_on_a_bad_file(tmp_path, coffee):

@@ -90,6 +90,12 @@ def test_auto_tone_brightens_a_dark_photo(client, coffee, tmp_path):
     toned = _enhance(client, path, scale=1, tone=True)
     assert _pixels(toned[1]).mean() > _pixels(plain[1]).mean() + 15
     assert "auto-tone" in toned[2] and "auto-tone" not in plain[2]
+    half = _enhance(client, path, scale=1, tone=True, tone_strength=0.5)
+    assert _pixels(plain[1]).mean() + 5 < _pixels(half[1]).mean() < _pixels(toned[1]).mean() - 5
+    assert "auto-tone on (strength 0.50)" in half[2] and "strength" not in toned[2]
+    assert client.predict(True, api_name="/enhance_tone_controls")["visible"] is True
+    with pytest.raises(AppError, match="greater than maximum value 1"):  # Gradio checks the slider range
+        _enhance(client, path, scale=1, tone=True, tone_strength=1.5)
 
 
 def test_corrupt_upload_gives_a_clear_error(client, tmp_path):
@@ -184,10 +190,11 @@ def test_model_controls_follow_the_dropdown(client):
 def test_api_lists_enhance_with_image_first_and_optional_rest(client):
     api = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
     assert {"/enhance", "/enhance_classroom", "/enhance_model_controls", "/enhance_model_card",
-            "/enhance_face_controls"} <= set(api)
+            "/enhance_face_controls", "/enhance_tone_controls"} <= set(api)
     params = api["/enhance"]["parameters"]
     assert [p["parameter_name"] for p in params] == ["image_path", "model_id", "scale", "fidelity", "tone",
-                                                      "face_model", "only_largest_face", "face_fidelity", "tile"]
+                                                      "tone_strength", "face_model", "only_largest_face",
+                                                      "face_fidelity", "tile"]
     assert params[0]["parameter_has_default"] is False
     assert all(p["parameter_has_default"] for p in params[1:])
     assert params[1]["parameter_default"] == enhance.DEFAULT_MODEL and params[2]["parameter_default"] == 2

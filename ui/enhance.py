@@ -75,7 +75,9 @@ size; its texture end was then trained on at that size towards the teacher's res
 smooth, increasing tone curve per colour channel, like the Curves tool of a photo editor: brighter shadows, more
 contrast, no colour cast. The curves are applied to every pixel at full resolution, so the cost hardly grows with
 the photo. A well-exposed photo comes back close to unchanged (about 31 dB on average), but photos whose darkness
-or colour was chosen (night scenes, black backgrounds) get "corrected": leave it off for those.
+or colour was chosen (night scenes, sunsets, a gray wall) get "corrected". The **strength** slider blends each
+curve towards the straight line (s·curve + (1 − s)·x): measured on 72 held-out photos, strength 0.4 costs an
+untouched photo 1.5 dB instead of 3.5 dB, and still lifts a dark, warm, faded one by 3.2 dB instead of 6.1 dB.
 
 **Restore faces.** MTCNN finds the faces; each is aligned to a 512×512 template, redrawn by a network trained
 only on faces, and blended back with a soft mask. Face models download from the Hub on first use; CodeFormer's
@@ -104,6 +106,11 @@ def on_model_change(model_id: str, scale: int = 2) -> tuple[str, gr.Slider]:
         return card_for(model_id, scale), gr.Slider(visible=False)
     _, default, label = control
     return card_for(model_id, scale), gr.Slider(value=default, label=label, visible=True)
+
+
+def on_tone_change(tone: bool) -> gr.Slider:
+    """The auto-tone strength slider, shown while auto-tone is on."""
+    return gr.Slider(visible=bool(tone))
 
 
 def on_face_change(face_model: str) -> tuple[gr.Markdown, gr.Checkbox, gr.Slider, gr.Image]:
@@ -160,8 +167,8 @@ def _stats(image: imageio.LoadedImage, result: enhance.EnhanceResult, face_model
     control = enhance.interpolation_control(result.model_id)
     if control is not None and result.alpha is not None:
         text += f" · **α** {result.alpha:.2f} ({control[0].replace('_', ' ')})"
-    if result.tone_curves is not None:
-        text += " · auto-tone on"
+    if result.tone_strength is not None:
+        text += " · auto-tone on" + (f" (strength {result.tone_strength:.2f})" if result.tone_strength != 1 else "")
     if face_model != NO_FACES and not result.faces:
         text += " · **Faces** none found"
     elif face_model != NO_FACES:
@@ -171,7 +178,8 @@ def _stats(image: imageio.LoadedImage, result: enhance.EnhanceResult, face_model
 
 
 def run_enhance(image_path: str | None, model_id: str = DEFAULT_MODEL, scale: int = 2,
-                fidelity: float = DEFAULT_ALPHA, tone: bool = False, face_model: str = NO_FACES,
+                fidelity: float = DEFAULT_ALPHA, tone: bool = False, tone_strength: float = 1.0,
+                face_model: str = NO_FACES,
                 only_largest_face: bool = False, face_fidelity: float = CODEFORMER_DEFAULT_W, tile: int = 0,
                 progress: gr.Progress = gr.Progress(track_tqdm=True)
                 ) -> tuple[tuple[str, str], str, str, Image.Image | None]:
@@ -179,7 +187,7 @@ def run_enhance(image_path: str | None, model_id: str = DEFAULT_MODEL, scale: in
 
     ``scale``: output size / input size (1, 2 or 4). ``fidelity``: α in [0, 1] for models with network
     interpolation (the bundled model's fidelity ↔ texture, realesr-general-x4v3's denoise strength), ignored by
-    the others. ``face_fidelity``: CodeFormer's w in [0, 1], ignored by the other face models.
+    the others. ``tone_strength``: auto-tone's strength in [0, 1] (each curve blended towards the identity). ``face_fidelity``: CodeFormer's w in [0, 1], ignored by the other face models.
     Returns the (before, after) PNG pair, the full-resolution PNG, a stats line and a preview of the input
     with the restored faces boxed (None when no face was restored).
     """
@@ -192,7 +200,7 @@ def run_enhance(image_path: str | None, model_id: str = DEFAULT_MODEL, scale: in
         alpha = float(fidelity) if enhance.interpolation_control(model_id) is not None else None
         result = enhance.enhance_image(image, model_id, int(scale), alpha, bool(tone), face,
                                        bool(only_largest_face), float(face_fidelity), int(tile) or None,
-                                       on_step, on_stage)
+                                       on_step, on_stage, tone_strength=float(tone_strength))
     out = result.image
     before, full = save_before_after(Path(image_path).stem, f"_enhanced_x{result.scale}_{short_name(result.model_id)}",
                                      out, "_before_bicubic", result.before)
@@ -260,6 +268,9 @@ def build() -> None:
                                      info="Blends the weights of two trainings of the network.",
                                      visible=enhance.interpolation_control(DEFAULT_MODEL) is not None)
                 tone = gr.Checkbox(False, label="Fix lighting (auto-tone)", elem_id="enhance-tone")
+                tone_strength = gr.Slider(0, 1, value=1, step=0.05, label="Auto-tone strength", visible=False,
+                                          elem_id="enhance-tone-strength",
+                                          info="Lower it for photos whose darkness or colour was chosen.")
                 face_model = gr.Dropdown(face_choices(), value=NO_FACES, label="Restore faces",
                                          elem_id="enhance-faces")
                 only_largest = gr.Checkbox(False, label="Only the largest face", visible=False,
@@ -296,12 +307,13 @@ def build() -> None:
                      queue=False)
         # "Same size" may hand over to a sibling model: the card follows (the slider keeps the user's α).
         scale.change(card_for, [model, scale], card, api_name="enhance_model_card", queue=False)
+        tone.change(on_tone_change, tone, tone_strength, api_name="enhance_tone_controls", queue=False)
         face_model.change(on_face_change, face_model, [face_card, only_largest, face_w, preview],
                           api_name="enhance_face_controls", queue=False)
         gr.on([photo.change, model.change, scale.change, fidelity.release], estimate_enhance,
               [photo, model, scale, fidelity], expected, api_name="enhance_expected_time")
         run.click(gpu(stoppable(run_enhance, outputs=4)),
-                  [photo, model, scale, fidelity, tone, face_model, only_largest, face_w, tile],
+                  [photo, model, scale, fidelity, tone, tone_strength, face_model, only_largest, face_w, tile],
                   [slider, download, stats, preview], api_name="enhance", **MODEL_EVENTS)
         compare.click(gpu(run_classroom), photo, [gallery, table, classroom_stats], api_name="enhance_classroom",
                       **MODEL_EVENTS)

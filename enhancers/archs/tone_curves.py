@@ -17,6 +17,8 @@ from . import BuiltModel
 
 THUMB = 64  # thumbnail edge the network sees
 HIST_BINS = 32
+SCENE_THUMB = 160  # thumbnail edge the optional ImageNet scene encoder sees
+SCENE_FEATURES = 1280  # MobileNetV2's pooled feature width
 
 
 def channel_histograms(rgb: torch.Tensor, bins: int = HIST_BINS) -> torch.Tensor:
@@ -69,9 +71,16 @@ class ToneCurveNet(nn.Module):
 
     ``forward`` maps RGB float32 ``(N, 3, H, W)`` in [0, 1] to curves float32 ``(N, 3, knots + 1)`` in [0, 1]
     (see :func:`apply_curves`). A zero-initialised head starts at the identity curve.
+
+    With ``scene=True`` the network also sees what the photo shows: the pooled features of a frozen ImageNet
+    MobileNetV2 (Sandler et al. 2018, https://arxiv.org/abs/1801.04381) on a 160×160 thumbnail, projected and
+    added to the hidden layer, meant to tell a sunset's chosen warmth or a gray wall from a colour cast or a wrong
+    exposure, which a thumbnail's histograms cannot. The projection starts at zero, so a scene network started
+    from a plain one's weights first gives the same curves. Trained on this project's corpus it did worse than
+    the plain network and is not shipped (``weights/tone-curves.md``); the option stays for that experiment.
     """
 
-    def __init__(self, knots: int = 16, width: int = 32) -> None:
+    def __init__(self, knots: int = 16, width: int = 32, scene: bool = False) -> None:
         super().__init__()
         self.knots = knots
         w = width
@@ -82,15 +91,37 @@ class ToneCurveNet(nn.Module):
             nn.Conv2d(2 * w, 4 * w, 3, 2, 1), nn.LeakyReLU(0.1),
             nn.AdaptiveAvgPool2d(1), nn.Flatten())
         self.mlp = nn.Sequential(nn.Linear(4 * w + 3 * HIST_BINS, 128), nn.LeakyReLU(0.1))
+        self.scene: nn.Module | None = None
+        if scene:
+            from torchvision.models import mobilenet_v2
+
+            self.scene = mobilenet_v2().features.requires_grad_(False)
+            self.scene_proj = nn.Linear(SCENE_FEATURES, 128)
+            nn.init.zeros_(self.scene_proj.weight)
+            nn.init.zeros_(self.scene_proj.bias)
         # Per channel: knots increments (softmax-shaped) + where the curve starts and ends.
         self.head = nn.Linear(128, 3 * (knots + 2))
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
 
+    def train(self, mode: bool = True) -> ToneCurveNet:
+        super().train(mode)
+        if self.scene is not None:
+            self.scene.eval()  # frozen: its batch-norm statistics stay ImageNet's
+        return self
+
     def forward(self, rgb: torch.Tensor) -> torch.Tensor:
         thumb = F.interpolate(rgb, size=(THUMB, THUMB), mode="area")
         feats = torch.cat([self.features(thumb * 2 - 1), channel_histograms(thumb)], dim=1)
-        p = self.head(self.mlp(feats)).view(-1, 3, self.knots + 2)
+        hidden = self.mlp[0](feats)
+        if self.scene is not None:
+            from ..pretrained import imagenet_normalize
+
+            with torch.no_grad():
+                small = F.interpolate(rgb, size=(SCENE_THUMB, SCENE_THUMB), mode="area")
+                scene = self.scene(imagenet_normalize(small)).mean(dim=(2, 3))
+            hidden = hidden + self.scene_proj(scene)
+        p = self.head(self.mlp[1](hidden)).view(-1, 3, self.knots + 2)
         start = 0.25 * torch.tanh(p[..., 0:1])  # a black point below 0 clips the shadows
         end = 1 + 0.25 * torch.tanh(p[..., 1:2])
         steps = torch.softmax(p[..., 2:], dim=-1)
@@ -98,9 +129,10 @@ class ToneCurveNet(nn.Module):
         return curve.clamp(0, 1)
 
 
-def build(state_dict: dict[str, torch.Tensor] | None, knots: int = 16, width: int = 32) -> BuiltModel:
+def build(state_dict: dict[str, torch.Tensor] | None, knots: int = 16, width: int = 32,
+          scene: bool = False) -> BuiltModel:
     """:class:`ToneCurveNet` with ``state_dict`` loaded (random weights when None)."""
-    model = ToneCurveNet(knots=knots, width=width)
+    model = ToneCurveNet(knots=knots, width=width, scene=scene)
     if state_dict is not None:
         model.load_state_dict(state_dict)
     return BuiltModel(model.eval())

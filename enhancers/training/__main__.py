@@ -210,6 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
     tn.add_argument("--loss", choices=("l1", "mse"), default="l1",
                     help="per-pixel loss of the corrected crop (mse: as PSNR scores it)")
     tn.add_argument("--init", help="tone-curve weights to continue from (.safetensors)")
+    tn.add_argument("--scene", action="store_true",
+                    help="add the frozen ImageNet MobileNetV2 scene encoder (see ToneCurveNet)")
     tn.add_argument("--seed", type=int, default=0)
     tn.add_argument("--run-dir", default="runs")
     ss = sub.add_parser("enhance-same-size",
@@ -456,7 +458,8 @@ def _enhance(a: argparse.Namespace) -> int:
 
         summary = train_tone(ToneConfig(out_name=a.out, minutes=a.minutes, threads=a.threads, seed=a.seed,
                                          run_dir=a.run_dir, identity_fraction=a.identity_fraction,
-                                         damaged_fraction=a.damaged_fraction, loss=a.loss, init=a.init))
+                                         damaged_fraction=a.damaged_fraction, loss=a.loss, init=a.init,
+                                         scene=a.scene))
         print(json.dumps(summary["curve"][-1]))
         return 0
     if a.task == "report-enhance":

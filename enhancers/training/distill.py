@@ -94,6 +94,43 @@ def rescale_last_conv(state: dict[str, torch.Tensor], from_scale: int, to_scale:
     return out
 
 
+def deepen(state: dict[str, torch.Tensor], num_conv: int) -> dict[str, torch.Tensor]:
+    """SRVGGNetCompact weights with ``num_conv`` body convolutions instead of their own count, computing exactly
+    the same function: each new 3×3 convolution is the identity (centre tap 1 on its own channel, bias 0) and its
+    PReLU has slope 1, so it passes its input through until training shapes it. The new layers are spread
+    evenly among the original ones, so the added capacity sits at every depth.
+
+    Raises:
+        ValueError: not SRVGGNetCompact weights, or ``num_conv`` is below the state's count.
+    """
+    convs = sorted(int(k.split(".")[1]) for k in state
+                   if k.startswith("body.") and k.endswith(".weight") and state[k].ndim == 4)
+    if len(convs) < 2 or convs != list(range(0, 2 * len(convs), 2)):
+        raise ValueError("expected SRVGGNetCompact weights (body.0, body.2, … convolutions), found "
+                         f"{[f'body.{i}' for i in convs][:6]}")
+    have = len(convs) - 2  # minus the first and the last convolution
+    if num_conv < have:
+        raise ValueError(f"cannot deepen {have} body convolutions to {num_conv}")
+    feat = state["body.0.weight"].shape[0]
+    ident = torch.zeros(feat, feat, 3, 3)
+    ident[torch.arange(feat), torch.arange(feat), 1, 1] = 1
+    identity_layer = (ident, torch.zeros(feat), torch.ones_like(state["body.1.weight"]))
+    extra = num_conv - have
+    layers = [] if have else [identity_layer] * extra
+    for i in range(have):
+        layers.append(tuple(state[f"body.{j}.{n}"] for j, n in ((2 + 2 * i, "weight"), (2 + 2 * i, "bias"),
+                                                                  (3 + 2 * i, "weight"))))
+        layers += [identity_layer] * (extra // have + (i < extra % have))
+    out = {k: v for k, v in state.items() if k in ("body.0.weight", "body.0.bias", "body.1.weight")}
+    for i, (w, b, a) in enumerate(layers):
+        out[f"body.{2 + 2 * i}.weight"], out[f"body.{2 + 2 * i}.bias"] = w, b
+        out[f"body.{3 + 2 * i}.weight"] = a
+    last = 2 + 2 * have
+    out[f"body.{2 + 2 * num_conv}.weight"] = state[f"body.{last}.weight"]
+    out[f"body.{2 + 2 * num_conv}.bias"] = state[f"body.{last}.bias"]
+    return {k: v.contiguous() for k, v in out.items()}
+
+
 def _photo_pool(photos: list, min_side: int) -> list[torch.Tensor]:
     """uint8 ``(3, H, W)`` images: each corpus photo as :func:`~enhancers.training.corpus.open_photo` gives it for
     restoration (upright, lossy ones halved), then halved again while above 1400 px (more scales, and 4K photos
@@ -251,7 +288,7 @@ def train(cfg: DistillConfig) -> dict:
         state = load_file(_weights_file(cfg.init))
         if cfg.init_scale and cfg.init_scale != cfg.scale:
             state = rescale_last_conv(state, cfg.init_scale, cfg.scale)
-        gen.load_state_dict(state)
+        gen.load_state_dict(deepen(state, cfg.num_conv))
     gen.train()
     opt = torch.optim.Adam(gen.parameters(), lr=cfg.lr, betas=(0.9, 0.99))
     vgg = (VGGLosses(cfg.texture_layer_weights if cfg.texture_weight > 0 else None)

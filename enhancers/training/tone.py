@@ -50,6 +50,9 @@ class ToneConfig:
     # correction between the two, where L1's (a median) commits to the full one.
     loss: str = "l1"
     init: str | None = None  # weights to continue from
+    # The frozen ImageNet scene encoder (ToneCurveNet's ``scene``); from a plain network's --init, the new
+    # projection starts at zero, so training starts from that network's curves.
+    scene: bool = False
     threads: int = 1
     seed: int = 0
     eval_every: int = 300
@@ -133,11 +136,9 @@ def train(cfg: ToneConfig) -> dict:
     pool = [t for t in _pool(split.train, cfg.short_side) if min(t.shape[-2:]) >= cfg.crop]
     if cfg.loss not in LOSSES:
         raise ValueError(f"loss: expected one of {sorted(LOSSES)}, got {cfg.loss!r}")
-    model = ToneCurveNet()
-    if cfg.init:
-        model.load_state_dict(load_file(cfg.init))
+    model = _initial_model(cfg)
     model.train()
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=cfg.lr)
     log.write(f"config {json.dumps(asdict(cfg))} train_images {len(pool)}\n")
     evals = data.split().heldout[:4]  # the curve photos of earlier runs, for comparable curves
     curve = [{"step": 0, "elapsed_s": 0, **_flat(evaluate(model, evals, crop=256))}]
@@ -169,6 +170,24 @@ def train(cfg: ToneConfig) -> dict:
     (run / "summary.json").write_text(json.dumps(summary, indent=1))
     log.close()
     return summary
+
+
+def _initial_model(cfg: ToneConfig) -> ToneCurveNet:
+    """The network training starts from: ``cfg.init``'s weights when given (a plain network's may start a scene
+    network: only the scene keys may then be missing), and the ImageNet MobileNetV2 in the scene encoder when the
+    weights do not hold one."""
+    from ..pretrained import mobilenet_v2_imagenet
+
+    model = ToneCurveNet(scene=cfg.scene)
+    state = load_file(cfg.init) if cfg.init else {}
+    if state:
+        missing, unexpected = model.load_state_dict(state, strict=False)
+        stray = unexpected + [k for k in missing if not k.startswith(("scene.", "scene_proj."))]
+        if stray:
+            raise ValueError(f"{cfg.init}: keys do not match the tone network: {stray[:5]}")
+    if cfg.scene and not any(k.startswith("scene.") for k in state):
+        model.scene.load_state_dict(mobilenet_v2_imagenet().features.state_dict())
+    return model
 
 
 def _flat(result: dict) -> dict:
