@@ -233,7 +233,8 @@ TONE_HISTORY = """## Runs (all scored on the 72 held-out photos above)
     falling;
   - *a weaker correction*, the curves blended towards the identity by a factor s: s = 0.4 costs an untouched
     photo 1.5 dB but leaves dark_warm_faded only +3.2 dB over its input (bar: +4); s = 0.6 costs 2.2 dB for
-    +5.0 dB; no s meets both bars;
+    +5.0 dB; no s meets both bars. The blend is kept as a user control (the Enhance tab's auto-tone strength,
+    `--tone-strength`, `enhance.auto_tone(rgb, strength)`), for photos whose look was chosen;
   - *squared error instead of L1* (`--loss mse`, 8 min from the shipped weights), since PSNR's optimum on a
     photo that may or may not need correcting is a partial correction: the cost rose to 3.7 dB;
   - *knowing the scene* (`--scene`: a frozen ImageNet MobileNetV2 sees a 160-px thumbnail, and its pooled 1,280
