@@ -36,6 +36,13 @@ def test_load_targets_reduces_the_teachers_output_to_the_students_scale(tmp_path
     assert (x1[inner].int() - lq[inner].int()).abs().max() <= 8
     with pytest.raises(FileNotFoundError, match="distill --stage targets"):
         distill.load_targets(tmp_path / "empty", 2)
+    # the clean crops, for a discriminator told they are real: as stored at ×2, reduced by 2 for the same size
+    hr = distill.load_clean(tmp_path, 2)
+    assert torch.equal(hr, lq.repeat_interleave(2, -1).repeat_interleave(2, -2))
+    clean_x1 = distill.load_clean(tmp_path, 1)
+    assert clean_x1.shape == lq.shape and (clean_x1[inner].int() - lq[inner].int()).abs().max() <= 8
+    with pytest.raises(FileNotFoundError, match="distill --stage targets"):
+        distill.load_clean(tmp_path / "empty", 1)
 
 
 @pytest.mark.parametrize(("have", "want"), [(2, 2), (2, 5), (3, 6), (0, 2)])

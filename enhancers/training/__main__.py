@@ -247,9 +247,11 @@ def build_parser() -> argparse.ArgumentParser:
     dst.add_argument("--texture-layer-weights", type=float, nargs=3, default=(1.0, 1.0, 1.0),
                      metavar=("RELU1_2", "RELU2_2", "RELU3_3"))
     dst.add_argument("--gan-weight", type=float, default=0.0,
-                     help="adversarial loss against a discriminator told the teacher's outputs from the student's")
+                     help="adversarial loss (the discriminator tells the student's outputs from --gan-real)")
     dst.add_argument("--d-lr", type=float, default=4e-4)
     dst.add_argument("--d-warmup-steps", type=int, default=0, help="discriminator-only steps first")
+    dst.add_argument("--gan-real", choices=("teacher", "clean"), default="teacher",
+                     help="what the discriminator is told is real: the teacher's outputs or the clean photo crops")
     dst.add_argument("--init-disc", help="discriminator weights to continue from (.safetensors)")
     dst.add_argument("--threads", type=int, default=2)
     dst.add_argument("--seed", type=int, default=0)
@@ -291,7 +293,8 @@ def _distill(a: argparse.Namespace) -> int:
         init_scale=a.init_scale, batch=a.batch, lr=a.lr, perceptual_weight=a.perceptual_weight, threads=a.threads,
         seed=a.seed, eval_every=a.eval_every, run_dir=a.run_dir, lpips_weight=a.lpips_weight,
         texture_weight=a.texture_weight, texture_layer_weights=tuple(a.texture_layer_weights),
-        gan_weight=a.gan_weight, d_lr=a.d_lr, d_warmup_steps=a.d_warmup_steps, init_disc=a.init_disc))
+        gan_weight=a.gan_weight, d_lr=a.d_lr, d_warmup_steps=a.d_warmup_steps, init_disc=a.init_disc,
+        gan_real=a.gan_real))
     print(json.dumps({"steps": summary["steps_done"], "curve": summary["curve"][-1:]}))
     return 0
 

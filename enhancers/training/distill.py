@@ -237,6 +237,23 @@ def load_targets(folder: Path, scale: int) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.cat(lqs), torch.cat(targets)
 
 
+def load_clean(folder: Path, scale: int) -> torch.Tensor:
+    """All shards' clean crops (the photo before degradation, stored at ×2) at the student's scale ×``scale``:
+    uint8 ``(N, 3, p·s, p·s)``, in the order of :func:`load_targets`; ×1 is Pillow's Lanczos on the 8-bit image."""
+    from .. import imageio
+
+    clean = []
+    for path in sorted(Path(folder).glob("shard-*.safetensors")):
+        shard = load_file(str(path))
+        hr, p = shard["hr_x2"], shard["lq"].shape[-1]
+        clean.append(hr if scale == 2 else torch.cat(
+            [imageio.resize(h[None].float() / 255, (p * scale, p * scale), "lanczos", out_dtype=torch.uint8)
+             for h in hr]))
+    if not clean:
+        raise FileNotFoundError(f"no distillation targets in {folder}: run `distill --stage targets` first")
+    return torch.cat(clean)
+
+
 @dataclass
 class DistillConfig:
     out_name: str
@@ -259,11 +276,15 @@ class DistillConfig:
     texture_weight: float = 0.0
     texture_layer_weights: tuple[float, float, float] = (1.0, 1.0, 1.0)
     # Adversarial distillation: a U-Net discriminator (Real-ESRGAN's, spectrally normalised) told the teacher's
-    # outputs from the student's, so the student learns the teacher's texture statistics rather than their mean.
+    # outputs (or the clean crops, `gan_real`) from the student's, so the student learns texture statistics rather
+    # than their mean.
     gan_weight: float = 0.0
     d_lr: float = 4e-4
     d_input_gain: float = 4.0  # see UNetDiscriminatorSN: lets the spectrally normalised critic learn sooner
     d_warmup_steps: int = 0  # discriminator-only steps against the frozen student first (as NoGAN)
+    # What the discriminator is told is real: the teacher's outputs ("teacher"), or the clean photo crops ("clean",
+    # Real-ESRGAN's own recipe) while L1 and the feature losses still pull towards the teacher.
+    gan_real: str = "teacher"
     init_disc: str | None = None
     ema_decay: float = 0.999  # with a GAN term the saved student is the exponential moving average
     threads: int = 2
@@ -282,6 +303,9 @@ def train(cfg: DistillConfig) -> dict:
     n_val = max(8, int(len(lq_all) * cfg.heldout_fraction))
     lq_val, tgt_val = lq_all[-n_val:].float() / 255, tgt_all[-n_val:].float() / 255
     lq_tr, tgt_tr = lq_all[:-n_val], tgt_all[:-n_val]
+    if cfg.gan_real not in ("teacher", "clean"):
+        raise ValueError(f"gan_real must be 'teacher' or 'clean', got {cfg.gan_real!r}")
+    real_tr = load_clean(Path(cfg.targets), cfg.scale)[:-n_val] if cfg.gan_real == "clean" else tgt_tr
     gen = build_generator(EnhanceConfig("gan", cfg.out_name, 0, scale=cfg.scale, num_feat=cfg.num_feat,
                                         num_conv=cfg.num_conv))
     if cfg.init:
@@ -306,10 +330,11 @@ def train(cfg: DistillConfig) -> dict:
         opt_d = torch.optim.Adam(disc.parameters(), lr=cfg.d_lr, betas=(0.9, 0.99))
         ema = frozen_copy(gen)
 
-    def sample() -> tuple[torch.Tensor, torch.Tensor]:
+    def sample() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Degraded crops, the teacher's outputs and what the discriminator calls real, one dihedral transform."""
         idx = torch.tensor(rng.sample(range(len(lq_tr)), cfg.batch))
         t = rng.choice(DIHEDRAL)
-        return dihedral(lq_tr[idx].float() / 255, t), dihedral(tgt_tr[idx].float() / 255, t)
+        return tuple(dihedral(x[idx].float() / 255, t) for x in (lq_tr, tgt_tr, real_tr))
 
     def val_l1() -> float:
         model = gen if disc is None else ema
@@ -326,11 +351,11 @@ def train(cfg: DistillConfig) -> dict:
     log.write(f"eval {json.dumps(curve[-1])}\n")
     means = LossMeans(log, 25)
     for i in range(cfg.d_warmup_steps if disc is not None else 0):
-        lq, tgt = sample()
+        lq, _, real = sample()
         with torch.no_grad(), autocast:
             out = gen(lq).float()[..., m:-m, m:-m]
         crop = (out.shape[-1] // 16) * 16
-        real = tgt[..., m:-m, m:-m][..., :crop, :crop]
+        real = real[..., m:-m, m:-m][..., :crop, :crop]
         d = discriminator_step(disc, opt_d, real, out[..., :crop, :crop], autocast)
         means.update(i + 1, {"warmup_d": d["loss"], "d_real": d["p_real"], "d_fake": d["p_fake"]}, 0.0)
     t0, step = time.time(), 0
@@ -339,7 +364,7 @@ def train(cfg: DistillConfig) -> dict:
         progress = min(1.0, (time.time() - t0) / (cfg.minutes * 60))
         for g in opt.param_groups:
             g["lr"] = cosine_lr(cfg.lr, progress)
-        lq, tgt = sample()
+        lq, tgt, real = sample()
         with autocast:
             out = gen(lq)
         out = out.float()
@@ -367,7 +392,8 @@ def train(cfg: DistillConfig) -> dict:
         opt.step()
         if disc is not None:
             disc.requires_grad_(True)
-            d = discriminator_step(disc, opt_d, g_[..., :crop, :crop], o[..., :crop, :crop], autocast)
+            d = discriminator_step(disc, opt_d, real[..., m:-m, m:-m][..., :crop, :crop], o[..., :crop, :crop],
+                                   autocast)
             losses.update(d=d["loss"], d_real=d["p_real"], d_fake=d["p_fake"])
             ema_update(ema, gen, cfg.ema_decay)
         means.update(step, losses, time.time() - t0)

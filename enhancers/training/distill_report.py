@@ -275,7 +275,25 @@ thread, scored on the 11 photos by the same script as the shipped weights:
   NIQE 8.35 → 8.40.
 
 Twice the compute per pixel for about 0.003 LPIPS per 40 CPU minutes, where the bars need 0.025 (×2) and 0.019
-(same size): not shipped."""
+(same size): not shipped.
+
+Three more probes at ×2 (the same 11 photos and script):
+- *A student cut from the teacher*: x4plus's first two RRDB blocks and a ×2 tail (its `conv_up1`, `conv_hr` and
+  `conv_last` after one nearest ×2), 1.55M parameters, about three times this student's compute. Trained with L1 to
+  the teacher on one or two threads: held-aside L1 0.0186 after 15 min (875 steps of 8) and 0.0188 after 20 min
+  more, against 0.0138 for the shipped α = 0 end. Kept whole with its ×4 tail, the cut network is far from the
+  teacher before training (held-aside L1 0.051 with two blocks, 0.033 with four). Stopped.
+- *A critic told the clean photo crops are real* (Real-ESRGAN's own recipe; `--gan-real clean`), L1 and perceptual
+  loss still towards the teacher, adversarial weight 0.1, 150 critic warm-up steps, 40 min on one thread (1,481
+  steps), EMA 0.999. Unlike the critic told the teacher's outputs, this one learned (p = 0.58 on photos and 0.42 on
+  the student's outputs after 1,300 steps), but LPIPS moved 0.2425 → 0.2417, NIQE 8.09 → 8.33 and PSNR
+  28.70 → 28.71 dB.
+- *The slider pushed past α = 1* (weights θ₀ + α(θ₁ − θ₀), extrapolated): at ×2, α = 1.25 / 1.5 / 2 gives LPIPS
+  0.2334 / 0.2286 / 0.2443, PSNR 28.55 / 28.34 / 27.63 dB, NIQE 7.85 / 7.78 / 7.83; at the same size, α = 1.25 /
+  1.5 / 1.75 gives LPIPS 0.2105 / 0.2004 / 0.1891 (the 1.75 point is inside the 0.025 bar, PSNR 29.83 dB against
+  the teacher's 29.92), NIQE 8.62 / 9.59 / 11.34. Looked at side by side with the teacher: at the same size a
+  crosshatch pattern grows on the cat's fur and the astronaut's face (visible at 1.5), and at ×2 the astronaut's
+  face turns speckled. LPIPS rewards this pseudo-texture, so the slider stays within [0, 1]."""
 
 
 def file_card_text(stem: str, end: str) -> str:
