@@ -293,7 +293,10 @@ Three more probes at ×2 (the same 11 photos and script):
   1.5 / 1.75 gives LPIPS 0.2105 / 0.2004 / 0.1891 (the 1.75 point is inside the 0.025 bar, PSNR 29.83 dB against
   the teacher's 29.92), NIQE 8.62 / 9.59 / 11.34. Looked at side by side with the teacher: at the same size a
   crosshatch pattern grows on the cat's fur and the astronaut's face (visible at 1.5), and at ×2 the astronaut's
-  face turns speckled. LPIPS rewards this pseudo-texture, so the slider stays within [0, 1]."""
+  face turns speckled. LPIPS rewards this pseudo-texture, so the slider stays within [0, 1].
+
+Stage 2 itself continued at 16 convolutions (perceptual loss, lr 1e-4, two threads) reached LPIPS 0.2410 with
+NIQE 9.02 and PSNR 28.53 dB after 2,000 steps (17 min); stopped."""
 
 
 def file_card_text(stem: str, end: str) -> str:
