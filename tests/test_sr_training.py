@@ -114,3 +114,18 @@ def test_cosine_lr_falls_from_base_to_the_floor_and_holds():
     assert cosine_lr(1e-3, 3.0) == cosine_lr(1e-3, 1.0)  # past the budget it stays at the floor
     lrs = [cosine_lr(2e-4, i / 10) for i in range(11)]
     assert all(a > b for a, b in zip(lrs, lrs[1:]))
+
+
+def test_training_device_resolves_auto_and_passes_names_on(monkeypatch):
+    """runs.training_device: the SR and distillation trainers' --device (auto → CUDA only when there is one)."""
+    from enhancers.training.runs import training_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert training_device("auto") == torch.device("cpu")
+    assert training_device("cpu") == torch.device("cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", False)
+    assert training_device("auto") == torch.device("cuda")
+    assert torch.backends.cudnn.benchmark  # fixed crop sizes: cuDNN may pick its fastest kernels
+    with pytest.raises(RuntimeError):
+        training_device("gpu")

@@ -252,6 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     dst.add_argument("--d-warmup-steps", type=int, default=0, help="discriminator-only steps first")
     dst.add_argument("--gan-real", choices=("teacher", "clean"), default="teacher",
                      help="what the discriminator is told is real: the teacher's outputs or the clean photo crops")
+    dst.add_argument("--device", default="cpu", help="train: cpu, cuda or auto (CUDA when available)")
     dst.add_argument("--init-disc", help="discriminator weights to continue from (.safetensors)")
     dst.add_argument("--threads", type=int, default=2)
     dst.add_argument("--seed", type=int, default=0)
@@ -294,7 +295,7 @@ def _distill(a: argparse.Namespace) -> int:
         seed=a.seed, eval_every=a.eval_every, run_dir=a.run_dir, lpips_weight=a.lpips_weight,
         texture_weight=a.texture_weight, texture_layer_weights=tuple(a.texture_layer_weights),
         gan_weight=a.gan_weight, d_lr=a.d_lr, d_warmup_steps=a.d_warmup_steps, init_disc=a.init_disc,
-        gan_real=a.gan_real))
+        gan_real=a.gan_real, device=a.device))
     print(json.dumps({"steps": summary["steps_done"], "curve": summary["curve"][-1:]}))
     return 0
 

@@ -41,7 +41,7 @@ from ..specs import WEIGHTS_DIR
 from .checkpoints import save_weights
 from .enhance import DEGRADATIONS, PERCEPTUAL_LAYERS, EnhanceConfig, VGGLosses, _pick_degradation, build_generator
 from .gan import discriminator_step, ema_update, frozen_copy
-from .runs import LossMeans, cosine_lr, start_run
+from .runs import LossMeans, cosine_lr, start_run, training_device
 
 TEACHER = "enhance/realesrgan-x4plus"
 TARGETS_DIR = Path(__file__).resolve().parents[2] / "runs" / "distill-targets"
@@ -288,6 +288,7 @@ class DistillConfig:
     init_disc: str | None = None
     ema_decay: float = 0.999  # with a GAN term the saved student is the exponential moving average
     threads: int = 2
+    device: str = "cpu"  # or "cuda", "auto" (CUDA when available): the cached targets move there whole
     seed: int = 0
     eval_every: int = 200
     run_dir: str = "runs"
@@ -299,13 +300,15 @@ def train(cfg: DistillConfig) -> dict:
     """Train a student on cached teacher targets for ``cfg.minutes`` (cosine learning rate over the budget); saves
     ``weights/<out_name>.safetensors`` and ``runs/<out_name>/summary.json``."""
     run, log, rng, _ = start_run(cfg.run_dir, cfg.out_name, cfg.seed, cfg.threads)
+    device = training_device(cfg.device)
     lq_all, tgt_all = load_targets(Path(cfg.targets), cfg.scale)
+    lq_all, tgt_all = lq_all.to(device), tgt_all.to(device)
     n_val = max(8, int(len(lq_all) * cfg.heldout_fraction))
     lq_val, tgt_val = lq_all[-n_val:].float() / 255, tgt_all[-n_val:].float() / 255
     lq_tr, tgt_tr = lq_all[:-n_val], tgt_all[:-n_val]
     if cfg.gan_real not in ("teacher", "clean"):
         raise ValueError(f"gan_real must be 'teacher' or 'clean', got {cfg.gan_real!r}")
-    real_tr = load_clean(Path(cfg.targets), cfg.scale)[:-n_val] if cfg.gan_real == "clean" else tgt_tr
+    real_tr = load_clean(Path(cfg.targets), cfg.scale)[:-n_val].to(device) if cfg.gan_real == "clean" else tgt_tr
     gen = build_generator(EnhanceConfig("gan", cfg.out_name, 0, scale=cfg.scale, num_feat=cfg.num_feat,
                                         num_conv=cfg.num_conv))
     if cfg.init:
@@ -313,12 +316,12 @@ def train(cfg: DistillConfig) -> dict:
         if cfg.init_scale and cfg.init_scale != cfg.scale:
             state = rescale_last_conv(state, cfg.init_scale, cfg.scale)
         gen.load_state_dict(deepen(state, cfg.num_conv))
-    gen.train()
+    gen.to(device).train()
     opt = torch.optim.Adam(gen.parameters(), lr=cfg.lr, betas=(0.9, 0.99))
-    vgg = (VGGLosses(cfg.texture_layer_weights if cfg.texture_weight > 0 else None)
+    vgg = (VGGLosses(cfg.texture_layer_weights if cfg.texture_weight > 0 else None).to(device)
            if cfg.perceptual_weight > 0 or cfg.texture_weight > 0 else None)
-    lpips_vgg = lpips_model("vgg") if cfg.lpips_weight > 0 else None
-    autocast = torch.autocast("cpu", dtype=torch.bfloat16)
+    lpips_vgg = lpips_model("vgg").to(device) if cfg.lpips_weight > 0 else None
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16)
     m = BORDER * cfg.scale
     disc = opt_d = None
     if cfg.gan_weight > 0:
@@ -327,12 +330,13 @@ def train(cfg: DistillConfig) -> dict:
         disc = UNetDiscriminatorSN(input_gain=cfg.d_input_gain).train()
         if cfg.init_disc:
             disc.load_state_dict(load_file(cfg.init_disc))
+        disc.to(device)
         opt_d = torch.optim.Adam(disc.parameters(), lr=cfg.d_lr, betas=(0.9, 0.99))
         ema = frozen_copy(gen)
 
     def sample() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Degraded crops, the teacher's outputs and what the discriminator calls real, one dihedral transform."""
-        idx = torch.tensor(rng.sample(range(len(lq_tr)), cfg.batch))
+        idx = torch.tensor(rng.sample(range(len(lq_tr)), cfg.batch), device=device)
         t = rng.choice(DIHEDRAL)
         return tuple(dihedral(x[idx].float() / 255, t) for x in (lq_tr, tgt_tr, real_tr))
 
@@ -346,7 +350,7 @@ def train(cfg: DistillConfig) -> dict:
         return round(float((out.clamp(0, 1) - tgt_val)[..., m:-m, m:-m].abs().mean()), 5)
 
     log.write(f"config {json.dumps(asdict(cfg))} crops {len(lq_tr)} val {n_val} perceptual_layers "
-              f"{list(PERCEPTUAL_LAYERS)}\n")
+              f"{list(PERCEPTUAL_LAYERS)} device {device}\n")
     curve = [{"step": 0, "elapsed_s": 0, "val_l1": val_l1()}]
     log.write(f"eval {json.dumps(curve[-1])}\n")
     means = LossMeans(log, 25)
@@ -410,7 +414,8 @@ def train(cfg: DistillConfig) -> dict:
     save_weights(gen if disc is None else ema, out_path,
                  metadata={"steps": str(step), "stage": "distill", "scale": str(cfg.scale), "teacher": TEACHER})
     summary = {"config": asdict(cfg), "steps_done": step, "train_seconds": round(time.time() - t0),
-               "train_crops": len(lq_tr), "curve": curve}
+               "train_crops": len(lq_tr), "device": str(device),
+               "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU", "curve": curve}
     (run / "summary.json").write_text(json.dumps(summary, indent=1))
     log.write(f"done {json.dumps(curve[-1])}\n")
     log.close()

@@ -34,6 +34,16 @@ def start_run(run_dir: str, name: str, seed: int, threads: int
     return run, log, random.Random(seed), np.random.default_rng(seed)
 
 
+def training_device(name: str) -> torch.device:
+    """The device a training run asks for: ``auto`` is CUDA when available, else the CPU; anything else is passed to
+    :class:`torch.device` (``cpu``, ``cuda``, ``cuda:1``). On CUDA, cuDNN picks its fastest kernels (fixed crop
+    sizes)."""
+    device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if name == "auto" else name)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+    return device
+
+
 class LossMeans:
     """Per-step loss terms summed and written to a run's log as their means every ``every`` steps:
     ``LABEL STEP name mean … EXTRA elapsed Ns``."""

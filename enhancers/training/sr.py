@@ -24,7 +24,7 @@ from ..specs import WEIGHTS_DIR
 from . import data
 from .checkpoints import save_weights
 from .evaluate import evaluate_sr
-from .runs import cosine_lr
+from .runs import cosine_lr, training_device
 
 
 @dataclass
@@ -125,9 +125,7 @@ def train(cfg: SRConfig) -> dict:
     torch.manual_seed(cfg.seed)
     rng = random.Random(cfg.seed)
     torch.set_num_threads(cfg.threads)
-    device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if cfg.device == "auto" else cfg.device)
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True
+    device = training_device(cfg.device)
     data.require_corpus()
     run = Path(cfg.run_dir) / cfg.out_name
     run.mkdir(parents=True, exist_ok=True)
