@@ -164,7 +164,7 @@ def make_targets(cfg: TargetConfig, photos: list, log=print) -> dict:
     # The spec keeps fp32 for users (bf16 moved 2 values in 589,824 by 3 levels); for training targets bf16
     # (the app's CpuBf16 wrapper: autocast in channels_last) is close enough and 1.7× faster.
     teacher = load_model(TEACHER, precision="fp32")
-    if cfg.precision == "bf16":
+    if cfg.precision == "bf16" and teacher.device.type == "cpu":  # on a GPU the loader's own half precision runs
         teacher = dataclasses.replace(teacher, module=CpuBf16(copy.deepcopy(teacher.module)).eval(),
                                       precision="bf16")
     hr_p = cfg.lr_patch * 2
@@ -195,8 +195,8 @@ def make_targets(cfg: TargetConfig, photos: list, log=print) -> dict:
         log(f"shard {s + 1}/{shards}: {done_mp:.1f} MP of teacher output in {time.time() - started:.0f} s",
             flush=True)
     this_run = {"config": asdict(cfg), "teacher": TEACHER, "teacher_from": teacher.weights_from,
-                "teacher_precision": cfg.precision, "photos": len(photos), "pool_images": len(pool),
-                "teacher_output_mp": round(done_mp, 2), "seconds": round(time.time() - started)}
+                "teacher_precision": teacher.precision, "teacher_device": str(teacher.device), "photos": len(photos),
+                "pool_images": len(pool), "teacher_output_mp": round(done_mp, 2), "seconds": round(time.time() - started)}
     # A later run with more crops (or a larger photo pool) adds shards: each run's cost is kept.
     path = out / "summary.json"
     runs = json.loads(path.read_text())["runs"] if path.is_file() else []
