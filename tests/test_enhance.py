@@ -136,6 +136,59 @@ def test_tone_scene_network_starts_from_a_plain_one(tmp_path):
         _initial_model(ToneConfig(scene=True, init=str(tmp_path / "other.safetensors")))
 
 
+def test_tone_zoom_crop_windows_and_resizes():
+    """At zoom 1 a crop is a plain window (and draws no zoom from the generator); above it the window grows up to
+    crop · zoom px, capped by the short side, and comes back resized to crop px."""
+    import random
+
+    from enhancers.training.tone import _zoom_crop
+
+    img = torch.arange(3 * 40 * 64, dtype=torch.int64).remainder(256).to(torch.uint8).reshape(3, 40, 64)
+    a, b = random.Random(3), random.Random(3)
+    c = _zoom_crop(img, 16, 1.0, a)
+    y, x = b.randrange(0, 25), b.randrange(0, 49)
+    assert torch.equal(c, img[None, :, y:y + 16, x:x + 16].float() / 255)
+    assert a.random() == b.random()  # the same draws were used
+    flat = torch.full((3, 40, 64), 200, dtype=torch.uint8)
+    z = _zoom_crop(flat, 16, 4.0, random.Random(0))
+    assert z.shape == (1, 3, 16, 16) and z.dtype == torch.float32
+    assert torch.allclose(z, torch.tensor(200 / 255), atol=1e-6)
+    # On a horizontal ramp (value = column), a crop's span of values is its window's width less one.
+    ramp = torch.arange(64, dtype=torch.uint8).expand(3, 40, 64).contiguous()
+    spans = []
+    rng = random.Random(1)
+    for _ in range(100):
+        row = _zoom_crop(ramp, 16, 4.0, rng)[0, 0, 0] * 255
+        assert (row[1:] - row[:-1]).min() > 0  # resized smoothly, still increasing
+        spans.append(float(row[-1] - row[0]))
+    assert min(spans) < 20 and 30 < max(spans) < 40  # windows of 16 px up to the short side, 40 px
+
+
+def test_tone_settings_out_of_range_fail_before_training(capsys):
+    from enhancers.training.__main__ import main
+    from enhancers.training.tone import ToneConfig
+
+    for bad in ({"zoom": 0.5}, {"zoom": float("nan")}, {"loss": "ssim"}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            ToneConfig(**bad)
+    assert main(["tone", "--minutes", "1", "--zoom", "0.5", "--out", "never-written"]) == 2
+    assert "zoom: expected a number >= 1, got 0.5" in capsys.readouterr().err
+    assert not (ROOT / "weights" / "never-written.safetensors").exists()
+
+
+def test_tone_psnr_loss_is_minus_the_mean_psnr_of_the_crops(coffee):
+    from skimage.metrics import peak_signal_noise_ratio
+
+    from enhancers.training.tone import LOSSES
+
+    dark = degrade.photometric(coffee, degrade.DARK_WARM_CAST)
+    faded = degrade.photometric(coffee, degrade.DARK_WARM_FADED)
+    out, clean = torch.cat([dark, faded]), torch.cat([coffee, coffee])
+    ref = [peak_signal_noise_ratio(c.numpy(), o.numpy(), data_range=1.0) for o, c in zip(out.double(), clean.double())]
+    assert abs(-float(LOSSES["psnr"](out, clean)) - np.mean(ref)) < 0.01
+    assert float(LOSSES["psnr"](coffee, coffee)) == pytest.approx(-50)  # capped: 1e-5 added to the MSE
+
+
 def test_apply_curves_matches_lookup_and_interpolates():
     x = torch.rand(1, 3, 300, 20)
     curves = torch.linspace(0, 1, 5).pow(2).expand(1, 3, 5).contiguous()  # x² sampled at 0, ¼, ½, ¾, 1

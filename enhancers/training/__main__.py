@@ -205,10 +205,15 @@ def build_parser() -> argparse.ArgumentParser:
     tn.add_argument("--minutes", type=float, required=True)
     tn.add_argument("--threads", type=int, default=1)
     tn.add_argument("--identity-fraction", type=float, default=0.2, help="share of samples left undegraded")
+    tn.add_argument("--batch", type=int, default=16, help="crops per step")
+    tn.add_argument("--lr", type=float, default=1e-3, help="Adam's peak learning rate (cosine decay to 5 %%)")
     tn.add_argument("--damaged-fraction", type=float, default=0.0,
                     help="share of crops first blurred, made noisy and JPEG-compressed (the curves must ignore it)")
-    tn.add_argument("--loss", choices=("l1", "mse"), default="l1",
-                    help="per-pixel loss of the corrected crop (mse: as PSNR scores it)")
+    tn.add_argument("--zoom", type=float, default=1.0,
+                    help="crop windows up to ZOOM times the crop size, from photos resized ZOOM times larger "
+                         "(close-ups as well as wide views)")
+    tn.add_argument("--loss", choices=("l1", "mse", "psnr"), default="l1",
+                    help="loss of the corrected crop: per pixel (l1, mse), or minus each crop's PSNR (psnr)")
     tn.add_argument("--init", help="tone-curve weights to continue from (.safetensors)")
     tn.add_argument("--scene", action="store_true",
                     help="add the frozen ImageNet MobileNetV2 scene encoder (see ToneCurveNet)")
@@ -460,10 +465,14 @@ def _enhance(a: argparse.Namespace) -> int:
     if a.task == "tone":
         from .tone import ToneConfig, train as train_tone
 
-        summary = train_tone(ToneConfig(out_name=a.out, minutes=a.minutes, threads=a.threads, seed=a.seed,
-                                         run_dir=a.run_dir, identity_fraction=a.identity_fraction,
-                                         damaged_fraction=a.damaged_fraction, loss=a.loss, init=a.init,
-                                         scene=a.scene))
+        try:
+            cfg = ToneConfig(out_name=a.out, minutes=a.minutes, threads=a.threads, seed=a.seed, run_dir=a.run_dir,
+                             identity_fraction=a.identity_fraction, damaged_fraction=a.damaged_fraction,
+                             loss=a.loss, init=a.init, scene=a.scene, zoom=a.zoom, batch=a.batch, lr=a.lr)
+        except ValueError as err:  # a setting out of range: one line, before any photo is read
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        summary = train_tone(cfg)
         print(json.dumps(summary["curve"][-1]))
         return 0
     if a.task == "report-enhance":

@@ -252,6 +252,38 @@ TONE_HISTORY = """## Runs (all scored on the 72 held-out photos above)
     it, and a weaker blend lowers the gains as fast as the cost;
   - *squared error instead of L1* (`--loss mse`, 8 min from the shipped weights), since PSNR's optimum on a
     photo that may or may not need correcting is a partial correction: the cost rose to 3.7 dB;
+  - *close-ups and a loss in dB* (15 min per run, one thread, strength 1). The pipeline's cost is measured on
+    256-px crops, close-ups where a gray wall fills the frame; the training crops showed two thirds of a photo.
+    `--zoom Z` also trains on windows down to 1/Z of that, resized. `--loss psnr` averages each crop's
+    10·log10(MSE) (minus its PSNR, capped at 50 dB), as the tables average dB: a nearly untouched crop weighs as
+    much as a far-off one. Gains as above, the pipeline cost (mean / median, photos within 1 dB), and how many of
+    the 72 photos one stop under with a warm cast gain under 1 dB:
+
+    | Network | Gains (dB) | Cost | dark_warm under +1 dB |
+    |---|---|---|---|
+    | shipped | +5.26 / +6.42 / +6.08 | 3.48 / 1.34 dB, 34 | 7 |
+    | 70 % undegraded (L1, above) | +4.30 / +5.56 / +5.47 | 1.69 / 0.01 dB, 58 | 21 |
+    | zoom 4, 50 % undegraded, from the shipped one | +2.95 / +4.10 / +4.64 | 1.40 / 0.03 dB, 58 | 29 |
+    | zoom 4, 70 %, from the 70 % one | +2.37 / +3.39 / +3.83 | 0.74 / 0.00 dB, 66 | 39 |
+    | zoom 2, 50 %, from the shipped one | +3.40 / +4.50 / +5.14 | 1.58 / 0.02 dB, 55 | 24 |
+    | zoom 2, 60 %, from the shipped one | +3.06 / +4.30 / +4.37 | 1.31 / 0.01 dB, 61 | 31 |
+    | loss in dB, 50 %, from the shipped one | +3.27 / +4.37 / +4.48 | 1.11 / 0.00 dB, 64 | 32 |
+    | loss in dB, 70 %, from the 70 % one | +3.83 / +5.28 / +5.30 | 1.25 / 0.00 dB, 63 | 26 |
+    | then 60 %, batch 32, learning rate 3·10⁻⁴ | +4.31 / +6.05 / +5.45 | 1.39 / 0.00 dB, 63 | 23 |
+    | then 70 %, batch 32, learning rate 3·10⁻⁴ | +4.10 / +6.04 / +5.30 | 1.30 / 0.00 dB, 63 | 23 |
+
+    Close-ups only moved the network along the same trade-off, with smaller gains for the same cost. The loss in
+    dB moved the trade-off itself: the last two runs gain more than the L1 network at 70 % and cost less. On the
+    512-px views on which the gains are measured (the photo ↓2, centre crop ≤ 512 px, most of the photo), the
+    60 % run costs an untouched photo **0.84 dB** (median 0.00, 66 of 72 within 1 dB; the shipped network 2.70,
+    median 1.49, 33), so on those views it meets both bars at strength 1. At the 256-px close-ups it costs
+    1.39 dB: a close-up of greentock's gray wall is brightened by 24 dB's worth, while the whole photo, clock
+    included, is left within 0.2 dB. Not shipped, because of what it declines: 23 of the 72 dark, warm photos are
+    left nearly as they came (7 with the shipped network), among them the tests' coffee (one stop under, warm:
+    +0.0 dB, against +5.6 dB; faded as well: +7.1 dB), and a person cannot ask a network for more than its curves
+    (the strength control only weakens them). Shipping it would change what auto-tone does for the commonest
+    fault, a dark, warm indoor photo; that is a choice to make with a second model id beside this one, not by
+    replacing it;
   - *knowing the scene* (`--scene`: a frozen ImageNet MobileNetV2 sees a 160-px thumbnail, and its pooled 1,280
     features, projected, join the hidden layer; the projection starts at zero, so training starts from the
     shipped curves), fine-tuned for 22 min at 35 % and 50 % undegraded: the cost was 3.8 and 2.8 dB (the plain

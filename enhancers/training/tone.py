@@ -27,7 +27,14 @@ from .checkpoints import save_weights
 from .enhance import DEGRADATIONS
 from .runs import start_run
 
-LOSSES = {"l1": F.l1_loss, "mse": F.mse_loss}
+def _log_mse(out: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
+    """Mean over the batch of each crop's 10·log10(MSE + 1e-5): minus its PSNR in dB (capped at 50 dB), the
+    quantity the evaluation averages. A crop that is nearly right weighs as much as one that is far off, so a
+    well-exposed crop's small change costs what it costs in the tables."""
+    return 10 * torch.log10((out - clean).pow(2).flatten(1).mean(1) + 1e-5).mean()
+
+
+LOSSES = {"l1": F.l1_loss, "mse": F.mse_loss, "psnr": _log_mse}
 EVAL_CONDITIONS = {"dark_warm": degrade.DARK_WARM_CAST, "dark_cool": degrade.DARK_COOL_CAST,
                    "dark_warm_faded": degrade.DARK_WARM_FADED, "well_exposed": degrade.IDENTITY_PHOTOMETRIC}
 
@@ -45,9 +52,15 @@ class ToneConfig:
     # mix of the enhancement training), which the curves must leave alone: in the Enhance tab auto-tone sees the
     # damaged photo, and a model trained on clean crops read noise and blur in the histograms as a lighting fault.
     damaged_fraction: float = 0.0
+    # Zoom: each crop's window is crop · zoom**u px (u uniform in [0, 1]) of the photo resized to short side
+    # short_side · zoom, then resized to ``crop``. At 1 every crop shows about two thirds of the photo; above 1 the
+    # network also sees close-ups, as it does on a cropped photo or a tile: a close-up of a flat gray wall or a
+    # white bench is usually well exposed, and a network that only saw wide views brightened it to white.
+    zoom: float = 1.0
     # "mse" scores the curve-corrected crop by its squared error, as PSNR does: where a photo could be either a
     # chosen look (a night scene, a misty morning) or a badly exposed one, the squared error's optimum is a partial
-    # correction between the two, where L1's (a median) commits to the full one.
+    # correction between the two, where L1's (a median) commits to the full one. "psnr" averages each crop's
+    # log-MSE, as the held-out tables average PSNR in dB.
     loss: str = "l1"
     init: str | None = None  # weights to continue from
     # The frozen ImageNet scene encoder (ToneCurveNet's ``scene``); from a plain network's --init, the new
@@ -58,10 +71,16 @@ class ToneConfig:
     eval_every: int = 300
     run_dir: str = "runs"
 
+    def __post_init__(self) -> None:
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss: expected one of {sorted(LOSSES)}, got {self.loss!r}")
+        if not self.zoom >= 1:
+            raise ValueError(f"zoom: expected a number >= 1, got {self.zoom!r}")
+
 
 def _pool(photos, short_side: int) -> list[torch.Tensor]:
     """Each corpus photo (:class:`~enhancers.training.corpus.CorpusPhoto`) upright, its short side resized to
-    ``short_side`` px: RGB float32 ``(3, H, W)`` in [0, 1]."""
+    ``short_side`` px: RGB uint8 ``(3, H, W)`` (uint8 so that a zoomed pool of large photos fits in memory)."""
     from .corpus import open_photo
 
     pool = []
@@ -69,16 +88,27 @@ def _pool(photos, short_side: int) -> list[torch.Tensor]:
         im = open_photo(photo, "color")
         f = short_side / min(im.size)
         im = im.resize((max(1, round(im.width * f)), max(1, round(im.height * f))), Image.Resampling.LANCZOS)
-        pool.append(imageio.pil_to_tensor(im)[0])
+        pool.append(imageio.pil_to_tensor(im)[0].mul(255).round().to(torch.uint8))
     return pool
+
+
+def _zoom_crop(img: torch.Tensor, crop: int, zoom: float, rng: random.Random) -> torch.Tensor:
+    """A random square window of ``img`` (RGB uint8 ``(3, H, W)``), ``crop · zoom**u`` px with u uniform in
+    [0, 1] (at most the short side), resized to ``crop`` px: RGB float32 ``(1, 3, crop, crop)`` in [0, 1]. At
+    ``zoom`` 1 the window is ``crop`` px and nothing is resized (and ``rng`` draws no zoom)."""
+    w = crop if zoom <= 1 else min(round(crop * zoom ** rng.random()), *img.shape[-2:])
+    y = rng.randrange(0, img.shape[1] - w + 1)
+    x = rng.randrange(0, img.shape[2] - w + 1)
+    c = img[None, :, y:y + w, x:x + w].float().div(255)
+    if w != crop:
+        c = F.interpolate(c, size=(crop, crop), mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
+    return c
 
 
 def _batch(pool, cfg: ToneConfig, rng: random.Random, np_rng: np.random.Generator):
     clean, degraded = [], []
     for img in rng.choices(pool, k=cfg.batch):
-        y = rng.randrange(0, img.shape[1] - cfg.crop + 1)
-        x = rng.randrange(0, img.shape[2] - cfg.crop + 1)
-        c = img[None, :, y:y + cfg.crop, x:x + cfg.crop]
+        c = _zoom_crop(img, cfg.crop, cfg.zoom, rng)
         if rng.random() < cfg.damaged_fraction:
             c = degrade.second_order(c, 1, np_rng, DEGRADATIONS["mild"])
         params = (degrade.IDENTITY_PHOTOMETRIC if rng.random() < cfg.identity_fraction
@@ -133,9 +163,7 @@ def train(cfg: ToneConfig) -> dict:
 
     run, log, rng, np_rng = start_run(cfg.run_dir, cfg.out_name, cfg.seed, cfg.threads)
     split = corpus_split("color")
-    pool = [t for t in _pool(split.train, cfg.short_side) if min(t.shape[-2:]) >= cfg.crop]
-    if cfg.loss not in LOSSES:
-        raise ValueError(f"loss: expected one of {sorted(LOSSES)}, got {cfg.loss!r}")
+    pool = [t for t in _pool(split.train, round(cfg.short_side * cfg.zoom)) if min(t.shape[-2:]) >= cfg.crop]
     model = _initial_model(cfg)
     model.train()
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=cfg.lr)
