@@ -24,6 +24,7 @@ import json
 import math
 import random
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -218,40 +219,42 @@ def _weights_file(init: str) -> str:
     return str(weights_path(get_spec(init)))
 
 
+def _shards(folder: Path) -> Iterator[dict[str, torch.Tensor]]:
+    """Every ``shard-*.safetensors`` in ``folder``, in name order, each read when reached (one shard in memory at a
+    time).
+
+    Raises: FileNotFoundError, at once, where there is none."""
+    paths = sorted(Path(folder).glob("shard-*.safetensors"))
+    if not paths:
+        raise FileNotFoundError(f"no distillation targets in {folder}: run `distill --stage targets` first")
+    return (load_file(str(path)) for path in paths)
+
+
+def _lanczos_u8(crops: torch.Tensor, like: torch.Tensor, scale: int) -> torch.Tensor:
+    """uint8 ``(N, 3, H, W)`` crops resized to ``scale`` times the size of ``like`` (uint8 ``(N, 3, h, w)``) with
+    Pillow's Lanczos on the 8-bit image, one by one: uint8 ``(N, 3, h·scale, w·scale)``."""
+    from .. import imageio
+
+    size = (like.shape[-1] * scale, like.shape[-2] * scale)
+    return torch.cat([imageio.resize(c[None].float() / 255, size, "lanczos", out_dtype=torch.uint8) for c in crops])
+
+
 def load_targets(folder: Path, scale: int) -> tuple[torch.Tensor, torch.Tensor]:
     """All shards: degraded crops uint8 ``(N, 3, p, p)`` and the teacher's output reduced to ×``scale`` with
     Pillow's Lanczos on the 8-bit image, as the Enhance tab reduces the teacher's ×4 result
     (:func:`enhancers.enhance.generate`), uint8 ``(N, 3, p·s, p·s)``."""
-    from .. import imageio
-
     lqs, targets = [], []
-    for path in sorted(Path(folder).glob("shard-*.safetensors")):
-        shard = load_file(str(path))
-        lq, t4 = shard["lq"], shard["teacher_x4"]
-        size = (lq.shape[-1] * scale, lq.shape[-2] * scale)
-        lqs.append(lq)
-        targets.append(torch.cat([imageio.resize(t[None].float() / 255, size, "lanczos", out_dtype=torch.uint8)
-                                  for t in t4]))
-    if not lqs:
-        raise FileNotFoundError(f"no distillation targets in {folder}: run `distill --stage targets` first")
+    for sh in _shards(folder):
+        lqs.append(sh["lq"])
+        targets.append(_lanczos_u8(sh["teacher_x4"], sh["lq"], scale))
     return torch.cat(lqs), torch.cat(targets)
 
 
 def load_clean(folder: Path, scale: int) -> torch.Tensor:
     """All shards' clean crops (the photo before degradation, stored at ×2) at the student's scale ×``scale``:
     uint8 ``(N, 3, p·s, p·s)``, in the order of :func:`load_targets`; ×1 is Pillow's Lanczos on the 8-bit image."""
-    from .. import imageio
-
-    clean = []
-    for path in sorted(Path(folder).glob("shard-*.safetensors")):
-        shard = load_file(str(path))
-        hr, p = shard["hr_x2"], shard["lq"].shape[-1]
-        clean.append(hr if scale == 2 else torch.cat(
-            [imageio.resize(h[None].float() / 255, (p * scale, p * scale), "lanczos", out_dtype=torch.uint8)
-             for h in hr]))
-    if not clean:
-        raise FileNotFoundError(f"no distillation targets in {folder}: run `distill --stage targets` first")
-    return torch.cat(clean)
+    return torch.cat([sh["hr_x2"] if scale == 2 else _lanczos_u8(sh["hr_x2"], sh["lq"], scale)
+                      for sh in _shards(folder)])
 
 
 @dataclass
@@ -299,6 +302,8 @@ class DistillConfig:
 def train(cfg: DistillConfig) -> dict:
     """Train a student on cached teacher targets for ``cfg.minutes`` (cosine learning rate over the budget); saves
     ``weights/<out_name>.safetensors`` and ``runs/<out_name>/summary.json``."""
+    if cfg.gan_real not in ("teacher", "clean"):
+        raise ValueError(f"gan_real must be 'teacher' or 'clean', got {cfg.gan_real!r}")
     run, log, rng, _ = start_run(cfg.run_dir, cfg.out_name, cfg.seed, cfg.threads)
     device = training_device(cfg.device)
     lq_all, tgt_all = load_targets(Path(cfg.targets), cfg.scale)
@@ -306,8 +311,6 @@ def train(cfg: DistillConfig) -> dict:
     n_val = max(8, int(len(lq_all) * cfg.heldout_fraction))
     lq_val, tgt_val = lq_all[-n_val:].float() / 255, tgt_all[-n_val:].float() / 255
     lq_tr, tgt_tr = lq_all[:-n_val], tgt_all[:-n_val]
-    if cfg.gan_real not in ("teacher", "clean"):
-        raise ValueError(f"gan_real must be 'teacher' or 'clean', got {cfg.gan_real!r}")
     real_tr = load_clean(Path(cfg.targets), cfg.scale)[:-n_val].to(device) if cfg.gan_real == "clean" else tgt_tr
     gen = build_generator(EnhanceConfig("gan", cfg.out_name, 0, scale=cfg.scale, num_feat=cfg.num_feat,
                                         num_conv=cfg.num_conv))
