@@ -27,6 +27,7 @@ from .checkpoints import save_weights
 from .enhance import DEGRADATIONS
 from .runs import start_run
 
+
 def _log_mse(out: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
     """Mean over the batch of each crop's 10·log10(MSE + 1e-5): minus its PSNR in dB (capped at 50 dB), the
     quantity the evaluation averages. A crop that is nearly right weighs as much as one that is far off, so a
