@@ -132,12 +132,16 @@ def _sr(args: argparse.Namespace) -> int:
 
 
 def _enhance(args: argparse.Namespace) -> int:
-    if args.tone_strength is not None:
-        from .enhance import check_tone_strength
+    from .enhance import check_tone_model, check_tone_strength
 
-        check_tone_strength(args.tone_strength)  # before any photo is read
+    # Checked before any photo is read.
+    if args.tone_strength is not None:
+        check_tone_strength(args.tone_strength)
+    if args.tone_model is not None:
+        check_tone_model(args.tone_model)
     return _run_one_step(args, "enhance", model=args.model, scale=args.scale, fidelity=args.fidelity,
-                         tone=args.tone, tone_strength=args.tone_strength, faces=args.faces, only_largest_face=args.only_largest_face,
+                         tone=args.tone, tone_strength=args.tone_strength, tone_model=args.tone_model,
+                         faces=args.faces, only_largest_face=args.only_largest_face,
                          face_fidelity=args.face_fidelity, tile=args.tile)
 
 
@@ -246,6 +250,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--tone-strength", type=float, default=None, metavar="S",
                    help="auto-tone's strength in [0, 1] (implies --tone; default 1): each curve blended towards "
                         "the identity, for photos whose look was chosen")
+    e.add_argument("--tone-model", default=None, metavar="MODEL",
+                   help="auto-tone model (implies --tone; default tone/curves): tone/curves-cautious leaves alone "
+                        "photos whose look may have been chosen, and declines some dark, warm ones")
     e.add_argument("--faces", default=None, metavar="MODEL",
                    help="restore faces with this face model (e.g. face/gfpgan-v1.4; downloads from the Hub)")
     e.add_argument("--only-largest-face", action="store_true", help="restore only the largest face")

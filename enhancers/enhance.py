@@ -36,6 +36,7 @@ DEFAULT_MODEL = "enhance/distilled-x2"
 # (PSNR) stage and a GAN stage: the previous bundled generator, whose slider runs between exactly those.
 CLASSROOM_MODEL = "enhance/compact-x2"
 TONE_MODEL = "tone/curves"
+TONE_TASK = "tone"
 SCALES = (1, 2, 4)
 Stage = Callable[[str], None]
 
@@ -68,31 +69,47 @@ def interpolation_control(model_id: str) -> tuple[str, float, str] | None:
     return (it.control, it.default, it.label) if it is not None else None
 
 
-def auto_tone(rgb: torch.Tensor, strength: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Fix exposure, contrast and colour cast with the bundled auto-tone curves (``tone/curves``).
+def tone_model_ids() -> list[str]:
+    """Registered auto-tone models, in registry order: the default ``tone/curves`` first."""
+    return [spec.id for spec in list_specs(TONE_TASK)]
+
+
+def check_tone_model(model_id: str) -> None:
+    """Raise UnknownModelError, or InvalidInputError for a registered model of another task."""
+    task_spec(model_id, TONE_TASK, "an auto-tone model")
+
+
+def auto_tone(rgb: torch.Tensor, strength: float = 1.0, model_id: str = TONE_MODEL
+              ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fix exposure, contrast and colour cast with bundled auto-tone curves (``tone/curves``, or the cautious
+    ``tone/curves-cautious``, which leaves alone a photo whose look may have been chosen).
 
     A small CNN sees a 64×64 thumbnail and predicts one monotone tone curve per channel; the curves are
     applied at full resolution (:mod:`enhancers.archs.tone_curves`). ``strength`` s blends each curve towards
     the identity, s·curve + (1 − s)·x: 1 is the full correction, 0 leaves the photo as it is. A weaker correction
-    costs a photo whose look was chosen less and fixes a badly lit one less (``weights/tone-curves.md``).
+    costs a photo whose look was chosen less and fixes a badly lit one less (``weights/tone-curves.md``,
+    ``weights/tone-curves-cautious.md``).
 
     Args:
         rgb: RGB float32 ``(1, 3, H, W)`` in [0, 1].
         strength: s in [0, 1].
+        model_id: a registered ``tone/...`` id.
 
     Returns:
         The toned image, RGB float32 ``(1, 3, H, W)`` in [0, 1], and the curves applied (blended by s),
         float32 ``(3, K + 1)`` (each curve's value at inputs 0, 1/K, …, 1).
 
     Raises:
-        InvalidInputError: ``rgb`` breaks the contract, or ``strength`` is outside [0, 1].
-        ModelUnavailableError: weights missing.
+        InvalidInputError: ``rgb`` breaks the contract, ``strength`` is outside [0, 1], or ``model_id`` is not
+            an auto-tone model.
+        UnknownModelError; ModelUnavailableError: weights missing.
     """
     from .archs.tone_curves import apply_curves
 
     imageio.check_image_tensor(rgb)
     check_tone_strength(strength)
-    loaded = load_model(TONE_MODEL)
+    check_tone_model(model_id)
+    loaded = load_model(model_id)
     with torch.no_grad(), compute_slot():
         curves = loaded.module(rgb.to(loaded.device, loaded.dtype)).float().cpu()
     identity = torch.linspace(0, 1, curves.shape[-1])
@@ -156,6 +173,7 @@ class EnhanceResult:
         seconds: wall time of each stage, ``{"tone": …, "generator": …, "faces": …}``.
         weights_from: where the generator's weights came from (:attr:`enhancers.loader.LoadedModel.weights_from`).
         tone_strength: the auto-tone strength used (:func:`auto_tone`), or None when auto-tone was off.
+        tone_model: the auto-tone model used, or None when auto-tone was off.
     """
 
     image: LoadedImage
@@ -168,13 +186,15 @@ class EnhanceResult:
     seconds: dict[str, float] = field(default_factory=dict)
     weights_from: str = ""
     tone_strength: float | None = None
+    tone_model: str | None = None
 
 
 def enhance_image(image: LoadedImage, model_id: str = DEFAULT_MODEL, scale: int = 2, alpha: float | None = None,
                   tone: bool = False, face_model: str | None = None, only_largest_face: bool = False,
                   face_fidelity: float | None = None, tile: int | None = None,
                   progress: Progress | None = None, stage: Stage | None = None,
-                  with_before: bool = True, tone_strength: float = 1.0) -> EnhanceResult:
+                  with_before: bool = True, tone_strength: float = 1.0,
+                  tone_model: str = TONE_MODEL) -> EnhanceResult:
     """The one-click pipeline on a decoded upload: auto-tone (optional) → generator → face restoration
     (optional), carrying alpha and metadata.
 
@@ -184,6 +204,7 @@ def enhance_image(image: LoadedImage, model_id: str = DEFAULT_MODEL, scale: int 
             ``scale`` where it has one (:func:`model_for_scale`; the result's ``model_id`` says which ran).
         tone: run :func:`auto_tone` first.
         tone_strength: auto-tone's strength s in [0, 1] (:func:`auto_tone`), used when ``tone`` is on.
+        tone_model: the ``tone/...`` model auto-tone uses, when ``tone`` is on.
         face_model: a registered ``face/...`` restorer id, or None to leave faces alone.
         only_largest_face: restore only the largest detected face.
         face_fidelity: CodeFormer's fidelity weight w in [0, 1] (other restorers ignore it).
@@ -198,6 +219,7 @@ def enhance_image(image: LoadedImage, model_id: str = DEFAULT_MODEL, scale: int 
     if scale not in SCALES:
         raise InvalidInputError(f"output scale must be one of {SCALES}, got {scale!r}")
     check_tone_strength(tone_strength)
+    check_tone_model(tone_model)
     model_id = model_for_scale(model_id, scale)
     if face_model is not None:
         task_spec(face_model, "face", "a face restoration model")
@@ -207,7 +229,7 @@ def enhance_image(image: LoadedImage, model_id: str = DEFAULT_MODEL, scale: int 
         if stage:
             stage("auto-tone")
         t = time.perf_counter()
-        rgb, curves = auto_tone(rgb, tone_strength)
+        rgb, curves = auto_tone(rgb, tone_strength, tone_model)
         seconds["tone"] = time.perf_counter() - t
     if stage:
         stage(get_spec(model_id).title)
@@ -232,7 +254,7 @@ def enhance_image(image: LoadedImage, model_id: str = DEFAULT_MODEL, scale: int 
     before = imageio.resize(image.rgb, size, "bicubic", out_dtype=torch.uint8) if with_before else None
     return EnhanceResult(image.with_pixels(out, alpha_channel), before, model_id, scale, used_alpha, curves,
                          faces, seconds, load_model(model_id, used_alpha).weights_from,
-                         float(tone_strength) if tone else None)
+                         float(tone_strength) if tone else None, tone_model if tone else None)
 
 
 CLASSROOM_MIN_SIDE = 32  # px: LPIPS needs 32 px per side

@@ -10,6 +10,7 @@ A chain is written as text, steps separated by commas, options by colons::
     denoise:sigma=15:model=denoise/unet
     enhance:x2:tone:fidelity=0.5
     enhance:x1:tone_strength=0.6
+    enhance:x2:tone_model=tone/curves-cautious
 
 ``xN`` is short for ``scale=N``, and a boolean option alone (``tone``) means ``tone=true``.
 """
@@ -55,6 +56,13 @@ def _model_id(raw: str) -> str:
     from .registry import get_spec
 
     get_spec(raw)  # UnknownModelError names the registered ids
+    return raw
+
+
+def _tone_model_id(raw: str) -> str:
+    from .enhance import check_tone_model
+
+    check_tone_model(raw)  # UnknownModelError names the registered ids; another task's model is refused
     return raw
 
 
@@ -147,32 +155,45 @@ def _run_enhance(image: LoadedImage, o: Mapping[str, object], progress: Progress
 
     model = _enhance_model(o)
     strength = o.get("tone_strength")
-    tone = bool(o.get("tone", False)) or strength is not None  # a strength alone asks for auto-tone
+    tone = _wants_tone(o)
     strength = 1.0 if strength is None else float(strength)
+    tone_model = _tone_model(o)
     res = enhance.enhance_image(image, model, int(o.get("scale", 2)), o.get("fidelity"), tone, o.get("faces"),
                                 bool(o.get("only_largest_face", False)), o.get("face_fidelity"), o.get("tile"),
-                                progress, with_before=False, tone_strength=strength)
+                                progress, with_before=False, tone_strength=strength, tone_model=tone_model)
     notes = [f", {model}"]
     if res.alpha is not None:
         notes.append(f" α = {res.alpha:.2f}")
     if tone:
-        notes.append(", auto-tone" + (f" (strength {strength:.2f})" if strength != 1 else ""))
+        details = [f"strength {strength:.2f}"] if strength != 1 else []
+        if tone_model != enhance.TONE_MODEL:
+            details.insert(0, tone_model)
+        notes.append(", auto-tone" + (f" ({', '.join(details)})" if details else ""))
     if o.get("faces"):
         notes.append(f", {len(res.faces)} face(s) restored")
     chosen = {"model": model, "scale": res.scale, "alpha": res.alpha, "tone": tone,
-              "tone_strength": res.tone_strength}
+              "tone_strength": res.tone_strength, "tone_model": res.tone_model}
     if o.get("faces"):
         chosen.update(face_model=o["faces"], faces=len(res.faces))
     return StepOutcome(res.image, chosen, "".join(notes))
 
 
 def _enhance_models(o: Mapping[str, object]) -> list[tuple[str, float | None]]:
+    pairs = [(_enhance_model(o), o.get("fidelity"))]
+    if _wants_tone(o):
+        pairs.append((_tone_model(o), None))
+    return pairs
+
+
+def _wants_tone(o: Mapping[str, object]) -> bool:
+    """Auto-tone is on when asked for, or when its strength or model is given alone."""
+    return bool(o.get("tone", False)) or o.get("tone_strength") is not None or o.get("tone_model") is not None
+
+
+def _tone_model(o: Mapping[str, object]) -> str:
     from . import enhance
 
-    pairs = [(_enhance_model(o), o.get("fidelity"))]
-    if o.get("tone") or o.get("tone_strength") is not None:
-        pairs.append((enhance.TONE_MODEL, None))
-    return pairs
+    return str(o.get("tone_model") or enhance.TONE_MODEL)
 
 
 def _denoise_model(o: Mapping[str, object]) -> str:
@@ -258,8 +279,9 @@ STEP_KINDS: Mapping[str, StepKind] = MappingProxyType({k.task: k for k in (
     StepKind("sr", {"model": _model_id, "scale": _whole, "tile": _whole, "self_ensemble": _boolean}, _run_sr,
              _one(_sr_model), {k: v for k, v in _SCALE_FLAGS.items() if k != "x1"}),
     StepKind("enhance", {"model": _model_id, "scale": _whole, "fidelity": _number, "tone": _boolean,
-                         "tone_strength": _number, "faces": _model_id, "only_largest_face": _boolean, "face_fidelity": _number,
-                         "tile": _whole}, _run_enhance, _enhance_models,
+                         "tone_strength": _number, "tone_model": _tone_model_id, "faces": _model_id,
+                         "only_largest_face": _boolean, "face_fidelity": _number, "tile": _whole},
+             _run_enhance, _enhance_models,
              {"x1": ("scale", 1), "x2": ("scale", 2), "x4": ("scale", 4), "tone": ("tone", True)}),
     StepKind("colorize", {"model": _model_id, "saturation": _number, "work_size": _whole, "ensemble": _boolean,
                           "temperature": _number},

@@ -35,6 +35,9 @@ def test_parse_steps_reads_flags_options_and_aliases():
     assert steps.parse_steps(str(chain[1]))[0] == chain[1]
     strength = steps.parse_steps("enhance:tone_strength=0.6")[0]  # a strength alone asks for auto-tone
     assert dict(strength.options) == {"tone_strength": 0.6} and ("tone/curves", None) in strength.models()
+    cautious = steps.parse_steps("enhance:x1:tone_model=tone/curves-cautious")[0]  # a model alone asks too
+    assert ("tone/curves-cautious", None) in cautious.models() and ("tone/curves", None) not in cautious.models()
+    assert steps.parse_steps(str(cautious))[0] == cautious
 
 
 @pytest.mark.parametrize("text, message", [
@@ -43,6 +46,7 @@ def test_parse_steps_reads_flags_options_and_aliases():
     ("sr:x5", "'x5' is not name=value"),
     ("denoise:sigma=abc", "sigma expects a number, got 'abc'"),
     ("dejpeg:strength=2", "unknown option 'strength'"),
+    ("enhance:tone_model=color/unet", "not an auto-tone model"),
     ("sr:self_ensemble=maybe", "self_ensemble expects true or false"),
     ("enhance:tone_strength=half", "tone_strength expects a number, got 'half'"),
 ])

@@ -93,3 +93,15 @@ def test_committed_restore_cards_are_what_their_metrics_write():
     assert all(kept.values()), "both cards keep a CPU precision section"
     for name, text in report_restore.card_texts(metrics, kept).items():
         assert text == (WEIGHTS_DIR / name).read_text(), name
+
+
+def test_committed_tone_cards_are_what_their_metrics_write():
+    """`report-enhance --cards-only` rewrites both auto-tone cards from the committed metrics and run summaries."""
+    from enhancers.training import report_enhance
+
+    tone = json.loads(report_enhance.METRICS_FILE.read_text())["tone"]
+    runs = json.loads(report_enhance.RUNS_FILE.read_text())
+    assert set(tone) == set(report_enhance.TONE_CARD_TEXT) == {"tone/curves", "tone/curves-cautious"}
+    for model_id, table in tone.items():
+        card = WEIGHTS_DIR / f"{model_id.replace('/', '-')}.md"
+        assert report_enhance.tone_card_text(model_id, table, runs) == card.read_text(), model_id

@@ -18,7 +18,7 @@ from safetensors.torch import load_file, save_file
 from enhancers import degrade, enhance, imageio
 from enhancers.archs.tone_curves import ToneCurveNet, apply_curves, lookup_curves
 from enhancers.archs.unet_discriminator import UNetDiscriminatorSN
-from enhancers.errors import InvalidInputError
+from enhancers.errors import InvalidInputError, UnknownModelError
 from enhancers.metrics import lpips, niqe, psnr_rgb
 from enhancers.sharpen import unsharp_mask
 from enhancers.training import data
@@ -310,6 +310,36 @@ def test_auto_tone_fixes_a_dark_cast_and_leaves_a_good_photo(coffee):
     assert psnr_rgb(same, coffee) > 30
 
 
+def test_cautious_auto_tone_fixes_lighting_and_leaves_good_photos_alone(coffee):
+    """tone/curves-cautious on held-out photos: it corrects a cat given each fault, gives back the untouched cat and
+    coffee, where the default network changes the cat, and declines coffee's dark warm cast (its card's trade-off)."""
+    assert "chelsea.png" in data.SKIMAGE_EVAL
+    cat = data.prepare_hr(data.skimage_dir() / "chelsea.png", crop=256, multiple=4)
+    for params in (degrade.DARK_WARM_CAST, degrade.DARK_COOL_CAST, degrade.DARK_WARM_FADED):
+        bad = degrade.photometric(cat, params).mul(255).round().div(255)
+        fixed, _ = enhance.auto_tone(bad, model_id="tone/curves-cautious")
+        assert psnr_rgb(fixed, cat) > psnr_rgb(bad, cat) + 5, params
+    for photo in (cat, coffee):
+        assert psnr_rgb(enhance.auto_tone(photo, model_id="tone/curves-cautious")[0], photo) > 45
+    assert psnr_rgb(enhance.auto_tone(cat)[0], cat) < 35
+    dark = degrade.photometric(coffee, degrade.DARK_WARM_CAST).mul(255).round().div(255)
+    assert psnr_rgb(enhance.auto_tone(dark, model_id="tone/curves-cautious")[0], coffee) < psnr_rgb(dark, coffee) + 1
+
+
+def test_auto_tone_refuses_a_model_of_another_task(coffee):
+    assert enhance.tone_model_ids() == ["tone/curves", "tone/curves-cautious"]
+    with pytest.raises(InvalidInputError, match="not an auto-tone model"):
+        enhance.auto_tone(coffee, model_id="enhance/compact-x2")
+    with pytest.raises(UnknownModelError):
+        enhance.auto_tone(coffee, model_id="tone/nope")
+    image = imageio.open_image(imageio.tensor_to_pil(coffee[..., :32, :32]))
+    with pytest.raises(InvalidInputError, match="not an auto-tone model"):  # checked before any stage runs
+        enhance.enhance_image(image, scale=1, tone=True, tone_model="color/unet")
+    res = enhance.enhance_image(image, scale=1, tone=True, tone_model="tone/curves-cautious", with_before=False)
+    assert res.tone_model == "tone/curves-cautious" and res.tone_strength == 1.0
+    assert enhance.enhance_image(image, scale=1, with_before=False).tone_model is None
+
+
 def test_auto_tone_strength_blends_the_curves_towards_the_identity(coffee):
     dark = degrade.photometric(coffee, degrade.DARK_WARM_CAST).mul(255).round().div(255)
     full, curves = enhance.auto_tone(dark)
@@ -358,6 +388,23 @@ def test_cli_enhance_tone_strength(tmp_path, coffee):
                           str(tmp_path / "bad"), "--tone-strength", "2"], cwd=ROOT, capture_output=True, text=True,
                          timeout=300)
     assert res.returncode == 1 and "strength must be a number in [0, 1], got 2.0" in res.stderr
+
+
+def test_cli_enhance_tone_model(tmp_path, coffee):
+    dark = degrade.photometric(coffee[..., :64, :64], degrade.DARK_COOL_CAST)
+    imageio.save_png(tmp_path / "dark.png", dark)
+    res = subprocess.run([sys.executable, "-m", "enhancers", "enhance", str(tmp_path / "dark.png"), "--scale", "1",
+                          "--output-dir", str(tmp_path / "out"), "--tone-model", "tone/curves-cautious", "--json"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    assert res.returncode == 0, res.stderr
+    record = json.loads(res.stdout.splitlines()[-1])
+    assert record["note"].endswith("auto-tone (tone/curves-cautious)"), record  # a model alone asks for auto-tone
+    assert np.asarray(Image.open(tmp_path / "out" / "dark.png")).mean() > np.asarray(imageio.tensor_to_pil(dark)).mean() + 5
+    res = subprocess.run([sys.executable, "-m", "enhancers", "enhance", str(tmp_path / "missing.png"), "--output-dir",
+                          str(tmp_path / "bad"), "--tone-model", "enhance/compact-x2"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=300, check=False)
+    # refused before any photo is read (the input does not even exist)
+    assert res.returncode == 1 and "not an auto-tone model" in res.stderr and not (tmp_path / "bad").exists()
     assert "Traceback" not in res.stderr and not (tmp_path / "bad").exists()
 
 

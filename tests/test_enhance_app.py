@@ -83,6 +83,19 @@ def test_same_size_and_the_two_ends_of_the_slider(client, small_rgba):
     assert diff.mean() > 0.25, "α = 0 (L1 stage) and α = 1 (perceptual stage) should give different photos"
 
 
+def test_cautious_auto_tone_leaves_a_good_photo_and_says_so(client, coffee, tmp_path):
+    path = imageio.save_png(tmp_path / "good.png", coffee[..., :64, :96])
+    plain = _enhance(client, path, scale=1)
+    cautious = _enhance(client, path, scale=1, tone=True, tone_model="tone/curves-cautious")
+    default = _enhance(client, path, scale=1, tone=True)
+    # the untouched coffee: the cautious curves give it back, the default ones change it
+    assert np.abs(_pixels(cautious[1]) - _pixels(plain[1])).mean() < 0.5
+    assert np.abs(_pixels(default[1]) - _pixels(plain[1])).mean() > 1
+    assert "auto-tone on (tone/curves-cautious)" in cautious[2]
+    with pytest.raises(AppError):  # not one of the radio's choices
+        _enhance(client, path, scale=1, tone=True, tone_model="enhance/compact-x2")
+
+
 def test_auto_tone_brightens_a_dark_photo(client, coffee, tmp_path):
     dark = degrade.photometric(coffee[..., :64, :96], degrade.DARK_WARM_CAST)
     path = imageio.save_png(tmp_path / "dark.png", dark)
@@ -93,7 +106,8 @@ def test_auto_tone_brightens_a_dark_photo(client, coffee, tmp_path):
     half = _enhance(client, path, scale=1, tone=True, tone_strength=0.5)
     assert _pixels(plain[1]).mean() + 5 < _pixels(half[1]).mean() < _pixels(toned[1]).mean() - 5
     assert "auto-tone on (strength 0.50)" in half[2] and "strength" not in toned[2]
-    assert client.predict(True, api_name="/enhance_tone_controls")["visible"] is True
+    assert all(u["visible"] for u in client.predict(True, api_name="/enhance_tone_controls"))
+    assert not any(u["visible"] for u in client.predict(False, api_name="/enhance_tone_controls"))
     with pytest.raises(AppError, match="greater than maximum value 1"):  # Gradio checks the slider range
         _enhance(client, path, scale=1, tone=True, tone_strength=1.5)
 
@@ -193,7 +207,8 @@ def test_api_lists_enhance_with_image_first_and_optional_rest(client):
             "/enhance_face_controls", "/enhance_tone_controls"} <= set(api)
     params = api["/enhance"]["parameters"]
     assert [p["parameter_name"] for p in params] == ["image_path", "model_id", "scale", "fidelity", "tone",
-                                                      "tone_strength", "face_model", "only_largest_face",
+                                                      "tone_strength", "tone_model", "face_model",
+                                                      "only_largest_face",
                                                       "face_fidelity", "tile"]
     assert params[0]["parameter_has_default"] is False
     assert all(p["parameter_has_default"] for p in params[1:])

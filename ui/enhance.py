@@ -17,8 +17,8 @@ from enhancers.registry import get_spec
 from ui.cancel import check_cancelled, stoppable
 from ui.common import (DEFAULTS, MODEL_EVENTS, add_examples, advanced_tile, before_after_slider, classroom_photo,
                        describe_model, gpu, kept_note, model_choices, model_dropdown, open_upload, photo_input,
-                       png_output, result_file, run_button, save_before_after, short_name, tile_progress, user_errors,
-                       weights_note, expected_time)
+                       png_output, result_file, run_button, save_before_after, short_name, task_choices,
+                       tile_progress, user_errors, weights_note, expected_time)
 
 NO_FACES = "none"
 SCALE_CHOICES = [("Same size", 1), ("×2", 2), ("×4", 4)]
@@ -78,6 +78,10 @@ the photo. A well-exposed photo comes back close to unchanged (about 31 dB on av
 or colour was chosen (night scenes, sunsets, a gray wall) get "corrected". The **strength** slider blends each
 curve towards the straight line (s·curve + (1 − s)·x): measured on 72 held-out photos, strength 0.4 costs an
 untouched photo 1.5 dB instead of 3.5 dB, and still lifts a dark, warm, faded one by 3.2 dB instead of 6.1 dB.
+The **cautious** auto-tone model is the same network trained further with most photos shown undegraded and a loss
+measured in dB: where it cannot tell a lighting fault from a chosen look, it leaves the photo alone. It keeps an
+untouched photo within 1 dB and still gains over 4 dB on dark or cast ones on average, but it leaves about a third
+of dark, warm photos nearly as they came: if it does too little, switch back to the default model.
 
 **Restore faces.** MTCNN finds the faces; each is aligned to a 512×512 template, redrawn by a network trained
 only on faces, and blended back with a soft mask. Face models download from the Hub on first use; CodeFormer's
@@ -108,9 +112,9 @@ def on_model_change(model_id: str, scale: int = 2) -> tuple[str, gr.Slider]:
     return card_for(model_id, scale), gr.Slider(value=default, label=label, visible=True)
 
 
-def on_tone_change(tone: bool) -> gr.Slider:
-    """The auto-tone strength slider, shown while auto-tone is on."""
-    return gr.Slider(visible=bool(tone))
+def on_tone_change(tone: bool) -> tuple[gr.Slider, gr.Radio]:
+    """The auto-tone strength slider and model choice, shown while auto-tone is on."""
+    return gr.Slider(visible=bool(tone)), gr.Radio(visible=bool(tone))
 
 
 def on_face_change(face_model: str) -> tuple[gr.Markdown, gr.Checkbox, gr.Slider, gr.Image]:
@@ -168,7 +172,10 @@ def _stats(image: imageio.LoadedImage, result: enhance.EnhanceResult, face_model
     if control is not None and result.alpha is not None:
         text += f" · **α** {result.alpha:.2f} ({control[0].replace('_', ' ')})"
     if result.tone_strength is not None:
-        text += " · auto-tone on" + (f" (strength {result.tone_strength:.2f})" if result.tone_strength != 1 else "")
+        details = [f"strength {result.tone_strength:.2f}"] if result.tone_strength != 1 else []
+        if result.tone_model != enhance.TONE_MODEL:
+            details.insert(0, str(result.tone_model))
+        text += " · auto-tone on" + (f" ({', '.join(details)})" if details else "")
     if face_model != NO_FACES and not result.faces:
         text += " · **Faces** none found"
     elif face_model != NO_FACES:
@@ -179,7 +186,7 @@ def _stats(image: imageio.LoadedImage, result: enhance.EnhanceResult, face_model
 
 def run_enhance(image_path: str | None, model_id: str = DEFAULT_MODEL, scale: int = 2,
                 fidelity: float = DEFAULT_ALPHA, tone: bool = False, tone_strength: float = 1.0,
-                face_model: str = NO_FACES,
+                tone_model: str = enhance.TONE_MODEL, face_model: str = NO_FACES,
                 only_largest_face: bool = False, face_fidelity: float = CODEFORMER_DEFAULT_W, tile: int = 0,
                 progress: gr.Progress = gr.Progress(track_tqdm=True)
                 ) -> tuple[tuple[str, str], str, str, Image.Image | None]:
@@ -187,7 +194,9 @@ def run_enhance(image_path: str | None, model_id: str = DEFAULT_MODEL, scale: in
 
     ``scale``: output size / input size (1, 2 or 4). ``fidelity``: α in [0, 1] for models with network
     interpolation (the bundled model's fidelity ↔ texture, realesr-general-x4v3's denoise strength), ignored by
-    the others. ``tone_strength``: auto-tone's strength in [0, 1] (each curve blended towards the identity). ``face_fidelity``: CodeFormer's w in [0, 1], ignored by the other face models.
+    the others. ``tone_strength``: auto-tone's strength in [0, 1] (each curve blended towards the identity);
+    ``tone_model``: its ``tone/...`` model. ``face_fidelity``: CodeFormer's w in [0, 1], ignored by the other face
+    models.
     Returns the (before, after) PNG pair, the full-resolution PNG, a stats line and a preview of the input
     with the restored faces boxed (None when no face was restored).
     """
@@ -200,7 +209,8 @@ def run_enhance(image_path: str | None, model_id: str = DEFAULT_MODEL, scale: in
         alpha = float(fidelity) if enhance.interpolation_control(model_id) is not None else None
         result = enhance.enhance_image(image, model_id, int(scale), alpha, bool(tone), face,
                                        bool(only_largest_face), float(face_fidelity), int(tile) or None,
-                                       on_step, on_stage, tone_strength=float(tone_strength))
+                                       on_step, on_stage, tone_strength=float(tone_strength),
+                                       tone_model=str(tone_model))
     out = result.image
     before, full = save_before_after(Path(image_path).stem, f"_enhanced_x{result.scale}_{short_name(result.model_id)}",
                                      out, "_before_bicubic", result.before)
@@ -271,6 +281,10 @@ def build() -> None:
                 tone_strength = gr.Slider(0, 1, value=1, step=0.05, label="Auto-tone strength", visible=False,
                                           elem_id="enhance-tone-strength",
                                           info="Lower it for photos whose darkness or colour was chosen.")
+                tone_model = gr.Radio(task_choices(enhance.TONE_TASK), value=enhance.TONE_MODEL,
+                                      label="Auto-tone model", visible=False, elem_id="enhance-tone-model",
+                                      info="Cautious leaves alone a photo whose look may have been chosen; "
+                                           "it also leaves some dark, warm photos as they are.")
                 face_model = gr.Dropdown(face_choices(), value=NO_FACES, label="Restore faces",
                                          elem_id="enhance-faces")
                 only_largest = gr.Checkbox(False, label="Only the largest face", visible=False,
@@ -307,13 +321,15 @@ def build() -> None:
                      queue=False)
         # "Same size" may hand over to a sibling model: the card follows (the slider keeps the user's α).
         scale.change(card_for, [model, scale], card, api_name="enhance_model_card", queue=False)
-        tone.change(on_tone_change, tone, tone_strength, api_name="enhance_tone_controls", queue=False)
+        tone.change(on_tone_change, tone, [tone_strength, tone_model], api_name="enhance_tone_controls",
+                    queue=False)
         face_model.change(on_face_change, face_model, [face_card, only_largest, face_w, preview],
                           api_name="enhance_face_controls", queue=False)
         gr.on([photo.change, model.change, scale.change, fidelity.release], estimate_enhance,
               [photo, model, scale, fidelity], expected, api_name="enhance_expected_time")
         run.click(gpu(stoppable(run_enhance, outputs=4)),
-                  [photo, model, scale, fidelity, tone, tone_strength, face_model, only_largest, face_w, tile],
+                  [photo, model, scale, fidelity, tone, tone_strength, tone_model, face_model, only_largest, face_w,
+                   tile],
                   [slider, download, stats, preview], api_name="enhance", **MODEL_EVENTS)
         compare.click(gpu(run_classroom), photo, [gallery, table, classroom_stats], api_name="enhance_classroom",
                       **MODEL_EVENTS)

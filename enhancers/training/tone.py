@@ -123,7 +123,8 @@ def _batch(pool, cfg: ToneConfig, rng: random.Random, np_rng: np.random.Generato
 def evaluate(model: ToneCurveNet, paths, crop: int | None = 512) -> dict:
     """Mean RGB PSNR of the degraded input and of the auto-toned result against the original, per condition
     (:data:`EVAL_CONDITIONS`), on evaluation-prepared held-out photos (:func:`data.prepare_hr`); photos given back
-    exactly are counted in ``unchanged`` (:func:`_means`)."""
+    exactly are counted in ``unchanged`` (:func:`_means`), and photos a degraded condition leaves within 1 dB of
+    their input (corrected too little, or declined) in ``gain_under_1db``."""
     model.eval()
     rows = {name: {"input_psnr": [], "output_psnr": []} for name in EVAL_CONDITIONS}
     for p in paths:
@@ -135,7 +136,11 @@ def evaluate(model: ToneCurveNet, paths, crop: int | None = 512) -> dict:
                 rows[name]["input_psnr"].append(psnr_rgb(bad, clean))
             rows[name]["output_psnr"].append(psnr_rgb(out, clean))
     model.train()
-    return {name: _means(r) for name, r in rows.items()}
+    table = {name: _means(r) for name, r in rows.items()}
+    for name, r in rows.items():
+        if r["input_psnr"]:
+            table[name]["gain_under_1db"] = int(np.sum(np.subtract(r["output_psnr"], r["input_psnr"]) < 1))
+    return table
 
 
 def _means(row: dict[str, list[float]]) -> dict:
