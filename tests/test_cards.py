@@ -105,3 +105,24 @@ def test_committed_tone_cards_are_what_their_metrics_write():
     for model_id, table in tone.items():
         card = WEIGHTS_DIR / f"{model_id.replace('/', '-')}.md"
         assert report_enhance.tone_card_text(model_id, table, runs) == card.read_text(), model_id
+
+
+def test_paste_grid_centres_cells_in_columns_and_rows(tmp_path):
+    from PIL import Image
+
+    from enhancers.training.sheets import LABEL_HEIGHT, paste_grid
+
+    red, blue = Image.new("RGB", (10, 6), (255, 0, 0)), Image.new("RGB", (4, 4), (0, 0, 255))
+    path = paste_grid([[red, blue], [blue, red]], tmp_path / "grid.png", gap=2)
+    with Image.open(path) as im:
+        assert im.size == (10 + 2 + 10, 6 + 2 + 6)
+        assert im.getpixel((0, 0)) == (255, 0, 0) and im.getpixel((12, 0)) == (255, 255, 255)
+        assert im.getpixel((3 + 12, 1)) == (0, 0, 255)  # the 4×4 cell centred in its 10×6 slot
+        assert im.getpixel((3, 1 + 8)) == (0, 0, 255) and im.getpixel((12, 8)) == (255, 0, 0)
+    labelled = paste_grid([[red, blue]], tmp_path / "labelled.png", labels=["a", "b"])
+    with Image.open(labelled) as im:
+        assert im.size == (10 + 4 + 4, LABEL_HEIGHT + 6) and im.getpixel((0, LABEL_HEIGHT)) == (255, 0, 0)
+    with pytest.raises(ValueError, match="equal length"):
+        paste_grid([[red], [red, blue]], tmp_path / "bad.png")
+    with pytest.raises(ValueError, match="expected 2 labels, got 1"):
+        paste_grid([[red, blue]], tmp_path / "bad.png", labels=["a"])

@@ -19,10 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
-from PIL import Image, ImageDraw
 
 from .. import colorize as pipeline
-from .. import imageio
 from ..archs.color_unet import ColorUNet
 from ..color_metrics import balanced_hue_accuracy, colourfulness, rgb_psnr
 from ..lab import gray_to_rgb, ntsc_gray
@@ -39,6 +37,7 @@ from .colorize import (
     prepare_photo,
     training_photos,
 )
+from .sheets import paste_grid, sheet_cell
 
 RUN_DIR = Path("runs")
 STAGE_RUNS = ("corpus-nogan-gen", "corpus-nogan-critic", "corpus-nogan")
@@ -294,11 +293,6 @@ def bars(m: dict) -> dict[str, bool]:
             "lightness": m["min_l_psnr"] >= L_BAR, "hue_accuracy": m["hue_acc"] >= HUE_BAR}
 
 
-def _tile(rgb: torch.Tensor, height: int) -> Image.Image:
-    im = imageio.tensor_to_pil(rgb)
-    return im.resize((max(1, round(im.width * height / im.height)), height), Image.Resampling.LANCZOS)
-
-
 def contact_sheet(new: torch.nn.Module, new_reduction: str, old: torch.nn.Module | None, path: Path,
                   height: int = 150) -> Path:
     """A JPEG grid: per photo, the gray input, the previous model (its default ensemble), the new model
@@ -322,19 +316,9 @@ def sheet_of_columns(columns: list[tuple[str, Callable[[torch.Tensor], torch.Ten
         for _, model, reduction in columns:
             ab = pipeline.predict_ab(model, ntsc_gray(gray), ensemble=True, reduction=reduction)
             cells.append(pipeline.combine(ntsc_gray(gray), ab))
-        rows.append([_tile(c, height) for c in (*cells, hr)])
+        rows.append([sheet_cell(c, height) for c in (*cells, hr)])
     labels = ["gray input", *(label for label, _, _ in columns), "original"]
-    widths = [max(r[i].width for r in rows) for i in range(len(labels))]
-    sheet = Image.new("RGB", (sum(widths) + 4 * len(widths), 18 + len(rows) * (height + 4)), "white")
-    draw = ImageDraw.Draw(sheet)
-    x = 0
-    for i, label in enumerate(labels):
-        draw.text((x + 4, 3), label, fill="black")
-        for j, r in enumerate(rows):
-            sheet.paste(r[i], (x + (widths[i] - r[i].width) // 2, 18 + j * (height + 4)))
-        x += widths[i] + 4
-    sheet.save(path, quality=82, optimize=True)
-    return path
+    return paste_grid(rows, path, labels, quality=82)
 
 
 def _stage_log(run: Path) -> list[dict]:

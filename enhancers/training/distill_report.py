@@ -24,6 +24,7 @@ from .. import degrade, imageio
 from ..specs import WEIGHTS_DIR
 from . import data
 from .cards import CPU_PRECISION_HEADING, append_section, existing_section
+from .sheets import paste_grid
 
 TEACHER = "enhance/realesrgan-x4plus"
 STUDENTS = {2: "enhance/distilled-x2", 1: "enhance/distilled-x1"}
@@ -93,13 +94,7 @@ def contact_sheet(photos, path: Path = SHEET_FILE, crop: int = 176) -> Path:
                generate(lq, PREVIOUS[2], scale=2, alpha=1.0), generate(lq, STUDENTS[2], scale=2, alpha=1.0), hr]
         top, left = (hr.shape[-2] - crop) // 2, (hr.shape[-1] - crop) // 2
         tiles.append([imageio.tensor_to_pil(t.clamp(0, 1)[..., top:top + crop, left:left + crop]) for t in row])
-    gap = 4
-    sheet = Image.new("RGB", (5 * crop + 4 * gap, len(tiles) * crop + (len(tiles) - 1) * gap), "white")
-    for r, row in enumerate(tiles):
-        for c, tile in enumerate(row):
-            sheet.paste(tile, (c * (crop + gap), r * (crop + gap)))
-    sheet.save(path, quality=92)
-    return path
+    return paste_grid(tiles, path)
 
 
 @torch.no_grad()

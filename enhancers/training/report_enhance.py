@@ -30,6 +30,7 @@ from ..sharpen import unsharp_mask
 from ..specs import WEIGHTS_DIR
 from . import data
 from .cards import CPU_PRECISION_HEADING, existing_section
+from .sheets import paste_grid, sheet_cell
 
 GENERATOR = "enhance/compact-x2"
 ALPHAS = (0.0, 0.5, 1.0)
@@ -326,7 +327,16 @@ TONE_CAUTIOUS_HISTORY = """## When to choose it, and what it costs
   more than the L1 network at 70 % and cost less. Closer crops (`--zoom`) and a frozen scene encoder (`--scene`)
   did not help (the same card).
 - **Not tried:** training on many more photos with chosen looks (dusk, grading, flat surfaces) seen undegraded,
-  which the corpus does not hold."""
+  which the corpus does not hold.
+
+## Contact sheet (`weights/tone-sheet.jpg`, written by `report-enhance`)
+Six held-out photos, 512-px views. Columns: one stop under with a warm cast, `tone/curves` and this model on it,
+the original, then both models on the original. Looked at:
+- the cat and the surfer, one stop under and warm: both models bring back the original's brightness and colour;
+- the coffee: `tone/curves` restores it, this model leaves it dark and warm (it is one of the 23 it declines);
+- the sunset: neither model brings back the original's glare; this one leaves the dark version nearly as it came;
+- the gray wall behind greentock's clock, untouched: `tone/curves` turns it white, this model gives it back;
+- the sheep under a blue sky, untouched: `tone/curves` brightens the sky, this model gives it back."""
 
 
 # Auto-tone's pipeline cost is read on two views of each untouched photo: a close-up (the photo ↓2, centre crop
@@ -360,6 +370,33 @@ def tone_table(model_id: str = "tone/curves", photos=None) -> dict:
                        "median_cost": round(float(np.median(cost)), 2), "within_1db": int(np.sum(cost <= 1))}
     table["photos"] = len(photos)
     return table
+
+
+TONE_SHEET_FILE = WEIGHTS_DIR / "tone-sheet.jpg"
+# Held-out photos: two it fixes, a warm interior it declines (coffee), a chosen look (a sunset), a gray wall and a
+# clean sky the default network brightens.
+TONE_SHEET_PHOTOS = ("chelsea.png", "surfer.jpg", "coffee.png", "lomiri-sunset_by_Aitzol_Berasategi.jpg",
+                     "lomiri-greentock_by_Peter_Nerlich.jpg", "sheep.jpg")
+
+
+@torch.no_grad()
+def tone_sheet(path: Path = TONE_SHEET_FILE, height: int = 150) -> Path:
+    """Rows: :data:`TONE_SHEET_PHOTOS` (evaluation-prepared, 512-px views); columns: the photo one stop under with a
+    warm cast, both auto-tone models on it, the original, then both models on the original."""
+    from ..enhance import auto_tone, tone_model_ids
+    from .tone import heldout_photos
+
+    by_name = {p.name: p for p in heldout_photos()}
+    rows = []
+    for name in TONE_SHEET_PHOTOS:
+        clean = data.prepare_hr(by_name[name], crop=CROP)
+        dark = degrade.photometric(clean, degrade.DARK_WARM_CAST).mul(255).round().div(255)
+        cells = [dark, *(auto_tone(dark, model_id=m)[0] for m in tone_model_ids()), clean,
+                 *(auto_tone(clean, model_id=m)[0] for m in tone_model_ids())]
+        rows.append([sheet_cell(c, height) for c in cells])
+    models = tone_model_ids()
+    labels = ["one stop under, warm", *models, "original", *(f"original -> {m}" for m in models)]
+    return paste_grid(rows, path, labels, quality=85)
 
 
 def _summaries(names) -> dict[str, dict]:
@@ -762,7 +799,8 @@ def _tone_curves_text(runs: dict) -> tuple[str, str, str]:
   crops), Adam, cosine decay, {run.get('train_seconds', 0) / 60:.0f} min on one CPU thread,
   {run.get('steps_done', '?')} steps.
 - **Beside it**: `tone/curves-cautious` (`weights/tone-curves-cautious.md`), fine-tuned from it, leaves untouched
-  photos within 1 dB and declines more dark, warm ones."""
+  photos within 1 dB and declines more dark, warm ones. A contact sheet of both on six held-out photos:
+  `weights/tone-sheet.jpg` (described in that card)."""
     return "auto-tone (global tone curves from a thumbnail), trained by this project", training, TONE_HISTORY
 
 
@@ -799,6 +837,7 @@ def main(cards_only: bool = False, tone_only: bool = False) -> int:
     if not cards_only:
         gen = gen if tone_only else generator_table()
         tone = {model_id: tone_table(model_id) for model_id in TONE_CARD_TEXT}
+        print("wrote", tone_sheet())
     for proto, mean in gen["mean"].items():
         print(proto)
         for m, v in mean.items():
