@@ -509,7 +509,8 @@ def task_spec(model_id: str, task: str, kind: str) -> ModelSpec:
     """
     spec = get_spec(model_id)
     if spec.task != task:
-        raise InvalidInputError(f"{model_id} is a {spec.task} model, not {kind}")
+        article = "an" if spec.task[0] in "aeiou" else "a"
+        raise InvalidInputError(f"{model_id} is {article} {spec.task} model, not {kind}")
     return spec
 
 

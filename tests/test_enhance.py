@@ -328,7 +328,7 @@ def test_cautious_auto_tone_fixes_lighting_and_leaves_good_photos_alone(coffee):
 
 def test_auto_tone_refuses_a_model_of_another_task(coffee):
     assert enhance.tone_model_ids() == ["tone/curves", "tone/curves-cautious"]
-    with pytest.raises(InvalidInputError, match="not an auto-tone model"):
+    with pytest.raises(InvalidInputError, match="is an enhance model, not an auto-tone model"):
         enhance.auto_tone(coffee, model_id="enhance/compact-x2")
     with pytest.raises(UnknownModelError):
         enhance.auto_tone(coffee, model_id="tone/nope")
