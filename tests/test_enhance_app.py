@@ -58,7 +58,7 @@ def _pixels(path: str) -> np.ndarray:
 
 
 def test_default_run_is_x2_png_with_alpha_kept(client, small_rgba):
-    (before, after), full, stats, preview = _enhance(client, small_rgba)
+    (before, after), full, stats, preview, curves = _enhance(client, small_rgba)
     assert Path(full).suffix == ".png" and after == full
     with Image.open(full) as out:
         assert out.mode == "RGBA" and out.size == (192, 128)
@@ -69,14 +69,14 @@ def test_default_run_is_x2_png_with_alpha_kept(client, small_rgba):
     assert "96×64 → **Output** 192×128" in stats
     assert f"**Model** {enhance.DEFAULT_MODEL}" in stats and "**α** 1.00 (fidelity)" in stats
     assert "generator" in stats and "alpha kept" in stats
-    assert preview is None
+    assert preview is None and curves["visible"] is False, "no auto-tone, so no curves"
 
 
 def test_same_size_and_the_two_ends_of_the_slider(client, small_rgba):
-    _, same, stats, _ = _enhance(client, small_rgba, scale=1)
+    _, same, stats, _, _ = _enhance(client, small_rgba, scale=1)
     assert _pixels(same).shape == (64, 96, 3) and "96×64 → **Output** 96×64" in stats
     assert "**Model** enhance/distilled-x1" in stats, "the same size should come from the same-size generator"
-    (_, full0, stats0, _), (_, full1, stats1, _) = (_enhance(client, small_rgba, fidelity=a) for a in (0.0, 1.0))
+    (_, full0, stats0, _, _), (_, full1, stats1, _, _) = (_enhance(client, small_rgba, fidelity=a) for a in (0.0, 1.0))
     assert "**α** 0.00" in stats0 and "**α** 1.00" in stats1
     diff = np.abs(_pixels(full0) - _pixels(full1))
     assert diff.shape == (128, 192, 3)
@@ -102,6 +102,14 @@ def test_auto_tone_brightens_a_dark_photo(client, coffee, tmp_path):
     plain = _enhance(client, path, scale=1)
     toned = _enhance(client, path, scale=1, tone=True)
     assert _pixels(toned[1]).mean() > _pixels(plain[1]).mean() + 15
+    # the curves plot: each channel's curve lifts the mid-tones of the dark photo above the straight line
+    frame = toned[4]["value"]
+    assert toned[4]["visible"] is True and frame["columns"] == ["input level", "output level", "channel"]
+    series = {}
+    for x, y, channel in frame["data"]:
+        series.setdefault(channel, {})[x] = y
+    assert set(series) == {"unchanged", "red", "green", "blue"} and series["unchanged"][127.5] == 127.5
+    assert all(series[c][127.5] > 127.5 + 20 for c in ("red", "green", "blue")), series
     assert "auto-tone" in toned[2] and "auto-tone" not in plain[2]
     half = _enhance(client, path, scale=1, tone=True, tone_strength=0.5)
     assert _pixels(plain[1]).mean() + 5 < _pixels(half[1]).mean() < _pixels(toned[1]).mean() - 5
@@ -124,7 +132,7 @@ def test_face_model_offline_names_the_download(client, small_rgba, face_photo, t
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     monkeypatch.delenv("HF_HUB_CACHE", raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    _, _, stats, preview = _enhance(client, small_rgba, scale=1, face_model="face/gfpgan-v1.4")
+    _, _, stats, preview, _ = _enhance(client, small_rgba, scale=1, face_model="face/gfpgan-v1.4")
     assert "**Faces** none found" in stats and preview is None, "no face, so nothing to download"
     with pytest.raises(AppError, match=r"face/gfpgan-v1\.4.*offline.*one-time download of 349 MB"):
         _enhance(client, face_photo, scale=1, face_model="face/gfpgan-v1.4")
@@ -141,7 +149,7 @@ def test_restored_faces_are_boxed_in_the_preview(client, face_photo, monkeypatch
         return faces.FaceResult(rgb.clone(), tuple(found))
 
     monkeypatch.setattr(faces, "restore_faces", restore_unchanged)
-    _, _, stats, preview = _enhance(client, face_photo, scale=2, face_model="face/codeformer",
+    _, _, stats, preview, _ = _enhance(client, face_photo, scale=2, face_model="face/codeformer",
                                     only_largest_face=True, face_fidelity=0.7)
     assert calls == [("face/codeformer", True, 0.7)]
     assert "**Faces** 1 restored (largest only) with CodeFormer" in stats
@@ -213,3 +221,15 @@ def test_api_lists_enhance_with_image_first_and_optional_rest(client):
     assert params[0]["parameter_has_default"] is False
     assert all(p["parameter_has_default"] for p in params[1:])
     assert params[1]["parameter_default"] == enhance.DEFAULT_MODEL and params[2]["parameter_default"] == 2
+
+
+def test_tone_curves_frame_has_each_channel_and_the_straight_line():
+    from ui.enhance import tone_curves_frame
+
+    curves = torch.stack([torch.linspace(0, 1, 5), torch.linspace(0, 1, 5).sqrt(), torch.zeros(5)])
+    frame = tone_curves_frame(curves)
+    assert list(frame.columns) == ["input level", "output level", "channel"] and len(frame) == 20
+    by = {c: dict(zip(g["input level"], g["output level"])) for c, g in frame.groupby("channel")}
+    assert by["unchanged"] == by["red"] == {0.0: 0.0, 63.8: 63.8, 127.5: 127.5, 191.2: 191.2, 255.0: 255.0}
+    assert by["green"][63.8] == 127.5 and set(by["blue"].values()) == {0.0}
+    assert tone_curves_frame(None) is None

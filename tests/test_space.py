@@ -127,7 +127,7 @@ def test_sr_and_enhance_defaults(client, photos) -> None:
 
     _, full, stats = client.predict(handle_file(str(photos["photo"])), api_name="/sr")
     assert _size(full) == (320, 192) and "sr/compact-x2" in stats
-    _, full, stats, preview = client.predict(handle_file(str(photos["photo"])), api_name="/enhance")
+    _, full, stats, preview, _ = client.predict(handle_file(str(photos["photo"])), api_name="/enhance")
     assert _size(full) == (320, 192) and "enhance/distilled-x2" in stats and preview is None
 
 
@@ -135,8 +135,8 @@ def test_enhance_restores_a_face_with_the_hub_model(client, space_app, photos) -
     from gradio_client import handle_file
 
     _, hub = space_app
-    _, full, stats, preview = client.predict(handle_file(str(photos["face"])), scale=1, face_model=GFPGAN_ID,
-                                             api_name="/enhance")
+    _, full, stats, preview, _ = client.predict(handle_file(str(photos["face"])), scale=1, face_model=GFPGAN_ID,
+                                                api_name="/enhance")
     assert hub.count() > 0, "GFPGAN came from the fake Hub"
     assert _size(full) == (160, 160) and "**Faces** 1 restored with GFPGAN" in stats, stats
     assert preview is not None

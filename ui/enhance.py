@@ -7,6 +7,7 @@ import math
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import gradio as gr
 from PIL import Image, ImageDraw
@@ -19,6 +20,9 @@ from ui.common import (DEFAULTS, MODEL_EVENTS, add_examples, advanced_tile, befo
                        describe_model, gpu, kept_note, model_choices, model_dropdown, open_upload, photo_input,
                        png_output, result_file, run_button, save_before_after, short_name, task_choices,
                        tile_progress, user_errors, weights_note, expected_time)
+
+if TYPE_CHECKING:
+    import torch
 
 NO_FACES = "none"
 SCALE_CHOICES = [("Same size", 1), ("×2", 2), ("×4", 4)]
@@ -74,14 +78,16 @@ size; its texture end was then trained on at that size towards the teacher's res
 **Fix lighting (auto-tone).** Before the generator, a small CNN looks at a 64×64 thumbnail and predicts one
 smooth, increasing tone curve per colour channel, like the Curves tool of a photo editor: brighter shadows, more
 contrast, no colour cast. The curves are applied to every pixel at full resolution, so the cost hardly grows with
-the photo. A well-exposed photo comes back close to unchanged (about 31 dB on average), but photos whose darkness
-or colour was chosen (night scenes, sunsets, a gray wall) get "corrected". The **strength** slider blends each
-curve towards the straight line (s·curve + (1 − s)·x): measured on 72 held-out photos, strength 0.4 costs an
-untouched photo 1.5 dB instead of 3.5 dB, and still lifts a dark, warm, faded one by 3.2 dB instead of 6.1 dB.
-The **cautious** auto-tone model is the same network trained further with most photos shown undegraded and a loss
-measured in dB: where it cannot tell a lighting fault from a chosen look, it leaves the photo alone. It keeps an
-untouched photo within 1 dB and still gains over 4 dB on dark or cast ones on average, but it leaves about a third
-of dark, warm photos nearly as they came: if it does too little, switch back to the default model.
+the photo. The plot under the result shows them: a curve above the straight line brightens that channel, a steeper
+one adds contrast, and a channel pulled down more than the others loses its cast. A well-exposed photo comes back
+close to unchanged (about 31 dB on average), but photos whose darkness or colour was chosen (night scenes, sunsets,
+a gray wall) get "corrected". The **strength** slider blends each curve towards the straight line
+(s·curve + (1 − s)·x): measured on 72 held-out photos, strength 0.4 costs an untouched photo 1.5 dB instead of
+3.5 dB, and still lifts a dark, warm, faded one by 3.2 dB instead of 6.1 dB. The **cautious** auto-tone model is
+the same network trained further with most photos shown undegraded and a loss measured in dB: where it cannot tell
+a lighting fault from a chosen look, it leaves the photo alone. Switching it on costs an untouched photo 0.84 dB on
+average (the default: 2.7 dB) and still gains over 4 dB on dark or cast ones, but it leaves about a third of dark,
+warm photos nearly as they came: if it does too little, switch back to the default model.
 
 **Restore faces.** MTCNN finds the faces; each is aligned to a 512×512 template, redrawn by a network trained
 only on faces, and blended back with a soft mask. Face models download from the Hub on first use; CodeFormer's
@@ -115,6 +121,26 @@ def on_model_change(model_id: str, scale: int = 2) -> tuple[str, gr.Slider]:
 def on_tone_change(tone: bool) -> tuple[gr.Slider, gr.Radio]:
     """The auto-tone strength slider and model choice, shown while auto-tone is on."""
     return gr.Slider(visible=bool(tone)), gr.Radio(visible=bool(tone))
+
+
+# The curves plot: one line per channel in its own colour, and the straight line that would change nothing.
+CURVE_COLOURS = {"red": "#d62728", "green": "#2ca02c", "blue": "#1f77b4", "unchanged": "#9e9e9e"}
+
+
+def tone_curves_frame(curves: torch.Tensor | None):
+    """The auto-tone curves applied, float32 ``(3, K + 1)`` in [0, 1] in RGB order (each channel's output at
+    inputs 0, 1/K, …, 1), as a table for the curves plot: columns ``input level``, ``output level`` (both 0–255)
+    and ``channel`` (red, green, blue, and ``unchanged``, the identity). None when auto-tone was off."""
+    import pandas as pd
+
+    if curves is None:
+        return None
+    values = curves.tolist()
+    levels = [255 * i / (len(values[0]) - 1) for i in range(len(values[0]))]
+    rows = [(x, x, "unchanged") for x in levels]
+    for name, curve in zip(("red", "green", "blue"), values):
+        rows += [(x, 255 * v, name) for x, v in zip(levels, curve)]
+    return pd.DataFrame(rows, columns=["input level", "output level", "channel"]).round(1)
 
 
 def on_face_change(face_model: str) -> tuple[gr.Markdown, gr.Checkbox, gr.Slider, gr.Image]:
@@ -189,7 +215,7 @@ def run_enhance(image_path: str | None, model_id: str = DEFAULT_MODEL, scale: in
                 tone_model: str = enhance.TONE_MODEL, face_model: str = NO_FACES,
                 only_largest_face: bool = False, face_fidelity: float = CODEFORMER_DEFAULT_W, tile: int = 0,
                 progress: gr.Progress = gr.Progress(track_tqdm=True)
-                ) -> tuple[tuple[str, str], str, str, Image.Image | None]:
+                ) -> tuple[tuple[str, str], str, str, Image.Image | None, gr.LinePlot]:
     """Enhance one photo: auto-tone (``tone``), the generator, then faces (``face_model``, or "none").
 
     ``scale``: output size / input size (1, 2 or 4). ``fidelity``: α in [0, 1] for models with network
@@ -197,8 +223,9 @@ def run_enhance(image_path: str | None, model_id: str = DEFAULT_MODEL, scale: in
     the others. ``tone_strength``: auto-tone's strength in [0, 1] (each curve blended towards the identity);
     ``tone_model``: its ``tone/...`` model. ``face_fidelity``: CodeFormer's w in [0, 1], ignored by the other face
     models.
-    Returns the (before, after) PNG pair, the full-resolution PNG, a stats line and a preview of the input
-    with the restored faces boxed (None when no face was restored).
+    Returns the (before, after) PNG pair, the full-resolution PNG, a stats line, a preview of the input
+    with the restored faces boxed (None when no face was restored) and the auto-tone curves plot (shown only when
+    auto-tone ran; :func:`tone_curves_frame`).
     """
     started = time.perf_counter()
     image = open_upload(image_path, MEMORY_HINT)
@@ -215,7 +242,9 @@ def run_enhance(image_path: str | None, model_id: str = DEFAULT_MODEL, scale: in
     before, full = save_before_after(Path(image_path).stem, f"_enhanced_x{result.scale}_{short_name(result.model_id)}",
                                      out, "_before_bicubic", result.before)
     stats = _stats(image, result, face_model, bool(only_largest_face), time.perf_counter() - started)
-    return (before, full), full, stats, faces_preview(image, result.faces, out.width)
+    curves = tone_curves_frame(result.tone_curves)
+    return ((before, full), full, stats, faces_preview(image, result.faces, out.width),
+            gr.LinePlot(value=curves, visible=curves is not None))
 
 
 def estimate_enhance(image_path: str | None, model_id: str = DEFAULT_MODEL, scale: int = 2,
@@ -301,6 +330,12 @@ def build() -> None:
                 download = result_file("enhance-download")
                 preview = gr.Image(label="Faces restored (boxes on the input)", type="pil", format="png",
                                    interactive=False, height=240, visible=False, elem_id="enhance-faces-preview")
+                curves_plot = gr.LinePlot(x="input level", y="output level", color="channel",
+                                          color_map=CURVE_COLOURS, x_lim=[0, 255], y_lim=[0, 255],
+                                          label="Auto-tone curves (output level for each input level)",
+                                          caption="Each colour channel's curve in its own colour; the gray "
+                                                  "straight line would change nothing. Above it: brighter.",
+                                          visible=False, elem_id="enhance-tone-curves")
                 card = gr.Markdown(card_for(DEFAULT_MODEL), elem_id="enhance-card")
                 face_card = gr.Markdown(visible=False, elem_id="enhance-face-card")
         with gr.Accordion("Classroom mode: PSNR stage against GAN stage", open=False):
@@ -327,9 +362,9 @@ def build() -> None:
                           api_name="enhance_face_controls", queue=False)
         gr.on([photo.change, model.change, scale.change, fidelity.release], estimate_enhance,
               [photo, model, scale, fidelity], expected, api_name="enhance_expected_time")
-        run.click(gpu(stoppable(run_enhance, outputs=4)),
+        run.click(gpu(stoppable(run_enhance, outputs=5)),
                   [photo, model, scale, fidelity, tone, tone_strength, tone_model, face_model, only_largest, face_w,
                    tile],
-                  [slider, download, stats, preview], api_name="enhance", **MODEL_EVENTS)
+                  [slider, download, stats, preview, curves_plot], api_name="enhance", **MODEL_EVENTS)
         compare.click(gpu(run_classroom), photo, [gallery, table, classroom_stats], api_name="enhance_classroom",
                       **MODEL_EVENTS)

@@ -220,7 +220,7 @@ def build() -> None:
                 slider = before_after_slider("Before · After", "style-slider")
                 status = gr.Markdown(elem_id="style-status")
                 curve = gr.LinePlot(x="step", y="value", color="loss", label="Loss (weighted terms and total)",
-                                    x_title="step", y_title="loss", height=260, elem_id="style-curve")
+                                    x_title="step", y_title="loss", elem_id="style-curve")
                 download = result_file("style-download", "Result PNG")
         gr.Markdown(NOTES, elem_id="style-notes")
 
