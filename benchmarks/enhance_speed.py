@@ -3,11 +3,13 @@
 At 1 MP and 3 MP of a real photo (scikit-image's astronaut, resized), each in a fresh process so peaks don't mix:
 the bundled generator (``enhance/compact-x2``, ×2, α = 1), its same-size sibling (``enhance/compact-x1``, the
 output size "same", α = 1), the teacher it is distilled from (Real-ESRGAN x4plus, ``enhance/realesrgan-x4plus``,
-×4 then Lanczos, at the same two output sizes and in its default CPU precision), auto-tone (``tone/curves``), and
+×4 then Lanczos, at the same two output sizes and in its default CPU precision), auto-tone (``tone/curves`` and
+``tone/curves-cautious``), and
 MTCNN face detection (``enhancers.faces.detect_faces``). Megapixels of input per second, peak RSS, and the
 bundled generators' speed as a multiple of the teacher's at the same size and output scale.
 
-    python benchmarks/enhance_speed.py [--stages generator same_size teacher teacher_same_size tone faces]
+    python benchmarks/enhance_speed.py [--stages generator same_size teacher teacher_same_size tone tone_cautious
+        faces]
         [--megapixels 1 3] [--repeat 2]
 """
 
@@ -33,10 +35,10 @@ def _generator(image, scale: int = 2, model: str = "enhance/compact-x2") -> None
     enhance.enhance_image(image, model, scale=scale, alpha=alpha, with_before=False)
 
 
-def _tone(image) -> None:
+def _tone(image, model: str = "tone/curves") -> None:
     from enhancers import enhance
 
-    enhance.auto_tone(image.rgb)
+    enhance.auto_tone(image.rgb, model_id=model)
 
 
 def _faces(image) -> None:
@@ -49,7 +51,7 @@ TEACHER = "enhance/realesrgan-x4plus"
 STAGES = {"generator": _generator, "same_size": functools.partial(_generator, scale=1),
           "teacher": functools.partial(_generator, model=TEACHER),
           "teacher_same_size": functools.partial(_generator, scale=1, model=TEACHER), "tone": _tone,
-          "faces": _faces}
+          "tone_cautious": functools.partial(_tone, model="tone/curves-cautious"), "faces": _faces}
 # (student stage, teacher stage): the speed-up printed when both ran at a size.
 SPEEDUPS = (("generator", "teacher"), ("same_size", "teacher_same_size"))
 
