@@ -365,31 +365,35 @@ the original, then both models on the original. Looked at:
 TONE_COST_VIEWS = {"well_exposed_in_enhance": CROP // 2, "well_exposed_in_enhance_view": CROP}
 
 
-def tone_table(model_id: str = "tone/curves", photos=None) -> dict:
-    """Auto-tone model ``model_id`` on the held-out photos under each condition
+def tone_table(model_ids, photos=None) -> dict[str, dict]:
+    """Each auto-tone model of ``model_ids`` on the held-out photos under each condition
     (:func:`enhancers.training.tone.evaluate`), plus, for each of :data:`TONE_COST_VIEWS`, the untouched photos
     through the one-click pipeline at ×2 (fixed mix, the bundled generator), without and with auto-tone, RGB PSNR
     against the clean photo: what switching auto-tone on costs a photo that needed nothing (mean, median, and the
-    photos within 1 dB)."""
+    photos within 1 dB). The pipeline without auto-tone, the same for every model, runs once per photo and view."""
     from ..enhance import auto_tone, generate
     from ..loader import load_model
     from ..metrics import psnr_rgb
     from .tone import evaluate, heldout_photos
 
     photos = photos or heldout_photos()
-    table = evaluate(load_model(model_id).module, photos, crop=CROP)
+    tables = {m: evaluate(load_model(m).module, photos, crop=CROP) for m in model_ids}
     for name, crop in TONE_COST_VIEWS.items():
-        plain, toned = [], []
+        plain, toned = [], {m: [] for m in model_ids}
         for i, p in enumerate(photos):
             hr = data.prepare_hr(Path(p), crop=crop, multiple=4)
             lq = degrade.fixed_mix(hr, 2, seed=i)
             plain.append(psnr_rgb(generate(lq, GENERATOR, scale=2).clamp(0, 1), hr))
-            toned.append(psnr_rgb(generate(auto_tone(lq, model_id=model_id)[0], GENERATOR, scale=2).clamp(0, 1), hr))
-        cost = np.subtract(plain, toned)
-        table[name] = {"input_psnr": round(float(np.mean(plain)), 3), "output_psnr": round(float(np.mean(toned)), 3),
-                       "median_cost": round(float(np.median(cost)), 2), "within_1db": int(np.sum(cost <= 1))}
-    table["photos"] = len(photos)
-    return table
+            for m in model_ids:
+                toned[m].append(psnr_rgb(generate(auto_tone(lq, model_id=m)[0], GENERATOR, scale=2).clamp(0, 1), hr))
+        for m in model_ids:
+            cost = np.subtract(plain, toned[m])
+            tables[m][name] = {"input_psnr": round(float(np.mean(plain)), 3),
+                               "output_psnr": round(float(np.mean(toned[m])), 3),
+                               "median_cost": round(float(np.median(cost)), 2), "within_1db": int(np.sum(cost <= 1))}
+    for table in tables.values():
+        table["photos"] = len(photos)
+    return tables
 
 
 TONE_SHEET_FILE = WEIGHTS_DIR / "tone-sheet.jpg"
@@ -638,7 +642,7 @@ blotches on the skin at α = 1. For portraits, restore faces (GFPGAN / CodeForme
 def write_cards(gen: dict, tone: dict) -> list[Path]:
     """Write ``weights/enhance-metrics.json``, ``weights/enhance-compact-x2.md`` (both stages), one card per
     weight file (``enhance-compact-x2-psnr.md``, ``enhance-compact-x2-gan.md``) and one per auto-tone model
-    (``tone``: each model id's :func:`tone_table`)."""
+    (``tone``: :func:`tone_table`, by model id)."""
     METRICS_FILE.write_text(json.dumps({"generator": gen, "tone": tone}, indent=1))
     held = ", ".join(dict.fromkeys(r["photo"] for r in gen["rows"]))  # the photos scored, even without data/
     runs = _summaries(("enhance-compact-x2-psnr", "enhance-compact-x2-gan", CONTINUATION_RUN, *TEXTURE_RUNS,
@@ -784,7 +788,7 @@ two views of each photo (the photo ↓2 Lanczos, then a centre crop):
 
 
 def tone_card_text(model_id: str, table: dict, runs: dict) -> str:
-    """The card (``weights/<model>.md``) of a bundled auto-tone model, from its held-out table (:func:`tone_table`)
+    """The card (``weights/<model>.md``) of a bundled auto-tone model, from its held-out table (one of :func:`tone_table`'s)
     and the training runs' summaries (:data:`RUNS_FILE`)."""
     name = model_id.replace("/", "-")
     size_kb = (WEIGHTS_DIR / f"{name}.safetensors").stat().st_size / 1e3
@@ -856,7 +860,7 @@ def main(cards_only: bool = False, tone_only: bool = False) -> int:
         gen, tone = saved["generator"], saved["tone"]
     if not cards_only:
         gen = gen if tone_only else generator_table()
-        tone = {model_id: tone_table(model_id) for model_id in TONE_CARD_TEXT}
+        tone = tone_table(list(TONE_CARD_TEXT))
         print("wrote", tone_sheet())
     for proto, mean in gen["mean"].items():
         print(proto)
