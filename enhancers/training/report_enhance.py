@@ -408,17 +408,17 @@ def tone_sheet(path: Path = TONE_SHEET_FILE, height: int = 150) -> Path:
     """Rows: :data:`TONE_SHEET_PHOTOS` (evaluation-prepared, 512-px views); columns: the photo one stop under with a
     warm cast, both auto-tone models on it, the original, then both models on the original."""
     from ..enhance import auto_tone, tone_model_ids
-    from .tone import heldout_photos
+    from .tone import heldout_photos, photometric_8bit
 
     by_name = {p.name: p for p in heldout_photos()}
+    models = tone_model_ids()
     rows = []
     for name in TONE_SHEET_PHOTOS:
         clean = data.prepare_hr(by_name[name], crop=CROP)
-        dark = degrade.photometric(clean, degrade.DARK_WARM_CAST).mul(255).round().div(255)
-        cells = [dark, *(auto_tone(dark, model_id=m)[0] for m in tone_model_ids()), clean,
-                 *(auto_tone(clean, model_id=m)[0] for m in tone_model_ids())]
+        dark = photometric_8bit(clean, degrade.DARK_WARM_CAST)
+        cells = [dark, *(auto_tone(dark, model_id=m)[0] for m in models), clean,
+                 *(auto_tone(clean, model_id=m)[0] for m in models)]
         rows.append([sheet_cell(c, height) for c in cells])
-    models = tone_model_ids()
     labels = ["one stop under, warm", *models, "original", *(f"original -> {m}" for m in models)]
     return paste_grid(rows, path, labels, quality=85)
 

@@ -93,6 +93,12 @@ def _pool(photos, short_side: int) -> list[torch.Tensor]:
     return pool
 
 
+def photometric_8bit(clean: torch.Tensor, params: degrade.PhotometricParams) -> torch.Tensor:
+    """``clean`` (RGB float32 ``(1, 3, H, W)`` in [0, 1]) under :func:`enhancers.degrade.photometric` ``params``,
+    rounded to 8 bits as a saved photo would be: what auto-tone is trained and scored on."""
+    return degrade.photometric(clean, params).mul(255).round().div(255)
+
+
 def _zoom_crop(img: torch.Tensor, crop: int, zoom: float, rng: random.Random) -> torch.Tensor:
     """A random square window of ``img`` (RGB uint8 ``(3, H, W)``), ``crop · zoom**u`` px with u uniform in
     [0, 1] (at most the short side), resized to ``crop`` px: RGB float32 ``(1, 3, crop, crop)`` in [0, 1]. At
@@ -115,7 +121,7 @@ def _batch(pool, cfg: ToneConfig, rng: random.Random, np_rng: np.random.Generato
         params = (degrade.IDENTITY_PHOTOMETRIC if rng.random() < cfg.identity_fraction
                   else degrade.random_photometric(np_rng))
         clean.append(c)
-        degraded.append(degrade.photometric(c, params).mul(255).round().div(255))
+        degraded.append(photometric_8bit(c, params))
     return torch.cat(degraded), torch.cat(clean)
 
 
@@ -130,7 +136,7 @@ def evaluate(model: ToneCurveNet, paths, crop: int | None = 512) -> dict:
     for p in paths:
         clean = data.prepare_hr(Path(p), crop=crop)
         for name, params in EVAL_CONDITIONS.items():
-            bad = degrade.photometric(clean, params).mul(255).round().div(255)
+            bad = photometric_8bit(clean, params)
             out = apply_curves(bad, model(bad))
             if params != degrade.IDENTITY_PHOTOMETRIC:
                 rows[name]["input_psnr"].append(psnr_rgb(bad, clean))
