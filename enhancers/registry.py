@@ -413,25 +413,22 @@ _STYLE_SPECS: tuple[ModelSpec, ...] = (
           ("mosaic", "Mosaic", "Mosaic_512.pth", "main", _MAZE_MOSAIC_WHY))),
 )
 
-_TONE_SPECS: tuple[ModelSpec, ...] = (
+_TONE_SPECS: tuple[ModelSpec, ...] = tuple(
     ModelSpec(
-        id="tone/curves", title="Auto-tone curves (bundled)", task="tone", arch="tone-curves",
-        source=BundledWeights("tone-curves.safetensors"), license="MIT (trained by this project)",
-        paper="https://arxiv.org/abs/2001.06826", tiling=Tiling(enabled=False), min_size=8,
-        description="A small CNN looks at a 64×64 thumbnail and its colour histograms and predicts one tone "
-                    "curve per channel (exposure, contrast, white balance), applied at full resolution, so the "
-                    "cost does not grow with the photo. Trained here to undo exposure, gamma, faded contrast and "
-                    "colour casts. It corrects nearly every dark or cast photo, and also 'corrects' some looks that "
-                    "were chosen (a sunset's warmth, a gray wall)."),
-    ModelSpec(
-        id="tone/curves-cautious", title="Auto-tone curves, cautious (bundled)", task="tone", arch="tone-curves",
-        source=BundledWeights("tone-curves-cautious.safetensors"), license="MIT (trained by this project)",
-        paper="https://arxiv.org/abs/2001.06826", tiling=Tiling(enabled=False), min_size=8,
-        description="The same network, fine-tuned with more photos seen undegraded and a loss in dB: it leaves a "
-                    "photo alone where it cannot tell a lighting fault from a chosen look. Over 72 held-out photos "
-                    "it gains 4.3–6.0 dB on dark or cast ones and costs an untouched photo 0.84 dB (the default: "
-                    "2.7 dB), but leaves 23 of 72 dark, warm photos nearly as they came (the default: 7)."),
-)
+        id=model_id, title=title, task="tone", arch="tone-curves",
+        source=BundledWeights(f"{model_id.replace('/', '-')}.safetensors"), license="MIT (trained by this project)",
+        paper="https://arxiv.org/abs/2001.06826", tiling=Tiling(enabled=False), min_size=8, description=description)
+    for model_id, title, description in (
+        ("tone/curves", "Auto-tone curves (bundled)",
+         "A small CNN looks at a 64×64 thumbnail and its colour histograms and predicts one tone curve per channel "
+         "(exposure, contrast, white balance), applied at full resolution, so the cost does not grow with the "
+         "photo. Trained here to undo exposure, gamma, faded contrast and colour casts. It corrects nearly every "
+         "dark or cast photo, and also 'corrects' some looks that were chosen (a sunset's warmth, a gray wall)."),
+        ("tone/curves-cautious", "Auto-tone curves, cautious (bundled)",
+         "The same network, fine-tuned with more photos seen undegraded and a loss in dB: it leaves a photo alone "
+         "where it cannot tell a lighting fault from a chosen look. Over 72 held-out photos it gains 4.3–6.0 dB on "
+         "dark or cast ones and costs an untouched photo 0.84 dB (the default: 2.7 dB), but leaves 23 of 72 dark, "
+         "warm photos nearly as they came (the default: 7).")))
 
 # Faces (enhancers.faces): the MTCNN detector, then restorers that see an FFHQ-aligned 512×512 crop. The three
 # restorer files sit in one folder of fofr/comfyui, all added by commit e9ce9e0 and untouched at the pinned
