@@ -117,6 +117,15 @@ def auto_tone(rgb: torch.Tensor, strength: float = 1.0, model_id: str = TONE_MOD
     return apply_curves(rgb, curves), curves[0]
 
 
+def tone_details(tone_model: str, strength: float) -> str:
+    """What differs from the default auto-tone, for status lines: ``"(tone/curves-cautious, strength 0.50)"``,
+    either part left out where it is the default (``tone/curves``, strength 1), "" when both are."""
+    details = [tone_model] if tone_model != TONE_MODEL else []
+    if strength != 1:
+        details.append(f"strength {strength:.2f}")
+    return f"({', '.join(details)})" if details else ""
+
+
 def check_tone_strength(strength: float) -> None:
     """Raise InvalidInputError unless the auto-tone strength is a number in [0, 1]."""
     if not isinstance(strength, numbers.Real) or not 0 <= strength <= 1:

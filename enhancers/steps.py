@@ -165,10 +165,7 @@ def _run_enhance(image: LoadedImage, o: Mapping[str, object], progress: Progress
     if res.alpha is not None:
         notes.append(f" α = {res.alpha:.2f}")
     if tone:
-        details = [f"strength {strength:.2f}"] if strength != 1 else []
-        if tone_model != enhance.TONE_MODEL:
-            details.insert(0, tone_model)
-        notes.append(", auto-tone" + (f" ({', '.join(details)})" if details else ""))
+        notes.append(f", auto-tone {enhance.tone_details(tone_model, strength)}".rstrip())
     if o.get("faces"):
         notes.append(f", {len(res.faces)} face(s) restored")
     chosen = {"model": model, "scale": res.scale, "alpha": res.alpha, "tone": tone,

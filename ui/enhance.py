@@ -197,11 +197,8 @@ def _stats(image: imageio.LoadedImage, result: enhance.EnhanceResult, face_model
     control = enhance.interpolation_control(result.model_id)
     if control is not None and result.alpha is not None:
         text += f" · **α** {result.alpha:.2f} ({control[0].replace('_', ' ')})"
-    if result.tone_strength is not None:
-        details = [f"strength {result.tone_strength:.2f}"] if result.tone_strength != 1 else []
-        if result.tone_model != enhance.TONE_MODEL:
-            details.insert(0, str(result.tone_model))
-        text += " · auto-tone on" + (f" ({', '.join(details)})" if details else "")
+    if result.tone_model is not None:
+        text += f" · auto-tone on {enhance.tone_details(result.tone_model, result.tone_strength)}".rstrip()
     if face_model != NO_FACES and not result.faces:
         text += " · **Faces** none found"
     elif face_model != NO_FACES:
