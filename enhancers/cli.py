@@ -251,8 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="auto-tone's strength in [0, 1] (implies --tone; default 1): each curve blended towards "
                         "the identity, for photos whose look was chosen")
     e.add_argument("--tone-model", default=None, metavar="MODEL",
-                   help="auto-tone model (implies --tone; default tone/curves): tone/curves-cautious leaves alone "
-                        "photos whose look may have been chosen, and declines some dark, warm ones")
+                   help="auto-tone model (implies --tone; default tone/curves-cautious, which leaves alone photos "
+                        "whose look may have been chosen, and some dark, warm ones): tone/curves corrects nearly "
+                        "every dark or cast photo, and some chosen looks too")
     e.add_argument("--faces", default=None, metavar="MODEL",
                    help="restore faces with this face model (e.g. face/gfpgan-v1.4; downloads from the Hub)")
     e.add_argument("--only-largest-face", action="store_true", help="restore only the largest face")

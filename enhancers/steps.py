@@ -10,7 +10,7 @@ A chain is written as text, steps separated by commas, options by colons::
     denoise:sigma=15:model=denoise/unet
     enhance:x2:tone:fidelity=0.5
     enhance:x1:tone_strength=0.6
-    enhance:x2:tone_model=tone/curves-cautious
+    enhance:x2:tone_model=tone/curves
 
 ``xN`` is short for ``scale=N``, and a boolean option alone (``tone``) means ``tone=true``.
 """
@@ -165,7 +165,7 @@ def _run_enhance(image: LoadedImage, o: Mapping[str, object], progress: Progress
     if res.alpha is not None:
         notes.append(f" α = {res.alpha:.2f}")
     if tone:
-        notes.append(f", auto-tone {enhance.tone_details(tone_model, strength)}".rstrip())
+        notes.append(f", auto-tone {enhance.tone_details(tone_model, strength, res.tone_curves)}".rstrip())
     if o.get("faces"):
         notes.append(f", {len(res.faces)} face(s) restored")
     chosen = {"model": model, "scale": res.scale, "alpha": res.alpha, "tone": tone,

@@ -34,10 +34,10 @@ def test_parse_steps_reads_flags_options_and_aliases():
     assert str(chain[2]) == "sr:scale=2" and str(chain[3]) == "enhance:scale=1:tone=true"
     assert steps.parse_steps(str(chain[1]))[0] == chain[1]
     strength = steps.parse_steps("enhance:tone_strength=0.6")[0]  # a strength alone asks for auto-tone
-    assert dict(strength.options) == {"tone_strength": 0.6} and ("tone/curves", None) in strength.models()
-    cautious = steps.parse_steps("enhance:x1:tone_model=tone/curves-cautious")[0]  # a model alone asks too
-    assert ("tone/curves-cautious", None) in cautious.models() and ("tone/curves", None) not in cautious.models()
-    assert steps.parse_steps(str(cautious))[0] == cautious
+    assert dict(strength.options) == {"tone_strength": 0.6} and ("tone/curves-cautious", None) in strength.models()
+    full = steps.parse_steps("enhance:x1:tone_model=tone/curves")[0]  # a model alone asks too
+    assert ("tone/curves", None) in full.models() and ("tone/curves-cautious", None) not in full.models()
+    assert steps.parse_steps(str(full))[0] == full
 
 
 @pytest.mark.parametrize("text, message", [
@@ -63,7 +63,8 @@ def test_parse_steps_rejects_unknown_model_ids():
 def test_each_step_names_the_models_it_loads():
     chain = steps.parse_steps("dejpeg,denoise,sr:x4,enhance:tone,colorize,style")
     assert [m for s in chain for m, _ in s.models()] == [
-        "dejpeg/fbcnn-lite", "denoise/unet", "sr/compact-x4", "enhance/distilled-x2", "tone/curves", "color/unet",
+        "dejpeg/fbcnn-lite", "denoise/unet", "sr/compact-x4", "enhance/distilled-x2", "tone/curves-cautious",
+        "color/unet",
         "style/rhythm"]
 
 

@@ -83,24 +83,37 @@ def test_same_size_and_the_two_ends_of_the_slider(client, small_rgba):
     assert diff.mean() > 0.25, "α = 0 (L1 stage) and α = 1 (perceptual stage) should give different photos"
 
 
-def test_cautious_auto_tone_leaves_a_good_photo_and_says_so(client, coffee, tmp_path):
+def test_default_auto_tone_leaves_a_good_photo_and_full_correction_does_not(client, coffee, tmp_path):
     path = imageio.save_png(tmp_path / "good.png", coffee[..., :64, :96])
     plain = _enhance(client, path, scale=1)
-    cautious = _enhance(client, path, scale=1, tone=True, tone_model="tone/curves-cautious")
-    default = _enhance(client, path, scale=1, tone=True)
-    # the untouched coffee: the cautious curves give it back, the default ones change it
+    cautious = _enhance(client, path, scale=1, tone=True)
+    full = _enhance(client, path, scale=1, tone=True, tone_model="tone/curves")
+    # the untouched coffee: the default (cautious) curves give it back, full correction changes it
     assert np.abs(_pixels(cautious[1]) - _pixels(plain[1])).mean() < 0.5
-    assert np.abs(_pixels(default[1]) - _pixels(plain[1])).mean() > 1
-    assert "auto-tone on (tone/curves-cautious)" in cautious[2]
+    assert np.abs(_pixels(full[1]) - _pixels(plain[1])).mean() > 1
+    assert "auto-tone on (tone/curves)" in full[2] and "auto-tone on" in cautious[2]
     with pytest.raises(AppError):  # not one of the radio's choices
         _enhance(client, path, scale=1, tone=True, tone_model="enhance/compact-x2")
+
+
+def test_declined_auto_tone_says_so_and_names_full_correction(client, coffee, tmp_path):
+    """The whole coffee one stop under and warm: the cautious default leaves it, and the stats line says which
+    model corrects it anyway; with that model it is corrected."""
+    path = imageio.save_png(tmp_path / "dark.png", degrade.photometric(coffee, degrade.DARK_WARM_CAST))
+    plain = _enhance(client, path, scale=1)
+    left = _enhance(client, path, scale=1, tone=True)
+    full = _enhance(client, path, scale=1, tone=True, tone_model="tone/curves")
+    assert ("auto-tone on — lighting left as it was (every curve within 1 level of unchanged; tone/curves corrects "
+            "it anyway)") in left[2]
+    assert np.abs(_pixels(left[1]) - _pixels(plain[1])).mean() < 0.5
+    assert _pixels(full[1]).mean() > _pixels(plain[1]).mean() + 10 and "left as it was" not in full[2]
 
 
 def test_auto_tone_brightens_a_dark_photo(client, coffee, tmp_path):
     dark = degrade.photometric(coffee[..., :64, :96], degrade.DARK_WARM_CAST)
     path = imageio.save_png(tmp_path / "dark.png", dark)
     plain = _enhance(client, path, scale=1)
-    toned = _enhance(client, path, scale=1, tone=True)
+    toned = _enhance(client, path, scale=1, tone=True, tone_model="tone/curves")
     assert _pixels(toned[1]).mean() > _pixels(plain[1]).mean() + 15
     # the curves plot: each channel's curve lifts the mid-tones of the dark photo above the straight line
     frame = toned[4]["value"]
@@ -111,9 +124,9 @@ def test_auto_tone_brightens_a_dark_photo(client, coffee, tmp_path):
     assert set(series) == {"unchanged", "red", "green", "blue"} and series["unchanged"][127.5] == 127.5
     assert all(series[c][127.5] > 127.5 + 20 for c in ("red", "green", "blue")), series
     assert "auto-tone" in toned[2] and "auto-tone" not in plain[2]
-    half = _enhance(client, path, scale=1, tone=True, tone_strength=0.5)
+    half = _enhance(client, path, scale=1, tone=True, tone_strength=0.5, tone_model="tone/curves")
     assert _pixels(plain[1]).mean() + 5 < _pixels(half[1]).mean() < _pixels(toned[1]).mean() - 5
-    assert "auto-tone on (strength 0.50)" in half[2] and "strength" not in toned[2]
+    assert "auto-tone on (tone/curves, strength 0.50)" in half[2] and "strength" not in toned[2]
     assert all(u["visible"] for u in client.predict(True, api_name="/enhance_tone_controls"))
     assert not any(u["visible"] for u in client.predict(False, api_name="/enhance_tone_controls"))
     with pytest.raises(AppError, match="greater than maximum value 1"):  # Gradio checks the slider range

@@ -80,14 +80,16 @@ smooth, increasing tone curve per colour channel, like the Curves tool of a phot
 contrast, no colour cast. The curves are applied to every pixel at full resolution, so the cost hardly grows with
 the photo. The plot under the result shows them: a curve above the straight line brightens that channel, a steeper
 one adds contrast, and a channel pulled down more than the others loses its cast. A well-exposed photo comes back
-close to unchanged (about 31 dB on average), but photos whose darkness or colour was chosen (night scenes, sunsets,
-a gray wall) get "corrected". The **strength** slider blends each curve towards the straight line
-(s·curve + (1 − s)·x): measured on 72 held-out photos, strength 0.4 costs an untouched photo 1.5 dB instead of
-3.5 dB, and still lifts a dark, warm, faded one by 3.2 dB instead of 6.1 dB. The **cautious** auto-tone model is
-the same network trained further with most photos shown undegraded and a loss measured in dB: where it cannot tell
-a lighting fault from a chosen look, it leaves the photo alone. Switching it on costs an untouched photo 0.84 dB on
-average (the default: 2.7 dB) and still gains over 4 dB on dark or cast ones, but it leaves about a third of dark,
-warm photos nearly as they came: if it does too little, switch back to the default model.
+close to unchanged, but a photo whose darkness or colour was chosen (a night scene, a sunset, a gray wall) looks
+to the network much like a badly lit one. Two models make that call differently. The default, **cautious**, was
+trained with most photos shown undegraded and a loss measured in dB: where it cannot tell a lighting fault from a
+chosen look, it leaves the photo alone. Measured on 72 held-out photos, switching it on costs an untouched photo
+0.84 dB on average and gains over 4 dB on dark or cast ones, but it leaves about a third of dark, warm photos
+nearly as they came; the stats line then says "lighting left as it was". **Full correction** (`tone/curves`)
+corrects nearly every dark or cast photo (+5.3 to +6.4 dB) and costs an untouched photo 2.7 dB: choose it when the
+cautious model did too little. The **strength** slider blends each curve towards the straight line
+(s·curve + (1 − s)·x): with full correction, strength 0.4 costs an untouched photo 1.5 dB instead of 3.5 dB, and
+still lifts a dark, warm, faded one by 3.2 dB instead of 6.1 dB.
 
 **Restore faces.** MTCNN finds the faces; each is aligned to a 512×512 template, redrawn by a network trained
 only on faces, and blended back with a soft mask. Face models download from the Hub on first use; CodeFormer's
@@ -198,7 +200,8 @@ def _stats(image: imageio.LoadedImage, result: enhance.EnhanceResult, face_model
     if control is not None and result.alpha is not None:
         text += f" · **α** {result.alpha:.2f} ({control[0].replace('_', ' ')})"
     if result.tone_model is not None:
-        text += f" · auto-tone on {enhance.tone_details(result.tone_model, result.tone_strength)}".rstrip()
+        details = enhance.tone_details(result.tone_model, result.tone_strength, result.tone_curves)
+        text += f" · auto-tone on {details}".rstrip()
     if face_model != NO_FACES and not result.faces:
         text += " · **Faces** none found"
     elif face_model != NO_FACES:
@@ -309,8 +312,9 @@ def build() -> None:
                                           info="Lower it for photos whose darkness or colour was chosen.")
                 tone_model = gr.Radio(task_choices(enhance.TONE_TASK), value=enhance.TONE_MODEL,
                                       label="Auto-tone model", visible=False, elem_id="enhance-tone-model",
-                                      info="Cautious leaves alone a photo whose look may have been chosen; "
-                                           "it also leaves some dark, warm photos as they are.")
+                                      info="Cautious (the default) leaves alone a photo whose look may have "
+                                           "been chosen, and some dark, warm ones; full correction fixes nearly "
+                                           "every dark or cast photo, and some chosen looks too.")
                 face_model = gr.Dropdown(face_choices(), value=NO_FACES, label="Restore faces",
                                          elem_id="enhance-faces")
                 only_largest = gr.Checkbox(False, label="Only the largest face", visible=False,

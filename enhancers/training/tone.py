@@ -130,22 +130,30 @@ def evaluate(model: ToneCurveNet, paths, crop: int | None = 512) -> dict:
     """Mean RGB PSNR of the degraded input and of the auto-toned result against the original, per condition
     (:data:`EVAL_CONDITIONS`), on evaluation-prepared held-out photos (:func:`data.prepare_hr`); photos given back
     exactly are counted in ``unchanged`` (:func:`_means`), and photos a degraded condition leaves within 1 dB of
-    their input (corrected too little, or declined) in ``gain_under_1db``."""
+    their input (corrected too little, or declined) in ``gain_under_1db``; photos whose curves stay within a level
+    of the identity, which the app reports as left as they were (:func:`enhancers.enhance.tone_left_alone`), in
+    ``left_alone``."""
+    from ..enhance import tone_left_alone
+
     model.eval()
     rows = {name: {"input_psnr": [], "output_psnr": []} for name in EVAL_CONDITIONS}
+    left = dict.fromkeys(EVAL_CONDITIONS, 0)
     for p in paths:
         clean = data.prepare_hr(Path(p), crop=crop)
         for name, params in EVAL_CONDITIONS.items():
             bad = photometric_8bit(clean, params)
-            out = apply_curves(bad, model(bad))
+            curves = model(bad)
+            out = apply_curves(bad, curves)
             if params != degrade.IDENTITY_PHOTOMETRIC:
                 rows[name]["input_psnr"].append(psnr_rgb(bad, clean))
             rows[name]["output_psnr"].append(psnr_rgb(out, clean))
+            left[name] += tone_left_alone(curves[0])
     model.train()
     table = {name: _means(r) for name, r in rows.items()}
     for name, r in rows.items():
         if r["input_psnr"]:
             table[name]["gain_under_1db"] = int(np.sum(np.subtract(r["output_psnr"], r["input_psnr"]) < 1))
+        table[name]["left_alone"] = left[name]
     return table
 
 
