@@ -104,7 +104,8 @@ def _process(args: argparse.Namespace, run: Callable, models: list[tuple[str, fl
                                       "weights": loaded.weights_from,
                                       "input_size": [image.width, image.height],
                                       "output_size": [result.width, result.height],
-                                      "seconds": round(seconds, 4), "note": note.lstrip(", ")},
+                                      "seconds": round(seconds, 4), "note": note.lstrip(", "),
+                                      "chosen": dict(outcome.chosen)},
                                      ensure_ascii=False), flush=True)
                 else:
                     source = "" if loaded.weights_from in ("", "bundled") else f", weights from {loaded.weights_from}"

@@ -74,7 +74,9 @@ class StepOutcome:
         image: the result, as :func:`enhancers.imageio.save_result` would write it (alpha and metadata kept).
         chosen: the values the step chose, for the batch manifest: ``model`` (id) always, and per task
             ``scale``, ``alpha`` (network interpolation α), ``sigma`` and ``sigma_estimated`` (0–255),
-            ``qf_predicted``, ``qf_used``, ``qf_header``, ``qf_dct_grid`` (JPEG quality factor), ``faces``.
+            ``qf_predicted``, ``qf_used``, ``qf_header``, ``qf_dct_grid`` (JPEG quality factor), ``faces``,
+            ``tone_model``, ``tone_strength`` and ``tone_left_alone`` (auto-tone's curves within a level of the
+            identity, :func:`enhancers.enhance.tone_left_alone`; None when auto-tone was off).
         note: the same values as a short human-readable phrase (starts with ", " or is empty).
         seconds: wall-clock time of the step, in s.
     """
@@ -169,7 +171,8 @@ def _run_enhance(image: LoadedImage, o: Mapping[str, object], progress: Progress
     if o.get("faces"):
         notes.append(f", {len(res.faces)} face(s) restored")
     chosen = {"model": model, "scale": res.scale, "alpha": res.alpha, "tone": tone,
-              "tone_strength": res.tone_strength, "tone_model": res.tone_model}
+              "tone_strength": res.tone_strength, "tone_model": res.tone_model,
+              "tone_left_alone": enhance.tone_left_alone(res.tone_curves) if tone else None}
     if o.get("faces"):
         chosen.update(face_model=o["faces"], faces=len(res.faces))
     return StepOutcome(res.image, chosen, "".join(notes))

@@ -419,6 +419,8 @@ def test_cli_enhance_tone_model(tmp_path, coffee):
                              cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
         assert res.returncode == 0, res.stderr
         record = json.loads(res.stdout.splitlines()[-1])  # a model alone asks for auto-tone
+        assert record["chosen"]["tone_model"] == model and record["chosen"]["tone"] is True, record
+        assert record["chosen"]["tone_left_alone"] is (model == "tone/curves-cautious"), record
         means[model] = np.asarray(Image.open(tmp_path / model / "dark.png")).mean()
         notes[model] = record["note"]
     assert notes["tone/curves"].endswith("auto-tone (tone/curves)"), notes
