@@ -356,6 +356,11 @@ TONE_CAUTIOUS_HISTORY = """## Why it is the default, and what it costs
   gains +4.51 / +6.75 / +5.76 dB with 24 dark, warm photos declined (10 left exactly), for a cost of 1.04 dB on
   the larger views (59 within 1 dB) and 1.71 dB on close-ups (55). More gain for more cost, on the same curve:
   training longer does not move the trade-off.
+- **Tried after it, not kept: curves from several views at inference.** The curves predicted on the whole photo
+  and on its four corner crops (70 % of each side), combined per knot. The mean: +4.46 / +6.35 / +6.06 dB with 16
+  dark, warm photos declined, for 1.13 dB on the larger views (59 within 1 dB) and 1.80 dB on close-ups; the
+  median: +3.97 / +6.19 / +5.61 dB, 23 declined, 0.82 and 1.43 dB. The mean corrects wherever one view does, the
+  median only where most do: the same trade-off again, at five times the cost.
 - **Not tried:** training on many more photos with chosen looks (dusk, grading, flat surfaces) seen undegraded,
   which the corpus does not hold.
 
