@@ -1,16 +1,16 @@
 """Speed and memory of the one-click enhancement stages on this machine (prints a table; not a test).
 
 At 1 MP and 3 MP of a real photo (scikit-image's astronaut, resized), each in a fresh process so peaks don't mix:
-the bundled generator (``enhance/compact-x2``, ×2, α = 1), its same-size sibling (``enhance/compact-x1``, the
-output size "same", α = 1), the teacher it is distilled from (Real-ESRGAN x4plus, ``enhance/realesrgan-x4plus``,
-×4 then Lanczos, at the same two output sizes and in its default CPU precision), auto-tone (``tone/curves`` and
-``tone/curves-cautious``), and
-MTCNN face detection (``enhancers.faces.detect_faces``). Megapixels of input per second, peak RSS, and the
-bundled generators' speed as a multiple of the teacher's at the same size and output scale.
+the default generator (``enhance/distilled-x2``, ×2, α = 1), its same-size sibling (``enhance/distilled-x1``, the
+output size "same", α = 1), the previous bundled generator (``enhance/compact-x2``, ×2, α = 1), the teacher the
+default is distilled from (Real-ESRGAN x4plus, ``enhance/realesrgan-x4plus``, ×4 then Lanczos, at the same two
+output sizes and in its default CPU precision), auto-tone (the default ``tone/curves-cautious`` and the full
+correction ``tone/curves``), and MTCNN face detection (``enhancers.faces.detect_faces``). Megapixels of input per
+second, peak RSS, and the default generators' speed as a multiple of the teacher's at the same size and output
+scale.
 
-    python benchmarks/enhance_speed.py [--stages generator same_size teacher teacher_same_size tone tone_cautious
-        faces]
-        [--megapixels 1 3] [--repeat 2]
+    python benchmarks/enhance_speed.py [--stages generator same_size previous teacher teacher_same_size tone
+        tone_full faces] [--megapixels 1 3] [--repeat 2]
 """
 
 from __future__ import annotations
@@ -28,17 +28,18 @@ from fresh_process import in_fresh_process, peak_rss_mib  # noqa: E402
 from sr_speed import _photo  # noqa: E402
 
 
-def _generator(image, scale: int = 2, model: str = "enhance/compact-x2") -> None:
+def _generator(image, scale: int = 2, model: str | None = None) -> None:
     from enhancers import enhance
 
+    model = model or enhance.DEFAULT_MODEL
     alpha = 1.0 if enhance.interpolation_control(model) is not None else None
     enhance.enhance_image(image, model, scale=scale, alpha=alpha, with_before=False)
 
 
-def _tone(image, model: str = "tone/curves") -> None:
+def _tone(image, model: str | None = None) -> None:
     from enhancers import enhance
 
-    enhance.auto_tone(image.rgb, model_id=model)
+    enhance.auto_tone(image.rgb, model_id=model or enhance.TONE_MODEL)
 
 
 def _faces(image) -> None:
@@ -49,9 +50,10 @@ def _faces(image) -> None:
 
 TEACHER = "enhance/realesrgan-x4plus"
 STAGES = {"generator": _generator, "same_size": functools.partial(_generator, scale=1),
+          "previous": functools.partial(_generator, model="enhance/compact-x2"),
           "teacher": functools.partial(_generator, model=TEACHER),
           "teacher_same_size": functools.partial(_generator, scale=1, model=TEACHER), "tone": _tone,
-          "tone_cautious": functools.partial(_tone, model="tone/curves-cautious"), "faces": _faces}
+          "tone_full": functools.partial(_tone, model="tone/curves"), "faces": _faces}
 # (student stage, teacher stage): the speed-up printed when both ran at a size.
 SPEEDUPS = (("generator", "teacher"), ("same_size", "teacher_same_size"))
 
