@@ -111,7 +111,7 @@ def auto_tone(rgb: torch.Tensor, strength: float = 1.0, model_id: str = TONE_MOD
             an auto-tone model.
         UnknownModelError; ModelUnavailableError: weights missing.
     """
-    from .archs.tone_curves import apply_curves
+    from .archs.tone_curves import apply_curves, identity_curve
 
     imageio.check_image_tensor(rgb)
     check_tone_strength(strength)
@@ -119,8 +119,7 @@ def auto_tone(rgb: torch.Tensor, strength: float = 1.0, model_id: str = TONE_MOD
     loaded = load_model(model_id)
     with torch.no_grad(), compute_slot():
         curves = loaded.module(rgb.to(loaded.device, loaded.dtype)).float().cpu()
-    identity = torch.linspace(0, 1, curves.shape[-1])
-    curves = torch.lerp(identity.expand_as(curves), curves, float(strength))
+    curves = torch.lerp(identity_curve(curves.shape[-1]).expand_as(curves), curves, float(strength))
     return apply_curves(rgb, curves), curves[0]
 
 
@@ -143,8 +142,9 @@ def tone_details(tone_model: str, strength: float, curves: torch.Tensor | None =
 def tone_left_alone(curves: torch.Tensor) -> bool:
     """Whether auto-tone ``curves`` (float32 ``(3, K + 1)`` in [0, 1], :func:`auto_tone`) stay within
     :data:`TONE_LEFT_ALONE_LEVELS` 8-bit levels of the identity everywhere, so the photo comes back as it was."""
-    identity = torch.linspace(0, 1, curves.shape[-1], dtype=curves.dtype)
-    return float((curves - identity).abs().max()) * 255 < TONE_LEFT_ALONE_LEVELS
+    from .archs.tone_curves import identity_curve
+
+    return float((curves - identity_curve(curves.shape[-1], curves.dtype)).abs().max()) * 255 < TONE_LEFT_ALONE_LEVELS
 
 
 def check_tone_strength(strength: float) -> None:

@@ -29,6 +29,12 @@ def channel_histograms(rgb: torch.Tensor, bins: int = HIST_BINS) -> torch.Tensor
     return (hist / idx.shape[-1]).flatten(1)
 
 
+def identity_curve(points: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """The curve that changes nothing, sampled as the curves are: its values at ``points`` evenly spaced inputs
+    0, 1/(points − 1), …, 1, float ``(points,)`` in [0, 1]."""
+    return torch.linspace(0, 1, points, dtype=dtype)
+
+
 def lookup_curves(x: torch.Tensor, curves: torch.Tensor) -> torch.Tensor:
     """Differentiable per-channel piecewise-linear lookup.
 
