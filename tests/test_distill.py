@@ -65,6 +65,63 @@ def test_deepen_adds_identity_layers_that_keep_the_output(have: int, want: int) 
         distill.deepen({"conv.weight": torch.zeros(4, 3, 3, 3)}, 4)
 
 
+@pytest.mark.parametrize("scale", [1, 2])
+def test_merge_parallel_computes_the_blend_of_two_networks(scale: int) -> None:
+    """distill.merge_parallel: one wider network whose output is (1 − w)·first + w·second, for networks of
+    different widths and depths; spandrel loads it as SRVGGNetCompact."""
+    import spandrel
+
+    torch.manual_seed(0)
+    loader = spandrel.ModelLoader()
+    first, second = _random_srvgg(4, feat=8, scale=scale), _random_srvgg(2, feat=6, scale=scale)
+    for state in (first, second):  # give the last convolutions a visible effect
+        last = max((k for k in state if k.endswith(".weight") and state[k].ndim == 4),
+                   key=lambda k: int(k.split(".")[1]))
+        state[last].normal_(0, 0.2)
+    nets = [loader.load_from_state_dict(s).model.eval() for s in (first, second)]
+    x = torch.rand(1, 3, 11, 9)
+    with torch.no_grad():
+        ya, yb = nets[0](x), nets[1](x)
+        assert (ya - yb).abs().max() > 0.01
+        for w in (0.0, 0.3, 1.0):
+            merged = distill.merge_parallel(first, second, w)
+            desc = loader.load_from_state_dict(merged)
+            assert desc.scale == scale and merged["body.0.weight"].shape[0] == 14
+            assert torch.allclose(desc.model.eval()(x), (1 - w) * ya + w * yb, atol=1e-5)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        distill.merge_parallel(first, second, 1.5)
+    with pytest.raises(ValueError, match="scale factors differ"):
+        distill.merge_parallel(first, _random_srvgg(2, feat=6, scale=3 - scale), 0.5)
+
+
+def test_distill_merge_stage_writes_the_merged_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """`distill --stage merge`: the two files side by side in weights/<out>.safetensors; without --partner, exit 2."""
+    import spandrel
+    from safetensors.torch import load_file
+
+    from enhancers.training.__main__ import main
+
+    torch.manual_seed(1)
+    first, second = _random_srvgg(3, feat=8, scale=1), _random_srvgg(1, feat=4, scale=1)
+    save_file(first, str(tmp_path / "a.safetensors"))
+    save_file(second, str(tmp_path / "b.safetensors"))
+    monkeypatch.setattr(distill, "WEIGHTS_DIR", tmp_path)
+    assert main(["distill", "--stage", "merge", "--init", str(tmp_path / "a.safetensors"), "--partner",
+                 str(tmp_path / "b.safetensors"), "--partner-weight", "0.25", "--out", "m"]) == 0
+    written = json.loads(capsys.readouterr().out)
+    assert (written["num_feat"], written["num_conv"]) == (12, 3)
+    loader = spandrel.ModelLoader()
+    merged = loader.load_from_state_dict(load_file(str(tmp_path / "m.safetensors"))).model.eval()
+    x = torch.rand(1, 3, 9, 9)
+    with torch.no_grad():
+        want = 0.75 * loader.load_from_state_dict(first).model.eval()(x) + 0.25 * loader.load_from_state_dict(
+            second).model.eval()(x)
+        assert torch.allclose(merged(x), want, atol=1e-5)
+    assert main(["distill", "--stage", "merge", "--init", str(tmp_path / "a.safetensors"), "--out", "n"]) == 2
+    assert "needs --init and --partner" in capsys.readouterr().err
+
+
 def _random_srvgg(num_conv: int, feat: int = 8, scale: int = 2) -> dict[str, torch.Tensor]:
     """SRVGGNetCompact weights with random PReLU slopes (not 1, so an identity layer is not there by chance)."""
     from spandrel.architectures.Compact.__arch.SRVGG import SRVGGNetCompact

@@ -233,8 +233,9 @@ def build_parser() -> argparse.ArgumentParser:
     rpd.add_argument("--cards-only", action="store_true",
                      help="rewrite the cards from weights/enhance-distilled-metrics.json")
     dst = sub.add_parser("distill", help="distil Real-ESRGAN x4plus into a compact generator: --stage targets "
-                                         "(teacher outputs, cached in runs/distill-targets), then --stage train")
-    dst.add_argument("--stage", choices=("targets", "train"), required=True)
+                                         "(teacher outputs, cached in runs/distill-targets), then --stage train; "
+                                         "--stage merge sets --init and --partner side by side in one wider network")
+    dst.add_argument("--stage", choices=("targets", "train", "merge"), required=True)
     dst.add_argument("--crops", type=int, default=2048, help="targets: degraded crops to run the teacher on")
     dst.add_argument("--lr-patch", type=int, default=64, help="targets: degraded crop edge in px")
     dst.add_argument("--out", help="train: weights/<OUT>.safetensors")
@@ -244,6 +245,9 @@ def build_parser() -> argparse.ArgumentParser:
     dst.add_argument("--num-conv", type=int, default=16)
     dst.add_argument("--init", help="student weights to start from (.safetensors)")
     dst.add_argument("--init-scale", type=int, help="the init's scale when it differs (×4 → ×2 or ×1)")
+    dst.add_argument("--partner", help="merge: the second network (.safetensors), weighted --partner-weight")
+    dst.add_argument("--partner-weight", type=float, default=0.5,
+                     help="merge: the output is (1 − w)·init + w·partner")
     dst.add_argument("--batch", type=int, default=16)
     dst.add_argument("--lr", type=float, default=2e-4)
     dst.add_argument("--perceptual-weight", type=float, default=0.0, help="VGG16 perceptual loss to the teacher")
@@ -259,6 +263,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="what the discriminator is told is real: the teacher's outputs or the clean photo crops")
     dst.add_argument("--device", default="cpu", help="train: cpu, cuda or auto (CUDA when available)")
     dst.add_argument("--init-disc", help="discriminator weights to continue from (.safetensors)")
+    dst.add_argument("--ema-decay", type=float, default=0.999,
+                     help="with --gan-weight: per-step decay of the saved generator's moving average")
     dst.add_argument("--threads", type=int, default=2)
     dst.add_argument("--seed", type=int, default=0)
     dst.add_argument("--eval-every", type=int, default=200)
@@ -292,15 +298,21 @@ def _distill(a: argparse.Namespace) -> int:
         print(json.dumps(distill.make_targets(cfg, distill.training_photos())))
         return 0
     if not a.out:
-        print("error: distill --stage train needs --out", file=sys.stderr)
+        print(f"error: distill --stage {a.stage} needs --out", file=sys.stderr)
         return 2
+    if a.stage == "merge":
+        if not (a.init and a.partner):
+            print("error: distill --stage merge needs --init and --partner", file=sys.stderr)
+            return 2
+        print(json.dumps(distill.merge_files(a.init, a.partner, a.partner_weight, a.out)))
+        return 0
     summary = distill.train(distill.DistillConfig(
         out_name=a.out, minutes=a.minutes, scale=a.scale, num_feat=a.num_feat, num_conv=a.num_conv, init=a.init,
         init_scale=a.init_scale, batch=a.batch, lr=a.lr, perceptual_weight=a.perceptual_weight, threads=a.threads,
         seed=a.seed, eval_every=a.eval_every, run_dir=a.run_dir, lpips_weight=a.lpips_weight,
         texture_weight=a.texture_weight, texture_layer_weights=tuple(a.texture_layer_weights),
         gan_weight=a.gan_weight, d_lr=a.d_lr, d_warmup_steps=a.d_warmup_steps, init_disc=a.init_disc,
-        gan_real=a.gan_real, device=a.device))
+        gan_real=a.gan_real, ema_decay=a.ema_decay, device=a.device))
     print(json.dumps({"steps": summary["steps_done"], "curve": summary["curve"][-1:]}))
     return 0
 

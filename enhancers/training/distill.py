@@ -132,6 +132,58 @@ def deepen(state: dict[str, torch.Tensor], num_conv: int) -> dict[str, torch.Ten
     return {k: v.contiguous() for k, v in out.items()}
 
 
+def _body_convs(state: dict[str, torch.Tensor]) -> int:
+    """The number of 3×3 body convolutions between an SRVGGNetCompact's first and last ones."""
+    return sum(1 for k in state if k.startswith("body.") and k.endswith(".weight") and state[k].ndim == 4) - 2
+
+
+def merge_parallel(first: dict[str, torch.Tensor], second: dict[str, torch.Tensor],
+                   weight: float) -> dict[str, torch.Tensor]:
+    """One wider SRVGGNetCompact computing ``(1 − weight) · first(x) + weight · second(x)`` exactly: the two
+    networks side by side (channels concatenated, middle convolutions block-diagonal, PReLU slopes concatenated;
+    the shallower one deepened with identity layers, :func:`deepen`), and the last convolution reading both
+    halves with their weights. Each network adds the same nearest-upsampled input at the end, so weights summing to
+    1 add it once. The off-diagonal blocks start at zero: training on from here uses them as extra width.
+
+    ``first``, ``second``: SRVGGNetCompact state dicts of the same scale factor (any widths and depths).
+
+    Raises:
+        ValueError: ``weight`` outside [0, 1], not SRVGGNetCompact weights, or the scale factors differ.
+    """
+    if not 0.0 <= weight <= 1.0:
+        raise ValueError(f"weight must be in [0, 1], got {weight}")
+    depth = max(_body_convs(first), _body_convs(second))
+    a, b = deepen(first, depth), deepen(second, depth)
+    last = f"body.{2 + 2 * depth}"
+    if a[f"{last}.weight"].shape[0] != b[f"{last}.weight"].shape[0]:
+        raise ValueError(f"the networks' scale factors differ: {a[f'{last}.weight'].shape[0]} and "
+                         f"{b[f'{last}.weight'].shape[0]} output channels")
+    fa, fb = a["body.0.weight"].shape[0], b["body.0.weight"].shape[0]
+    out = {"body.0.weight": torch.cat([a["body.0.weight"], b["body.0.weight"]]),
+           "body.0.bias": torch.cat([a["body.0.bias"], b["body.0.bias"]])}
+    for i in range(depth + 1):
+        out[f"body.{1 + 2 * i}.weight"] = torch.cat([a[f"body.{1 + 2 * i}.weight"], b[f"body.{1 + 2 * i}.weight"]])
+    for i in range(1, depth + 1):
+        w = torch.zeros(fa + fb, fa + fb, 3, 3)
+        w[:fa, :fa], w[fa:, fa:] = a[f"body.{2 * i}.weight"], b[f"body.{2 * i}.weight"]
+        out[f"body.{2 * i}.weight"] = w
+        out[f"body.{2 * i}.bias"] = torch.cat([a[f"body.{2 * i}.bias"], b[f"body.{2 * i}.bias"]])
+    out[f"{last}.weight"] = torch.cat([(1 - weight) * a[f"{last}.weight"], weight * b[f"{last}.weight"]], dim=1)
+    out[f"{last}.bias"] = (1 - weight) * a[f"{last}.bias"] + weight * b[f"{last}.bias"]
+    return {k: v.contiguous() for k, v in out.items()}
+
+
+def merge_files(first: str, partner: str, weight: float, out_name: str) -> dict:
+    """:func:`merge_parallel` of two weights files (paths or registered model ids), saved as
+    ``weights/<out_name>.safetensors``; returns what was written (path, channels, body convolutions)."""
+    state = merge_parallel(load_file(_weights_file(first)), load_file(_weights_file(partner)), weight)
+    out_path = WEIGHTS_DIR / f"{out_name}.safetensors"
+    save_file(state, str(out_path), metadata={"stage": "merge", "first": Path(first).name,
+                                              "partner": Path(partner).name, "partner_weight": f"{weight:g}"})
+    return {"out": str(out_path), "num_feat": int(state["body.0.weight"].shape[0]),
+            "num_conv": _body_convs(state), "partner_weight": weight}
+
+
 def _photo_pool(photos: list, min_side: int) -> list[torch.Tensor]:
     """uint8 ``(3, H, W)`` images: each corpus photo as :func:`~enhancers.training.corpus.open_photo` gives it for
     restoration (upright, lossy ones halved), then halved again while above 1400 px (more scales, and 4K photos
