@@ -120,6 +120,11 @@ def test_distill_merge_stage_writes_the_merged_weights(tmp_path: Path, monkeypat
         assert torch.allclose(merged(x), want, atol=1e-5)
     assert main(["distill", "--stage", "merge", "--init", str(tmp_path / "a.safetensors"), "--out", "n"]) == 2
     assert "needs --init and --partner" in capsys.readouterr().err
+    save_file(_random_srvgg(1, feat=4, scale=2), str(tmp_path / "x2.safetensors"))
+    assert main(["distill", "--stage", "merge", "--init", str(tmp_path / "a.safetensors"), "--partner",
+                 str(tmp_path / "x2.safetensors"), "--out", "n"]) == 2
+    assert capsys.readouterr().err.startswith("error: the networks' scale factors differ")
+    assert not (tmp_path / "n.safetensors").exists()
 
 
 def _random_srvgg(num_conv: int, feat: int = 8, scale: int = 2) -> dict[str, torch.Tensor]:

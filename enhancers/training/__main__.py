@@ -304,7 +304,11 @@ def _distill(a: argparse.Namespace) -> int:
         if not (a.init and a.partner):
             print("error: distill --stage merge needs --init and --partner", file=sys.stderr)
             return 2
-        print(json.dumps(distill.merge_files(a.init, a.partner, a.partner_weight, a.out)))
+        try:
+            print(json.dumps(distill.merge_files(a.init, a.partner, a.partner_weight, a.out)))
+        except ValueError as err:  # a weight outside [0, 1], or networks that cannot be merged: one line
+            print(f"error: {err}", file=sys.stderr)
+            return 2
         return 0
     summary = distill.train(distill.DistillConfig(
         out_name=a.out, minutes=a.minutes, scale=a.scale, num_feat=a.num_feat, num_conv=a.num_conv, init=a.init,

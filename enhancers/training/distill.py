@@ -178,8 +178,10 @@ def merge_files(first: str, partner: str, weight: float, out_name: str) -> dict:
     ``weights/<out_name>.safetensors``; returns what was written (path, channels, body convolutions)."""
     state = merge_parallel(load_file(_weights_file(first)), load_file(_weights_file(partner)), weight)
     out_path = WEIGHTS_DIR / f"{out_name}.safetensors"
-    save_file(state, str(out_path), metadata={"stage": "merge", "first": Path(first).name,
-                                              "partner": Path(partner).name, "partner_weight": f"{weight:g}"})
+    tmp = out_path.with_suffix(".partial")  # never a half-written weights file under the final name
+    save_file(state, str(tmp), metadata={"stage": "merge", "first": Path(first).name,
+                                         "partner": Path(partner).name, "partner_weight": f"{weight:g}"})
+    tmp.replace(out_path)
     return {"out": str(out_path), "num_feat": int(state["body.0.weight"].shape[0]),
             "num_conv": _body_convs(state), "partner_weight": weight}
 
