@@ -298,7 +298,7 @@ weights/enhance-distilled-x1-perceptual.safetensors --partner weights/enhance-co
 --partner-weight W`): both networks side by side in one SRVGGNetCompact of 112 channels (64 + 48, the previous
 one's 10 convolutions deepened to 16 with identities), whose output is exactly (1 − w) · this student + w ·
 `enhance/compact-x1` at α = 1; about three times this student's compute. On 12 clean training photos of the corpus
-(the fixed mix at the same size, 512-px crops, the teacher run on them too), every w from 0.5 to 0.85 meets all
+(the fixed mix at the same size, 512-px crops, the teacher run on them too), every w from 0.5 to 0.8 meets all
 three bars; LPIPS is lowest at w = 0.5 (0.180, the teacher's 0.203) and NIQE nearest the clean photos' at
 w = 0.65 (6.57 against 6.53). On the 11 held-out photos (w = 0.25, 0.5 and 0.75 as output blends, 0.65 as the
 merged network):
