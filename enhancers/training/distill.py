@@ -40,7 +40,15 @@ from ..precision import CpuBf16
 from ..self_ensemble import DIHEDRAL, dihedral
 from ..specs import WEIGHTS_DIR
 from .checkpoints import save_weights
-from .enhance import DEGRADATIONS, PERCEPTUAL_LAYERS, EnhanceConfig, VGGLosses, _pick_degradation, build_generator
+from .enhance import (
+    DEGRADATIONS,
+    PERCEPTUAL_LAYERS,
+    EnhanceConfig,
+    VGGLosses,
+    _pick_degradation,
+    build_generator,
+    srvgg_conv_indices,
+)
 from .gan import discriminator_step, ema_update, frozen_copy
 from .runs import LossMeans, cosine_lr, start_run, training_device
 
@@ -80,8 +88,10 @@ def rescale_last_conv(state: dict[str, torch.Tensor], from_scale: int, to_scale:
     """
     if from_scale % to_scale:
         raise ValueError(f"×{to_scale} must divide ×{from_scale}")
-    convs = [k for k in state if k.startswith("body.") and k.endswith(".weight") and state[k].ndim == 4]
-    last = max(convs, key=lambda k: int(k.split(".")[1]))
+    convs = srvgg_conv_indices(state)
+    if not convs:
+        raise ValueError("expected SRVGGNetCompact weights (body.N.weight convolutions), found none")
+    last = f"body.{convs[-1]}.weight"
     weight, bias = state[last], state[last.replace(".weight", ".bias")]
     r, f = from_scale, from_scale // to_scale
     if weight.shape[0] % (r * r):
@@ -104,8 +114,7 @@ def deepen(state: dict[str, torch.Tensor], num_conv: int) -> dict[str, torch.Ten
     Raises:
         ValueError: not SRVGGNetCompact weights, or ``num_conv`` is below the state's count.
     """
-    convs = sorted(int(k.split(".")[1]) for k in state
-                   if k.startswith("body.") and k.endswith(".weight") and state[k].ndim == 4)
+    convs = srvgg_conv_indices(state)
     if len(convs) < 2 or convs != list(range(0, 2 * len(convs), 2)):
         raise ValueError("expected SRVGGNetCompact weights (body.0, body.2, … convolutions), found "
                          f"{[f'body.{i}' for i in convs][:6]}")
@@ -134,7 +143,7 @@ def deepen(state: dict[str, torch.Tensor], num_conv: int) -> dict[str, torch.Ten
 
 def _body_convs(state: dict[str, torch.Tensor]) -> int:
     """The number of 3×3 body convolutions between an SRVGGNetCompact's first and last ones."""
-    return sum(1 for k in state if k.startswith("body.") and k.endswith(".weight") and state[k].ndim == 4) - 2
+    return len(srvgg_conv_indices(state)) - 2
 
 
 def merge_parallel(first: dict[str, torch.Tensor], second: dict[str, torch.Tensor],

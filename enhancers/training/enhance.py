@@ -108,6 +108,13 @@ def build_generator(cfg: EnhanceConfig) -> torch.nn.Module:
                                  upscale=cfg.scale, act_type="prelu")
 
 
+def srvgg_conv_indices(state: dict[str, torch.Tensor]) -> list[int]:
+    """The indices N of an SRVGGNetCompact state dict's convolutions (``body.N.weight`` with 4 dimensions), in
+    order: the first, the middle ones, the last (``[0, 2, 4, …]`` for a well-formed network)."""
+    return sorted(int(k.split(".")[1]) for k in state
+                  if k.startswith("body.") and k.endswith(".weight") and state[k].ndim == 4)
+
+
 def same_size_weights(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """SRVGGNetCompact ×2 weights → upscale-1 weights whose output is exactly the ×2 output reduced by 2×2 box
     averaging.
@@ -120,10 +127,10 @@ def same_size_weights(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]
     Raises:
         ValueError: ``state`` is not a ×2 SRVGGNetCompact state dict (last convolution without 12 output channels).
     """
-    convs = [k for k in state if k.startswith("body.") and k.endswith(".weight") and state[k].ndim == 4]
+    convs = srvgg_conv_indices(state)
     if not convs:
         raise ValueError("expected SRVGGNetCompact weights (body.N.weight convolutions), found none")
-    last = max(convs, key=lambda k: int(k.split(".")[1]))
+    last = f"body.{convs[-1]}.weight"
     weight, bias = state[last], state[last.replace(".weight", ".bias")]
     if weight.shape[0] != 12:
         raise ValueError(f"expected a ×2 network's last convolution with 12 output channels (3 colours × 2×2), "
